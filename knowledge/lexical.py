@@ -1,0 +1,45 @@
+"""Terms for BM25: words for Latin scripts, jieba segmentation for Chinese, NFKC and lower case."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+import jieba
+
+jieba.setLogLevel(logging.WARNING)
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOPWORDS = frozenset(
+    "a an and are as at be but by for from has have how i in is it its of on or that the this to was were "
+    "what when where which who whom why will with do does did can you your we our they their there "
+    "的 了 是 在 和 与 及 或 也 就 都 而 吗 呢 吧 啊 什么 哪 哪里 哪个 谁 如何 怎么 为什么 多少 几".split()
+)
+
+
+def terms(text: str) -> list[str]:
+    """All index terms of a text, in order."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    out: list[str] = []
+    position = 0
+    for match in _CJK_RUN.finditer(text):
+        out.extend(_WORD.findall(text[position : match.start()]))
+        out.extend(t for t in jieba.cut_for_search(match.group()) if t.strip())
+        position = match.end()
+    out.extend(_WORD.findall(text[position:]))
+    return out
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct terms of a query without stop words (they match everything and only cost time)."""
+    seen: dict[str, None] = {}
+    for term in terms(text):
+        if term not in _STOPWORDS:
+            seen.setdefault(term, None)
+    return list(seen)
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RUN.search(text))

@@ -1,0 +1,226 @@
+"""Read files into pages: PDF text with pypdf (OCR for pages without a text layer), images, text, docx."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import zipfile
+from pathlib import Path
+
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from pypdf import PdfReader
+
+from knowledge import ocr, render
+from knowledge.config import KnowledgeSettings
+from knowledge.errors import LoadError, OcrUnavailableError
+from knowledge.text import decode_text
+from knowledge.types import LoadedDocument, Page
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+SUPPORTED_SUFFIXES = {".pdf", ".docx", *IMAGE_SUFFIXES, *TEXT_SUFFIXES}
+
+
+def load_document(path: Path, settings: KnowledgeSettings, name: str | None = None) -> LoadedDocument:
+    """Read one file into pages.
+
+    Args:
+        path: the file on disk.
+        settings: limits and OCR options.
+        name: the name to report (the upload's original name); defaults to the file name.
+
+    Raises:
+        LoadError: the file is empty, too big, of an unsupported type, corrupt or encrypted.
+        OcrUnavailableError: the file needs OCR and Tesseract is missing.
+    """
+    name = name or path.name
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(f"{name}: unsupported file type {suffix or '(none)'}; supported: {supported_list()}")
+    data = _read_bytes(path, name, settings)
+    match suffix:
+        case ".pdf":
+            return _load_pdf(data, name, settings)
+        case ".docx":
+            return _load_docx(data, name, settings)
+        case s if s in IMAGE_SUFFIXES:
+            return _load_image(data, name, settings)
+        case _:
+            return _load_text(data, name)
+
+
+def supported_list() -> str:
+    return ", ".join(sorted(SUPPORTED_SUFFIXES))
+
+
+def _read_bytes(path: Path, name: str, settings: KnowledgeSettings) -> bytes:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise LoadError(f"{name}: cannot be read ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise LoadError(f"{name}: the file is empty (0 bytes)")
+    limit = settings.max_file_mb * 1024 * 1024
+    if size > limit:
+        raise LoadError(f"{name}: {size / 2**20:.1f} MB is over the {settings.max_file_mb:g} MB limit")
+    return path.read_bytes()
+
+
+# --- PDF -------------------------------------------------------------------------------------------
+
+
+def _load_pdf(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDocument:
+    reader = _open_pdf(data, name)
+    count = _page_count(reader, name)
+    if count > settings.max_pages:
+        raise LoadError(f"{name}: {count} pages is over the {settings.max_pages}-page limit")
+    texts = [_extract_page(reader, i, name) for i in range(count)]
+    needs_ocr = [i + 1 for i, t in enumerate(texts) if _visible_chars(t) < settings.min_text_chars]
+    pages = [Page(number=i + 1, text=t) for i, t in enumerate(texts)]
+    if needs_ocr:
+        pages = _ocr_pdf_pages(data, pages, needs_ocr, name, settings)
+    return LoadedDocument(name=name, pages=pages, kind="pdf")
+
+
+def _open_pdf(data: bytes, name: str) -> PdfReader:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError(f"{name}: the PDF is encrypted and needs a password; remove the password and upload again")
+        return reader
+    except LoadError:
+        raise
+    except Exception as exc:  # pypdf raises many types (PdfReadError, DependencyError, ValueError...)
+        raise LoadError(f"{name}: not a readable PDF ({_describe(exc)})") from exc
+
+
+def _page_count(reader: PdfReader, name: str) -> int:
+    try:
+        return len(reader.pages)
+    except Exception as exc:
+        raise LoadError(f"{name}: the PDF's page tree is damaged ({_describe(exc)})") from exc
+
+
+def _extract_page(reader: PdfReader, index: int, name: str) -> str:
+    """Text layer of one page; a page pypdf cannot parse is left empty (and so gets OCR'd)."""
+    try:
+        return reader.pages[index].extract_text() or ""
+    except Exception as exc:
+        log.warning("pdf_page_extract_failed file=%r page=%d error=%r", name, index + 1, exc)
+        return ""
+
+
+def _ocr_pdf_pages(
+    data: bytes, pages: list[Page], numbers: list[int], name: str, settings: KnowledgeSettings
+) -> list[Page]:
+    try:
+        images = render.render_pages(data, numbers, settings.ocr_dpi, settings.max_image_pixels)
+        results = ocr.ocr_images(images, settings.ocr_lang, settings.ocr_workers, settings.ocr_timeout_s)
+    except OcrUnavailableError:
+        raise
+    except Exception as exc:  # pdfium could not open or render what pypdf parsed
+        log.warning("pdf_render_failed file=%r error=%r", name, exc)
+        results = [exc] * len(numbers)
+    by_number = dict(zip(numbers, results))
+    return [_merge_ocr(page, by_number.get(page.number)) for page in pages]
+
+
+def _merge_ocr(page: Page, result: str | Exception | None) -> Page:
+    if result is None:
+        return page
+    if isinstance(result, Exception):
+        return Page(number=page.number, text=page.text, ocr=False, error=_describe(result))
+    text = result if _visible_chars(result) >= _visible_chars(page.text) else page.text
+    return Page(number=page.number, text=text, ocr=True)
+
+
+# --- images ----------------------------------------------------------------------------------------
+
+
+def _load_image(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDocument:
+    frames = _image_frames(data, name, settings)
+    results = ocr.ocr_images(frames, settings.ocr_lang, settings.ocr_workers, settings.ocr_timeout_s)
+    pages = [_ocr_page(i + 1, r) for i, r in enumerate(results)]
+    return LoadedDocument(name=name, pages=pages, kind="image")
+
+
+def _image_frames(data: bytes, name: str, settings: KnowledgeSettings) -> list[Image.Image]:
+    """Decode every frame (multi-page TIFF) after checking the declared size against the bomb limit."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > settings.max_image_pixels:
+            raise LoadError(
+                f"{name}: image of {width}x{height} pixels is over the {settings.max_image_pixels:,}-pixel limit "
+                "(possible decompression bomb)"
+            )
+        frames = [ImageOps.exif_transpose(frame.convert("RGB")) for frame in ImageSequence.Iterator(image)]
+    except LoadError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise LoadError(f"{name}: not a readable image ({_describe(exc)})") from exc
+    except Exception as exc:  # truncated streams raise OSError/SyntaxError/ValueError
+        raise LoadError(f"{name}: the image is damaged ({_describe(exc)})") from exc
+    return frames[: settings.max_pages]
+
+
+def _ocr_page(number: int, result: str | Exception) -> Page:
+    if isinstance(result, Exception):
+        return Page(number=number, text="", ocr=False, error=_describe(result))
+    return Page(number=number, text=result, ocr=True)
+
+
+# --- text and docx ---------------------------------------------------------------------------------
+
+
+def _load_text(data: bytes, name: str) -> LoadedDocument:
+    text = decode_text(data)
+    if "\x00" in text:
+        raise LoadError(f"{name}: looks like a binary file, not text")
+    # A form feed is the plain-text page break.
+    pages = [Page(number=i + 1, text=part) for i, part in enumerate(text.split("\x0c"))]
+    return LoadedDocument(name=name, pages=pages, kind="text")
+
+
+def _load_docx(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDocument:
+    _check_zip(data, name, settings)
+    from knowledge.docx_text import docx_pages
+
+    try:
+        texts = docx_pages(data)
+    except Exception as exc:
+        raise LoadError(f"{name}: not a readable Word document ({_describe(exc)})") from exc
+    pages = [Page(number=i + 1, text=t) for i, t in enumerate(texts)]
+    return LoadedDocument(name=name, pages=pages, kind="docx")
+
+
+def _check_zip(data: bytes, name: str, settings: KnowledgeSettings) -> None:
+    """Refuse zip bombs before anything unpacks them: sum the declared sizes and the ratio."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise LoadError(f"{name}: not a readable Word document (not a zip archive)") from exc
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > settings.max_unzipped_mb * 2**20 or unpacked > 200 * max(len(data), 1):
+        raise LoadError(
+            f"{name}: unpacks to {unpacked / 2**20:.0f} MB from {len(data) / 2**20:.2f} MB (possible zip bomb)"
+        )
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+def _visible_chars(text: str) -> int:
+    return len(_SPACE.sub("", text))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    kind = type(exc).__name__
+    return f"{kind}: {text[:200]}" if text else kind

@@ -1,0 +1,107 @@
+"""Tesseract OCR through pytesseract, pages in parallel (each call is its own tesseract process)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable
+
+import pytesseract
+from PIL import Image
+
+from knowledge.errors import OcrUnavailableError
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = (
+    "Install Tesseract with English and Chinese data: `apt-get install tesseract-ocr tesseract-ocr-eng "
+    "tesseract-ocr-chi-sim` (on a Hugging Face Space: list them in packages.txt)."
+)
+
+# Tesseract's own OpenMP threads fight our page-level parallelism on few cores.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+@functools.lru_cache(maxsize=1)
+def available_languages() -> frozenset[str]:
+    """Languages the installed Tesseract can read.
+
+    Raises:
+        OcrUnavailableError: the tesseract binary is missing.
+    """
+    try:
+        return frozenset(pytesseract.get_languages(config=""))
+    except (pytesseract.TesseractNotFoundError, FileNotFoundError) as exc:
+        raise OcrUnavailableError(f"Tesseract OCR is not installed. {INSTALL_HINT}") from exc
+
+
+def resolve_languages(requested: str) -> str:
+    """Keep the requested languages Tesseract has; warn about the rest.
+
+    Raises:
+        OcrUnavailableError: none of the requested languages is installed.
+    """
+    have = available_languages()
+    wanted = [lang for lang in requested.split("+") if lang]
+    usable = [lang for lang in wanted if lang in have]
+    missing = sorted(set(wanted) - set(usable))
+    if missing:
+        log.warning("ocr_languages_missing missing=%s installed=%s hint=%r", missing, sorted(have), INSTALL_HINT)
+    if not usable:
+        raise OcrUnavailableError(f"Tesseract has none of the languages {requested!r}. {INSTALL_HINT}")
+    return "+".join(usable)
+
+
+def ocr_image(image: Image.Image, lang: str, timeout_s: float = 120.0) -> str:
+    """OCR one image; a page Tesseract fails on raises RuntimeError for that page only."""
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    try:
+        text = pytesseract.image_to_string(image, lang=lang, timeout=timeout_s)
+    except pytesseract.TesseractNotFoundError as exc:
+        raise OcrUnavailableError(f"Tesseract OCR is not installed. {INSTALL_HINT}") from exc
+    except (pytesseract.TesseractError, RuntimeError, OSError) as exc:
+        raise RuntimeError(f"OCR failed: {exc}") from exc
+    return tidy_ocr_text(text)
+
+
+def tidy_ocr_text(text: str) -> str:
+    """Drop the spaces Tesseract puts between CJK characters and trailing form feeds."""
+    text = re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef]) +(?=[\u3000-\u9fff\uff00-\uffef])", "", text)
+    return text.replace("\x0c", "").strip()
+
+
+def ocr_images(
+    images: Iterable[Image.Image], lang: str, workers: int, timeout_s: float = 120.0
+) -> list[str | Exception]:
+    """OCR images in parallel, in order. A failed page yields its exception instead of text.
+
+    `images` may be a lazy generator (rendered PDF pages): at most two pages per worker are held
+    in memory at once. Threads suffice: the work happens in tesseract subprocesses, so the GIL is
+    not in the way.
+    """
+    lang = resolve_languages(lang)
+    workers = max(1, workers)
+    results: list[str | Exception] = []
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for image in images:
+            pending.append(pool.submit(ocr_image, image, lang, timeout_s))
+            if len(pending) >= 2 * workers:
+                results.append(_result_or_error(pending.popleft()))
+        results.extend(_result_or_error(f) for f in pending)
+    return results
+
+
+def _result_or_error(future) -> str | Exception:
+    try:
+        return future.result()
+    except OcrUnavailableError:
+        raise
+    except Exception as exc:  # one bad page must not sink the document
+        log.warning("ocr_page_failed error=%r", exc)
+        return exc
