@@ -91,7 +91,7 @@ def load_embedder(settings: KnowledgeSettings) -> SentenceTransformerEmbedder:
     except Exception as exc:  # OSError offline, ValueError for a bad id, ImportError for exotic models
         log.warning(
             "embedding_model_unavailable model=%r error=%r fallback=%r note=%r",
-            settings.embedding_model, str(exc)[:200], OFFLINE_MODEL_NAME,
+            settings.embedding_model, str(exc).splitlines()[0][:160], OFFLINE_MODEL_NAME,
             "English-centric: Chinese retrieval relies on BM25 (jieba) while this fallback is in use",
         )
         model, name = _load(_offline_model_path(), settings), OFFLINE_MODEL_NAME

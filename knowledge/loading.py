@@ -160,7 +160,9 @@ def _image_frames(data: bytes, name: str, settings: KnowledgeSettings) -> list[I
         frames = [ImageOps.exif_transpose(frame.convert("RGB")) for frame in ImageSequence.Iterator(image)]
     except LoadError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise LoadError(f"{name}: the image declares too many pixels (possible decompression bomb)") from exc
+    except UnidentifiedImageError as exc:
         raise LoadError(f"{name}: not a readable image ({_describe(exc)})") from exc
     except Exception as exc:  # truncated streams raise OSError/SyntaxError/ValueError
         raise LoadError(f"{name}: the image is damaged ({_describe(exc)})") from exc

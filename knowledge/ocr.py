@@ -72,6 +72,7 @@ def ocr_image(image: Image.Image, lang: str, timeout_s: float = 120.0) -> str:
 def tidy_ocr_text(text: str) -> str:
     """Drop the spaces Tesseract puts between CJK characters and trailing form feeds."""
     text = re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef]) +(?=[\u3000-\u9fff\uff00-\uffef])", "", text)
+    text = re.sub(r"[ \t]{2,}", " ", text)
     return text.replace("\x0c", "").strip()
 
 

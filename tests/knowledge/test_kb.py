@@ -1,0 +1,147 @@
+"""The knowledge base with real parts end to end: ingest, cited search, dedupe, delete, persistence, atomicity."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from knowledge.kb import KnowledgeBase
+from tests import factory
+
+
+def top(kb, query: str, k: int = 3):
+    return [(r.file_name, r.page) for r in kb.search(query, k)]
+
+
+def test_mixed_batch_every_file_reported_and_searchable(kb, docs, tmp_path):
+    bad = factory.corrupt_pdf(tmp_path / "broken.pdf")
+    paths = [docs["text_pdf"], bad, docs["scanned_pdf"], docs["chinese_png"], docs["docx"], docs["gbk_txt"]]
+    seen = []
+    results = kb.ingest(paths, progress=lambda f, m: seen.append((f, m)))
+    assert [r.status for r in results] == ["indexed", "error", "indexed", "indexed", "indexed", "indexed"]
+    assert results[1].file_name == "broken.pdf" and "not a readable PDF" in results[1].error
+    assert (results[0].pages, results[0].ocr_pages) == (4, 0)
+    assert (results[2].pages, results[2].ocr_pages) == (2, 2)
+    assert all(r.chunks >= 1 for r in results if r.ok)
+    assert seen[-1][0] == 1.0 and len(kb.documents()) == 5
+
+    assert top(kb, "When did Marie Curie win the Nobel Prize in Chemistry?")[0] == ("report.pdf", 2)
+    assert top(kb, "How long is the termination notice period of the lease?")[0] == ("report.pdf", 3)
+    assert top(kb, "How high were the waves in the storm the lighthouse keeper logged?")[0] == ("scan.pdf", 2)
+    assert top(kb, "How many days of paid leave do employees get?")[0] == ("handbook.docx", 2)
+    assert top(kb, "本合同的管辖法律是什么")[0][0] in {"chinese.png", "contract_gbk.txt"}
+    assert {f for f, _ in top(kb, "提前多少天书面通知终止合同", k=2)} == {"chinese.png", "contract_gbk.txt"}
+
+
+def test_search_results_carry_text_and_scores(kb, docs):
+    kb.ingest([docs["text_pdf"]])
+    result = kb.search("coffee beans warehouse Rotterdam", k=1)[0]
+    assert "4,200 pallets" in result.text and result.chunk.citation == "report.pdf:1"
+    assert result.dense_rank == 1 and result.lexical_rank == 1 and 0 < result.dense_score <= 1
+
+
+def test_reupload_identical_content_is_a_noop(kb, docs, tmp_path):
+    copy = tmp_path / "renamed copy.pdf"
+    copy.write_bytes(docs["text_pdf"].read_bytes())
+    first, again = kb.ingest([docs["text_pdf"], copy])
+    assert first.status == "indexed" and again.status == "duplicate" and again.doc_id == first.doc_id
+    assert len(kb.documents()) == 1 and len(kb) == first.chunks
+
+
+def test_delete_removes_vectors_and_rows(kb, docs):
+    text, docx = kb.ingest([docs["text_pdf"], docs["docx"]])
+    assert kb.delete(text.doc_id) is True
+    assert kb.delete(text.doc_id) is False
+    assert [d.name for d in kb.documents()] == ["handbook.docx"] and len(kb) == docx.chunks
+    assert all(r.file_name == "handbook.docx" for r in kb.search("Marie Curie Nobel Prize", k=5))
+    assert kb.chunks(text.doc_id) == []
+
+
+def test_persists_across_instances_and_rebuilds_a_missing_index(settings, embedder, docs):
+    kb = KnowledgeBase(settings, embedder)
+    kb.ingest([docs["text_pdf"]])
+    kb.close()
+    again = KnowledgeBase(settings, embedder)
+    assert top(again, "Marie Curie Nobel Prize")[0] == ("report.pdf", 2)
+    again.close()
+    for index_file in settings.data_dir.glob("index-*.faiss"):
+        index_file.unlink()  # as if the process died between the SQLite commit and the index write
+    rebuilt = KnowledgeBase(settings, embedder)
+    assert len(rebuilt) == rebuilt.documents()[0].chunks
+    assert top(rebuilt, "Marie Curie Nobel Prize")[0] == ("report.pdf", 2)
+
+
+def test_failure_while_storing_leaves_store_unchanged(kb, docs, monkeypatch):
+    kb.ingest([docs["docx"]])
+    before = (len(kb), [d.name for d in kb.documents()])
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("simulated crash inside the transaction")
+
+    monkeypatch.setattr(kb._metadata, "_insert_chunk", explode)
+    result = kb.ingest_file(docs["text_pdf"])
+    assert result.status == "error"
+    assert (len(kb), [d.name for d in kb.documents()]) == before
+
+
+def test_kill_mid_ingest_keeps_finished_documents(settings, docs, tmp_path):
+    """A process killed (os._exit) while embedding its second file: the first survives, nothing half-written."""
+    script = textwrap.dedent(f"""
+        import os, sys
+        from pathlib import Path
+        from knowledge.config import KnowledgeSettings
+        from knowledge.embeddings import load_embedder
+        from knowledge.kb import KnowledgeBase
+        settings = KnowledgeSettings(data_dir={str(settings.data_dir)!r})
+        embedder = load_embedder(settings)
+        kb = KnowledgeBase(settings, embedder)
+        kb.ingest([Path({str(docs['docx'])!r})])
+        real = embedder.embed_batch
+        def dying(texts):
+            real(texts)
+            os._exit(9)
+        embedder.embed_batch = dying
+        kb.ingest([Path({str(docs['text_pdf'])!r})])
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 9, proc.stderr[-2000:]
+    from knowledge.embeddings import load_embedder
+
+    kb = KnowledgeBase(settings, load_embedder(settings))
+    assert [d.name for d in kb.documents()] == ["handbook.docx"]
+    assert len(kb) == kb.documents()[0].chunks
+    assert top(kb, "paid leave days", k=1)[0] == ("handbook.docx", 2)
+
+
+def test_store_built_with_another_embedder_is_refused(settings, embedder, docs):
+    from knowledge.errors import StoreError
+
+    KnowledgeBase(settings, embedder).ingest([docs["gbk_txt"]])
+
+    class Other:
+        name, dim, multilingual = "other-model", embedder.dim, False
+
+    with pytest.raises(StoreError, match="built with embedder"):
+        KnowledgeBase(settings, Other())
+
+
+def test_unwritable_data_dir_is_a_clear_error(tmp_path, embedder):
+    from knowledge.config import KnowledgeSettings
+    from knowledge.errors import StoreError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")  # fails for root too, unlike chmod
+    with pytest.raises(StoreError, match="data directory .* is not writable"):
+        KnowledgeBase(KnowledgeSettings(data_dir=blocker / "kb"), embedder)
+
+
+def test_vectors_in_sqlite_match_the_index(kb, docs):
+    kb.ingest([docs["text_pdf"]])
+    ids, vectors = next(kb._metadata.iter_vectors(kb.embedder.dim))
+    index_ids, index_vectors = kb._vectors.export()
+    order = np.argsort(index_ids)
+    assert np.array_equal(index_ids[order], ids) and np.allclose(index_vectors[order], vectors)
