@@ -1,0 +1,36 @@
+# Fresh machine: `make apt run` (app) or `make apt test` (tests). Debian/Ubuntu; apt needs root or sudo.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# packages.txt is what a Space installs; the rest is for tests (fonts to render test pages, a browser).
+APT_DEV := fonts-dejavu-core fonts-wqy-zenhei poppler-utils chromium
+OFFLINE := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 HF_HUB_DISABLE_PROGRESS_BARS=1 GRADIO_ANALYTICS_ENABLED=False
+
+.PHONY: apt setup run test bench lint clean
+
+apt:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$(cat packages.txt) $(APT_DEV)
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+run: setup
+	$(BIN)/python app.py
+
+test: setup
+	$(OFFLINE) $(BIN)/python -m pytest
+
+bench: setup
+	$(OFFLINE) $(BIN)/python -m bench.ingest --quick
+	$(OFFLINE) $(BIN)/python -m bench.query --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache
