@@ -1,0 +1,77 @@
+"""One private knowledge base per visitor session, in its own directory, removed on leave or after a TTL."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from knowledge.config import KnowledgeSettings
+from knowledge.embeddings import Embedder
+from knowledge.kb import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+
+class SessionKnowledgeBases:
+    """Maps a session id to its own KnowledgeBase; the embedder (the heavy part) is shared.
+
+    Session ids are hashed into directory names, so no id can point outside the root.
+    """
+
+    def __init__(self, settings: KnowledgeSettings, embedder: Embedder, root: Path | None = None,
+                 ttl_s: float = 6 * 3600):
+        self._settings = settings
+        self._embedder = embedder
+        self.root = Path(root or tempfile.mkdtemp(prefix="dka-sessions-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._ttl_s = ttl_s
+        self._bases: dict[str, tuple[KnowledgeBase, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session_id: str) -> KnowledgeBase:
+        """The session's knowledge base, created on first use."""
+        with self._lock:
+            base = self._bases[session_id][0] if session_id in self._bases else self._create(session_id)
+            self._bases[session_id] = (base, time.monotonic())
+            return base
+
+    def drop(self, session_id: str) -> None:
+        """Close and delete a session's store (on tab close or expiry)."""
+        with self._lock:
+            entry = self._bases.pop(session_id, None)
+        if entry:
+            entry[0].close()
+        shutil.rmtree(self._directory(session_id), ignore_errors=True)
+        log.info("session_store_dropped session=%s", _key(session_id))
+
+    def expire(self) -> int:
+        """Drop sessions idle for longer than the TTL; returns how many."""
+        cutoff = time.monotonic() - self._ttl_s
+        with self._lock:
+            stale = [sid for sid, (_, used) in self._bases.items() if used < cutoff]
+        for session_id in stale:
+            self.drop(session_id)
+        return len(stale)
+
+    def __len__(self) -> int:
+        return len(self._bases)
+
+    def close_all(self) -> None:
+        for session_id in list(self._bases):
+            self.drop(session_id)
+
+    def _create(self, session_id: str) -> KnowledgeBase:
+        settings = self._settings.model_copy(update={"data_dir": self._directory(session_id)})
+        return KnowledgeBase(settings, self._embedder)
+
+    def _directory(self, session_id: str) -> Path:
+        return self.root / _key(session_id)
+
+
+def _key(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
