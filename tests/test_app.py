@@ -17,10 +17,10 @@ def stores(settings, embedder, tmp_path):
 
 
 def test_ingest_reports_every_file_and_lists_failures(stores, docs, tmp_path):
-    bad = factory.empty_file(tmp_path / "<b>evil</b>.pdf")
+    bad = factory.empty_file(tmp_path / "<b>evil<b>.pdf")
     table, report = app.ingest_files(stores, [str(docs["docx"]), str(bad)], "s1")
-    assert table[0][:4] == ["handbook.docx", 2, 0, 2] or table[0][0] == "handbook.docx"
-    assert table[-1][0] == "<b>evil</b>.pdf" and table[-1][-1].startswith("error:")
+    assert table[0] == ["handbook.docx", 2, 0, 2, "indexed"]
+    assert table[-1][0] == "<b>evil<b>.pdf" and table[-1][-1].startswith("error:")
     assert "✅ handbook.docx" in report and "<b>" not in report and "&lt;b&gt;evil" in report
 
 
