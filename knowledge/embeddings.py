@@ -119,7 +119,9 @@ def _offline_model_path() -> str:
 
 
 def _fit_sequence_length(model, chunk_tokens: int) -> None:
-    """Let the model see a whole chunk (+2 special tokens) up to its position-embedding limit."""
-    config = getattr(model[0], "auto_model", None)
-    limit = getattr(getattr(config, "config", None), "max_position_embeddings", None) or model.max_seq_length
-    model.max_seq_length = int(min(chunk_tokens + 2, limit))
+    """Embed up to a whole chunk (+2 special tokens), but never past the model's own configured limit.
+
+    all-MiniLM-L6-v2 is configured for 256 tokens (trained on shorter text): the rest of a 512-token
+    chunk is still found by BM25. multilingual-e5-small takes 512, so the whole chunk.
+    """
+    model.max_seq_length = int(min(chunk_tokens + 2, model.max_seq_length))
