@@ -1,0 +1,19 @@
+"""The README stays true: Space header, the two commands, and every setting in the configuration table."""
+
+from pathlib import Path
+
+from knowledge.config import KnowledgeSettings
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_space_header_and_commands():
+    assert README.startswith("---\n") and "\nsdk: gradio\n" in README and "\napp_file: app.py\n" in README
+    assert "make apt run" in README and "make apt test" in README
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert "make apt test" in ci
+
+
+def test_every_knowledge_setting_is_documented():
+    for name in KnowledgeSettings.model_fields:
+        assert f"`KB_{name.upper()}`" in README, name
