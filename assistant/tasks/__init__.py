@@ -1,0 +1,1 @@
+"""The three jobs: grounded chat, contract review, code generation — generators of typed events."""

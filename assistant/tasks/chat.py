@@ -1,0 +1,171 @@
+"""Grounded chat: retrieve for the (rewritten) question, answer from numbered sources with [n] citations."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant import prompts
+from assistant.events import Done, Event, GenerationParams, TextDelta, Usage
+from assistant.generation import Engine
+from assistant.reasoning import Message
+from assistant.tasks.events import Answer, Source, Sources
+from knowledge.lexical import has_cjk, query_terms, terms
+from knowledge.types import SearchResult
+
+log = logging.getLogger(__name__)
+
+_CITATION = re.compile(r"\[(\d{1,3})\]")
+_SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
+_TRAILING_CITATION = re.compile(r"([.!?。！？])\s*((?:\[\d{1,3}\])+)")
+
+
+class Retriever(Protocol):
+    """What chat needs from the knowledge base."""
+
+    def search(self, query: str, k: int = 5) -> list[SearchResult]: ...
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    """Retrieval and refusal knobs (defaults tuned on the dev sets; see BENCHMARKS.md).
+
+    Attributes:
+        k: sources given to the model.
+        min_dense: a source is relevant if its cosine similarity to the question reaches this...
+        min_coverage: ...or if this fraction of the question's terms appear in it.
+        rewrite: rewrite follow-up questions with the conversation before retrieving.
+        max_new_tokens: answer length cap.
+    """
+
+    k: int = 5
+    min_dense: float = 0.45
+    min_coverage: float = 0.6
+    rewrite: bool = True
+    max_new_tokens: int | None = None
+
+
+def answer(engine: Engine, retriever: Retriever, question: str, history: Sequence[Message] = (),
+           options: ChatOptions = ChatOptions(), cancel: threading.Event | None = None) -> Iterator[Event]:
+    """Stream a grounded answer: Sources, then the model's events, then Answer, then Done.
+
+    Args:
+        engine: the chat model.
+        retriever: the visitor's knowledge base.
+        question: the user's latest message.
+        history: earlier turns as {"role", "content"} (visible text only).
+        options: retrieval/refusal settings.
+        cancel: set to stop generation.
+    """
+    query = rewrite_question(engine, question, history, cancel) if options.rewrite and history else question
+    sources = select_sources(retriever.search(query, options.k), query, options)
+    yield Sources(tuple(sources), query)
+    if not sources:
+        yield from _not_found(question, best=0.0)
+        return
+    messages = build_messages(question, sources, history)
+    text, done = [], None
+    for event in engine.stream(messages, GenerationParams(max_new_tokens=options.max_new_tokens), cancel):
+        if isinstance(event, Done):
+            done = event
+            continue
+        if isinstance(event, TextDelta):
+            text.append(event.text)
+        yield event
+    yield finish_answer("".join(text), sources, language(question))
+    yield done or Done("error", Usage(0, 0))
+
+
+def select_sources(results: list[SearchResult], query: str, options: ChatOptions) -> list[Source]:
+    """Keep the relevant results, numbered from 1, best first."""
+    wanted = set(query_terms(query))
+    sources = []
+    for result in results:
+        score = relevance(result, wanted)
+        if (result.dense_score or 0.0) >= options.min_dense or _coverage(result, wanted) >= options.min_coverage:
+            sources.append(Source(len(sources) + 1, result.file_name, result.page, result.text, round(score, 3)))
+    return sources
+
+
+def relevance(result: SearchResult, wanted: set[str]) -> float:
+    """0..1: the better of dense cosine similarity and query-term coverage."""
+    return min(1.0, max(result.dense_score or 0.0, _coverage(result, wanted)))
+
+
+def _coverage(result: SearchResult, wanted: set[str]) -> float:
+    if not wanted:
+        return 0.0
+    return len(wanted & set(terms(result.text))) / len(wanted)
+
+
+def build_messages(question: str, sources: list[Source], history: Sequence[Message] = ()) -> list[Message]:
+    """System rules, earlier visible turns, then the sources and question in the last user turn."""
+    block = "\n\n".join(prompts.SOURCE.render(number=s.number, file_name=s.file_name, page=s.page, text=s.text)
+                        for s in sources)
+    system = prompts.CHAT_SYSTEM.render(not_found=prompts.NOT_FOUND[language(question)])
+    user = prompts.CHAT_USER.render(sources=block, question=question)
+    turns = [{"role": m["role"], "content": m["content"]} for m in history if m["role"] in ("user", "assistant")]
+    return [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}]
+
+
+def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
+    """Parse citations and score confidence once the answer is complete."""
+    numbers = [int(n) for n in _CITATION.findall(text)]
+    valid = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= len(sources)))
+    invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= len(sources)))
+    if _is_not_found(text, lang):
+        return Answer(text.strip(), (), confidence=round(1 - max(s.relevance for s in sources), 2), not_found=True)
+    return Answer(text.strip(), valid, confidence(text, sources, valid, invalid), invalid_citations=invalid)
+
+
+def confidence(text: str, sources: list[Source], cited: tuple[int, ...], invalid: tuple[int, ...]) -> float:
+    """retrieval x (0.5 + 0.5 x coverage) - 0.2 per invalid citation, clipped to 0..1.
+
+    retrieval: mean relevance of the cited sources (the best source's if none is cited);
+    coverage: share of the answer's sentences that carry a valid-looking [n] marker.
+    """
+    by_number = {s.number: s for s in sources}
+    retrieval = sum(by_number[n].relevance for n in cited) / len(cited) if cited else max(s.relevance for s in sources)
+    # "claim. [1]" cites the sentence before it: move such markers inside the sentence first.
+    text = _TRAILING_CITATION.sub(r" \2\1", text)
+    sentences = [s for s in _SENTENCE.findall(text) if len(s.strip()) > 3]
+    coverage = sum(1 for s in sentences if _CITATION.search(s)) / len(sentences) if sentences else 0.0
+    return round(min(1.0, max(0.0, retrieval * (0.5 + 0.5 * coverage) - 0.2 * len(invalid))), 2)
+
+
+def _not_found(question: str, best: float) -> Iterator[Event]:
+    text = prompts.NOT_FOUND[language(question)]
+    yield TextDelta(text)
+    yield Answer(text, (), confidence=round(1 - best, 2), not_found=True)
+    yield Done("stop", Usage(0, 0))
+
+
+def _is_not_found(text: str, lang: str) -> bool:
+    phrase = prompts.NOT_FOUND[lang]
+    core = phrase.rstrip(".。")
+    return core.lower() in text.lower() and len(text.strip()) < len(phrase) * 2
+
+
+def rewrite_question(engine: Engine, question: str, history: Sequence[Message],
+                     cancel: threading.Event | None = None) -> str:
+    """A standalone version of a follow-up question, for retrieval (the model sees the original)."""
+    recent = [m for m in history if m["role"] in ("user", "assistant")][-4:]
+    lines = "\n".join(f"{m['role']}: {m['content'][:500]}" for m in recent)
+    prompt = prompts.REWRITE_QUESTION.render(history=lines, question=question)
+    pieces = [e.text for e in engine.stream([{"role": "user", "content": prompt}],
+                                            GenerationParams(max_new_tokens=96, temperature=0.0), cancel)
+              if isinstance(e, TextDelta)]
+    rewritten = " ".join("".join(pieces).split()).strip().strip('"')
+    if not rewritten or len(rewritten) > 4 * len(question) + 200:
+        log.info("question_rewrite_unused reason=%s", "empty" if not rewritten else "too long")
+        return f"{recent[-2]['content'] if len(recent) >= 2 else ''} {question}".strip()
+    return rewritten
+
+
+def language(text: str) -> str:
+    return "zh" if has_cjk(text) else "en"
+

@@ -1,0 +1,141 @@
+"""Contract review: scan every chunk (recall first, not top-k) for CUAD clause types; rules rate the risk."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
+
+from assistant import prompts
+from assistant.events import GenerationParams, TextDelta
+from assistant.generation import Engine
+from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType
+from assistant.tasks.events import Progress
+from knowledge.chunking import sentence_spans
+from knowledge.types import Chunk
+
+log = logging.getLogger(__name__)
+
+RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
+MIN_QUOTE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One category's result. Streamed when found; again with `explanation` once the model has one."""
+
+    category: str
+    found: bool
+    quote: str
+    file_name: str
+    page: int | None
+    risk: str
+    question: str
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewReport:
+    """All categories, riskiest first."""
+
+    document: str
+    findings: tuple[Finding, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"document": self.document, "findings": [asdict(f) for f in self.findings]},
+                          ensure_ascii=False, indent=2)
+
+    def to_markdown(self) -> str:
+        lines = [f"# Contract review: {self.document}", "", "| Category | Found | Page | Risk |", "|---|---|---|---|"]
+        lines += [f"| {f.category} | {'yes' if f.found else 'no'} | {f.page or ''} | {f.risk} |" for f in self.findings]
+        for f in self.findings:
+            lines += ["", f"## {f.category} — {'found' if f.found else 'not found'} (risk: {f.risk})"]
+            if f.found:
+                lines += [f"> {f.quote}", "", f"*{f.file_name}, page {f.page}*"]
+            if f.explanation:
+                lines += ["", f.explanation]
+            lines += ["", f"**Ask your lawyer:** {f.question}"]
+        return "\n".join(lines) + "\n"
+
+
+def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None,
+                    cancel: threading.Event | None = None) -> Iterator[Progress | Finding | ReviewReport]:
+    """Scan every chunk; stream Progress, a Finding per category as found, then missing ones, then the report.
+
+    Args:
+        chunks: the whole contract, in order (`KnowledgeBase.chunks(doc_id)`).
+        engine: when given, explains each risky clause found (the rules set the risk, the model explains).
+        cancel: set to stop (the report then covers what was scanned).
+    """
+    found: dict[str, Finding] = {}
+    for i, chunk in enumerate(chunks, 1):
+        if cancel is not None and cancel.is_set():
+            break
+        for finding in scan_chunk(chunk, skip=found.keys()):
+            found[finding.category] = finding
+            yield finding
+        yield Progress(i, len(chunks), f"scanned {chunk.file_name} page {chunk.page}")
+    missing = [_missing(c) for c in CLAUSE_TYPES if c.name not in found]
+    yield from missing
+    if engine is not None:
+        for finding in _to_explain(found.values()):
+            if cancel is not None and cancel.is_set():
+                break
+            found[finding.category] = explained = replace(finding, explanation=explain(engine, finding, cancel))
+            yield explained
+    name = chunks[0].file_name if chunks else ""
+    yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)))
+
+
+def scan_chunk(chunk: Chunk, skip=()) -> list[Finding]:
+    """Findings for the categories (not in `skip`) that a sentence of this chunk matches."""
+    sentences = [(s, e) for s, e in sentence_spans(chunk.text)]
+    findings = []
+    for clause in CLAUSE_TYPES:
+        if clause.name in skip:
+            continue
+        hit = _first_match(clause, chunk.text, sentences)
+        if hit is not None:
+            findings.append(Finding(clause.name, True, _quote(chunk.text, sentences, hit), chunk.file_name,
+                                    chunk.page, clause.risk_found, clause.question))
+    return findings
+
+
+def _first_match(clause: ClauseType, text: str, sentences: list[tuple[int, int]]) -> int | None:
+    patterns = clause.compiled()
+    for index, (start, end) in enumerate(sentences):
+        if any(p.search(text[start:end]) for p in patterns):
+            return index
+    return None
+
+
+def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
+    """The matching sentence, plus the next one when it is too short to stand alone."""
+    start, end = sentences[index]
+    if end - start < MIN_QUOTE_CHARS and index + 1 < len(sentences):
+        end = sentences[index + 1][1]
+    return " ".join(text[start:end].split())
+
+
+def _missing(clause: ClauseType) -> Finding:
+    return Finding(clause.name, False, "", "", None, clause.risk_missing, clause.question)
+
+
+def _to_explain(findings) -> list[Finding]:
+    return sorted((f for f in findings if RISK_ORDER[f.risk] <= RISK_ORDER["medium"]), key=_order)
+
+
+def explain(engine: Engine, finding: Finding, cancel: threading.Event | None = None) -> str:
+    """The model's short explanation of a clause (its visible answer only, not its reasoning)."""
+    prompt = prompts.CLAUSE_EXPLAIN.render(category=finding.category, description=BY_NAME[finding.category].description,
+                                           file_name=finding.file_name, page=finding.page, quote=finding.quote)
+    params = GenerationParams(max_new_tokens=160, temperature=0.0)
+    pieces = [e.text for e in engine.stream([{"role": "user", "content": prompt}], params, cancel)
+              if isinstance(e, TextDelta)]
+    return " ".join("".join(pieces).split())
+
+
+def _order(finding: Finding) -> tuple[int, int, str]:
+    return (RISK_ORDER[finding.risk], 0 if finding.found else 1, finding.category)

@@ -1,0 +1,55 @@
+"""Task-level events (sources, answers, findings, progress) streamed next to the generation events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered passage the answer may cite as [number]."""
+
+    number: int
+    file_name: str
+    page: int
+    text: str
+    relevance: float
+
+    @property
+    def citation(self) -> str:
+        return f"{self.file_name}, p. {self.page}"
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The passages given to the model, before it starts answering."""
+
+    items: tuple[Source, ...]
+    query: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The finished answer: which sources it cited, and how much to trust it.
+
+    Attributes:
+        text: the visible answer.
+        cited: source numbers cited, in order of first use (invalid numbers removed).
+        confidence: 0..1, from retrieval relevance and citation coverage (README explains).
+        not_found: the documents do not contain the answer (said instead of answering from memory).
+    """
+
+    text: str
+    cited: tuple[int, ...]
+    confidence: float
+    not_found: bool = False
+    invalid_citations: tuple[int, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Work done so far, e.g. chunks scanned in a contract review."""
+
+    done: int
+    total: int
+    message: str = ""
