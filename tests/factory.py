@@ -157,3 +157,38 @@ def docx_zip_bomb(path: Path, unpacked_mb: int = 300) -> Path:
                 member.write(block)
     path.write_bytes(buffer.getvalue())
     return path
+
+
+# --- contracts -------------------------------------------------------------------------------------
+
+CONTRACT_PAGES = [
+    'DISTRIBUTION AGREEMENT. This Distribution Agreement (the "Agreement") is made and entered into as of '
+    'March 3, 2021 by and between Acme Corp., a Delaware corporation ("Supplier"), and Beta Ltd. ("Distributor"). '
+    "This Agreement shall continue for an initial term of three (3) years. Thereafter it shall automatically renew "
+    "for successive one-year periods unless either party gives notice of non-renewal at least ninety (90) days "
+    "prior to the end of the then-current term.",
+    "Supplier appoints Distributor as its exclusive distributor in the Territory. In no event shall either "
+    "party's aggregate liability exceed the fees paid in the twelve months preceding the claim. The foregoing "
+    "limitation shall not apply to breaches of confidentiality or indemnification obligations.",
+    "This Agreement shall be governed by the laws of the State of New York. Neither party may assign this "
+    "Agreement without the prior written consent of the other party. Distributor shall pay liquidated damages "
+    "of one percent of the order value for each day of delay.",
+]
+
+CHINESE_CONTRACT = (
+    "采购合同\n甲方：北京星河科技有限公司\n乙方：上海远航贸易有限公司\n"
+    "第一条 本合同自双方签字盖章之日起生效，有效期为两年。\n"
+    "第二条 乙方在合同期内及期满后两年内不得从事与甲方业务相同或类似的竞争业务。\n"
+    "第三条 任何一方违约，应向对方支付合同总额百分之十的违约金。\n"
+    "第四条 本合同适用中华人民共和国法律。\n"
+)
+
+
+def contract_pdf(path: Path) -> Path:
+    return text_pdf(path, facts=CONTRACT_PAGES, filler_repeats=0)
+
+
+def scanned_contract_pdf(path: Path) -> Path:
+    pages = [page_image(wrap(text)).convert("RGB") for text in CONTRACT_PAGES]
+    pages[0].save(path, "PDF", resolution=200.0, save_all=True, append_images=pages[1:])
+    return path

@@ -38,7 +38,7 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"\(each,? a [\"“]?party", r"甲方", r"乙方", r"合同双方|双方当事人"),
                "none", "medium", "Are all contracting entities named with their full legal names?"),
     ClauseType("Agreement Date", "the date the contract was signed",
-               (r"\b(?:dated|made and entered into|entered into)\b.{0,60}\b(?:as of|on|this)\b", r"\bday of\b",
+               (r"\b(?:dated|made and entered into|entered into)\b.{0,60}\b(?:as of|on|this)\b", r"\b(?:\d{1,2}(?:st|nd|rd|th)?|this|the \w+) day of\b",
                 r"签订日期|签署日期|签订于|于.{0,12}年.{0,6}月.{0,6}日.{0,10}签"),
                "none", "low", "Is the signing date stated and consistent with the effective date?"),
     ClauseType("Effective Date", "the date the contract takes effect",

@@ -106,7 +106,8 @@ def scan_chunk(chunk: Chunk, skip=()) -> list[Finding]:
 def _first_match(clause: ClauseType, text: str, sentences: list[tuple[int, int]]) -> int | None:
     patterns = clause.compiled()
     for index, (start, end) in enumerate(sentences):
-        if any(p.search(text[start:end]) for p in patterns):
+        sentence = " ".join(text[start:end].split())  # PDF line breaks fall mid-sentence
+        if any(p.search(sentence) for p in patterns):
             return index
     return None
 

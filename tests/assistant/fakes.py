@@ -1,0 +1,23 @@
+"""A scripted Engine for tests of the logic around a model (never as proof a capability works)."""
+
+from __future__ import annotations
+
+from assistant.events import Done, TextDelta, Usage
+from assistant.info import ModelInfo
+
+
+class ScriptedEngine:
+    """Replies with the given texts in turn and records every prompt it was sent."""
+
+    info = ModelInfo("scripted", "scripted test engine", "cpu", "none", "float32", 0)
+
+    def __init__(self, *replies: str):
+        self.replies = list(replies)
+        self.prompts: list[list[dict]] = []
+
+    def stream(self, messages, params=None, cancel=None):
+        self.prompts.append(list(messages))
+        reply = self.replies.pop(0) if self.replies else ""
+        for word in reply.split(" "):
+            yield TextDelta(word + " ")
+        yield Done("stop", Usage(10, len(reply.split())))

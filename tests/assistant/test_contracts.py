@@ -1,0 +1,87 @@
+"""Contract review over real stores: text, scanned and Chinese contracts; findings, pages, risks, exports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.tasks.clauses import CLAUSE_TYPES
+from assistant.tasks.contracts import Finding, ReviewReport, review_contract
+from assistant.tasks.events import Progress
+from tests import factory
+from tests.assistant.fakes import ScriptedEngine
+
+EXPECTED_PAGES = {
+    "Parties": 1, "Agreement Date": 1, "Expiration Date": 1, "Renewal Term": 1,
+    "Notice Period to Terminate Renewal": 1, "Exclusivity": 2, "Cap on Liability": 2, "Uncapped Liability": 2,
+    "Governing Law": 3, "Anti-Assignment": 3, "Liquidated Damages": 3,
+}
+
+
+def run_review(kb, path, engine=None):
+    result = kb.ingest([path])[0]
+    events = list(review_contract(kb.chunks(result.doc_id), engine))
+    return events, events[-1]
+
+
+def found(report: ReviewReport) -> dict[str, Finding]:
+    return {f.category: f for f in report.findings if f.found}
+
+
+def test_text_contract_every_category_with_page_and_risk(kb, tmp_path):
+    events, report = run_review(kb, factory.contract_pdf(tmp_path / "distribution.pdf"))
+    assert isinstance(report, ReviewReport) and len(report.findings) == len(CLAUSE_TYPES)
+    hits = found(report)
+    assert {name: hits[name].page for name in EXPECTED_PAGES if name in hits} == EXPECTED_PAGES
+    assert "shall not apply to breaches of confidentiality" in hits["Uncapped Liability"].quote
+    assert hits["Uncapped Liability"].risk == "high" and hits["Governing Law"].file_name == "distribution.pdf"
+    missing = {f.category: f for f in report.findings if not f.found}
+    assert missing["Insurance"].risk == "low" and "Non-Compete" in missing
+    assert report.findings[0].risk == "high"  # riskiest first
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert progress[-1].done == progress[-1].total == len(kb.chunks(1))
+
+
+def test_findings_stream_before_the_report(kb, tmp_path):
+    events, _ = run_review(kb, factory.contract_pdf(tmp_path / "c.pdf"))
+    first_finding = next(i for i, e in enumerate(events) if isinstance(e, Finding))
+    last_progress = max(i for i, e in enumerate(events) if isinstance(e, Progress))
+    assert first_finding < last_progress
+
+
+def test_scanned_contract_is_reviewed_through_ocr(kb, tmp_path):
+    _, report = run_review(kb, factory.scanned_contract_pdf(tmp_path / "scan.pdf"))
+    hits = found(report)
+    for name in ("Governing Law", "Exclusivity", "Cap on Liability", "Anti-Assignment"):
+        assert hits[name].page == EXPECTED_PAGES[name], name
+
+
+def test_chinese_contract(kb, tmp_path):
+    path = tmp_path / "采购合同.txt"
+    path.write_text(factory.CHINESE_CONTRACT, encoding="utf-8")
+    _, report = run_review(kb, path)
+    hits = found(report)
+    assert "甲方" in hits["Parties"].quote
+    assert "竞争业务" in hits["Non-Compete"].quote and hits["Non-Compete"].risk == "high"
+    assert "违约金" in hits["Liquidated Damages"].quote
+    assert "中华人民共和国法律" in hits["Governing Law"].quote
+    assert "Cap on Liability" not in hits  # a missing standard clause...
+    assert {f.category: f.risk for f in report.findings}["Cap on Liability"] == "high"  # ...is flagged
+
+
+def test_model_explains_risky_clauses_and_exports(kb, tmp_path):
+    engine = ScriptedEngine(*["Explained."] * 20)
+    events, report = run_review(kb, factory.contract_pdf(tmp_path / "c.pdf"), engine)
+    explained = [e for e in events if isinstance(e, Finding) and e.explanation]
+    assert explained and all(f.risk in ("high", "medium") for f in explained)
+    assert "Category: Uncapped Liability" in engine.prompts[0][0]["content"]
+    data = json.loads(report.to_json())
+    assert len(data["findings"]) == len(CLAUSE_TYPES)
+    markdown = report.to_markdown()
+    assert markdown.startswith("# Contract review: c.pdf") and "**Ask your lawyer:**" in markdown
+
+
+@pytest.mark.parametrize("clause", CLAUSE_TYPES, ids=lambda c: c.name)
+def test_every_pattern_compiles_and_has_a_question(clause):
+    assert clause.compiled() and clause.question.endswith("?")
