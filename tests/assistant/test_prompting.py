@@ -1,0 +1,55 @@
+"""Context trimming, parameter defaults and incremental detokenization (pure logic, fake token counts)."""
+
+from __future__ import annotations
+
+from assistant.config import AssistantSettings
+from assistant.events import GenerationParams
+from assistant.generation import Detokenizer, fit_to_context, resolve_params
+
+
+def encode(messages):
+    """One token per word, plus 2 per message for the template."""
+    return [0] * sum(len(m["content"].split()) + 2 for m in messages)
+
+
+def keep_tail(text, n):
+    return " ".join(text.split()[-n:]) if n else ""
+
+
+def test_short_input_is_untouched():
+    ids, warning = fit_to_context([{"role": "user", "content": "a b c"}], encode, keep_tail, 10)
+    assert len(ids) == 5 and warning is None
+
+
+def test_oldest_turns_go_first_system_stays():
+    messages = [{"role": "system", "content": "rules"}] + [
+        {"role": r, "content": " ".join(["w"] * 10)} for r in ("user", "assistant", "user", "assistant")
+    ] + [{"role": "user", "content": "question?"}]
+    ids, warning = fit_to_context(messages, encode, keep_tail, 30)
+    assert len(ids) <= 30
+    assert "dropped 2 earlier message(s)" in warning  # 54 tokens - 2 x 12 = 30
+
+
+def test_long_last_message_keeps_its_end():
+    words = " ".join(f"w{i}" for i in range(100))
+    ids, warning = fit_to_context([{"role": "user", "content": words}], encode, keep_tail, 20)
+    assert len(ids) <= 20
+    assert "cut" in warning and "earlier" not in warning
+    assert warning.startswith("Input trimmed to fit the model's 20-token context (102 ->")
+
+
+def test_params_default_to_settings():
+    settings = AssistantSettings(temperature=0.6, top_p=0.95, max_new_tokens=99)
+    assert resolve_params(None, settings).temperature == 0.6
+    assert resolve_params(GenerationParams(temperature=0.0), settings).temperature == 0.0
+    assert resolve_params(GenerationParams(max_new_tokens=5), settings).max_new_tokens == 5
+
+
+def test_detokenizer_waits_for_complete_characters():
+    pieces = {1: b"\xe4\xbd", 2: b"\xa0", 3: b" ok"}  # 你 split over two tokens
+
+    def decode(ids):
+        return b"".join(pieces[i] for i in ids).decode("utf-8", "replace")
+
+    detokenizer = Detokenizer(decode)
+    assert [detokenizer.push(i) for i in (1, 2, 3)] == ["", "你", " ok"]

@@ -1,0 +1,69 @@
+"""DeepSeek architectures through the real loading path: tiny random models with the real R1 tokenizer, and GGUF."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, DeepseekV3Config, Qwen2Config
+
+from assistant.events import Done, GenerationParams
+from assistant.generation import LocalEngine
+from assistant.model import converted_dir, load_model
+from assistant.offline import OFFLINE_MODELS, _package_file
+
+
+def r1_distill_tiny(vocab_size):
+    """DeepSeek-R1-Distill-Qwen shapes (Qwen2, GQA, untied head, rope 10000), scaled down."""
+    return Qwen2Config(vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                       num_key_value_heads=2, intermediate_size=128, tie_word_embeddings=False,
+                       max_position_embeddings=131072, rope_theta=10000.0, bos_token_id=151646, eos_token_id=151643)
+
+
+def deepseek_v3_tiny(vocab_size):
+    """DeepSeek-V3 shapes: MLA attention and routed experts, scaled down."""
+    return DeepseekV3Config(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, moe_intermediate_size=32,
+                            num_hidden_layers=2, first_k_dense_replace=1, num_attention_heads=4,
+                            num_key_value_heads=4, n_routed_experts=4, num_experts_per_tok=2, n_group=1,
+                            topk_group=1, kv_lora_rank=16, q_lora_rank=32, qk_rope_head_dim=8, qk_nope_head_dim=8,
+                            v_head_dim=8, max_position_embeddings=4096, bos_token_id=151646, eos_token_id=151643)
+
+
+@pytest.fixture(scope="module", params=[r1_distill_tiny, deepseek_v3_tiny], ids=["qwen2-r1-distill", "deepseek-v3"])
+def tiny_dir(request, r1_tokenizer, tmp_path_factory):
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(request.param(len(r1_tokenizer)))
+    directory = tmp_path_factory.mktemp(request.param.__name__)
+    model.save_pretrained(directory)
+    r1_tokenizer.save_pretrained(directory)
+    return directory
+
+
+def test_tiny_deepseek_loads_and_streams_batched(tiny_dir, small_settings):
+    settings = small_settings.model_copy(update={"offline_model": "none"})
+    model = load_model(str(tiny_dir), settings)
+    assert not model.info.offline_fallback and model.info.label == tiny_dir.name
+    assert model.is_reasoning_model and 151643 in model.eos_ids
+    engine = LocalEngine(model, settings)
+    conversation = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    alone = list(engine.stream(conversation, GenerationParams(max_new_tokens=6)))
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(list(engine.stream(conversation, GenerationParams(
+        max_new_tokens=6))))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    engine.close()
+    assert isinstance(alone[-1], Done) and alone[-1].usage.completion_tokens <= 6
+    assert [events[-1].batch_size for events in results] == [2, 2]
+    assert all(events == alone[:-1] + [events[-1]] for events in results)  # same greedy tokens when batched
+
+
+def test_gguf_file_is_converted_once_and_cached(small_settings):
+    spec = OFFLINE_MODELS["smollm2-135m"]
+    gguf = _package_file(*spec.parts[0], spec)
+    model = load_model(str(gguf), small_settings.model_copy(update={"offline_model": "none"}))
+    assert not model.info.offline_fallback and model.info.label == gguf.name
+    assert (converted_dir(gguf, small_settings.cache_dir) / "model.safetensors").is_file()
