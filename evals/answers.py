@@ -1,0 +1,195 @@
+"""Answer evaluation: grounded chat over a fresh store; exact match, token F1, citation precision, refusals.
+
+    python -m evals.answers --docs evals/data/squad_en/docs --questions evals/data/squad_en/questions.jsonl
+
+Same question format as evals.retrieval. For answerable questions: exact match and token F1 of the
+answer (citation markers removed) against the best gold answer, SQuAD-style normalisation (Chinese
+scored per character); citation precision = share of cited sources whose page contains a gold answer;
+false refusals = answerable questions answered "not in your documents". For `is_impossible`
+questions: the refusal rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import logging
+import os
+import re
+import string
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from evals.retrieval import Question, document_paths, is_hit, load_questions, percentile
+
+_PUNCT = set(string.punctuation) | set("，。！？；：、“”‘’（）《》【】")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass
+class AnswerReport:
+    model: str
+    questions: int
+    answerable: int
+    impossible: int
+    exact_match: float
+    f1: float
+    citation_precision: float
+    citations: int
+    answered_with_citation: float
+    refusal_rate_impossible: float
+    false_refusal_rate: float
+    mean_confidence: float
+    seconds_per_question_p50: float
+    rows: list[dict] = field(default_factory=list)
+
+
+# --- metrics (pure) -----------------------------------------------------------------------------------
+
+
+def answer_tokens(text: str) -> list[str]:
+    """SQuAD normalisation (lower, no punctuation/articles); Chinese characters are tokens of their own."""
+    text = re.sub(r"\[\d+\]", " ", text.lower())
+    text = "".join(" " if ch in _PUNCT else ch for ch in text)
+    text = _ARTICLES.sub(" ", text)
+    tokens = []
+    for word in text.split():
+        tokens.extend(list(word) if _CJK.search(word) else [word])
+    return tokens
+
+
+def exact_match(prediction: str, answers: Sequence[str]) -> float:
+    return float(any(answer_tokens(prediction) == answer_tokens(a) for a in answers))
+
+
+def token_f1(prediction: str, answers: Sequence[str]) -> float:
+    return max((_f1(answer_tokens(prediction), answer_tokens(a)) for a in answers), default=0.0)
+
+
+def _f1(predicted: list[str], gold: list[str]) -> float:
+    common = sum((collections.Counter(predicted) & collections.Counter(gold)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(predicted), common / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+
+def evaluate(docs_dir: Path, questions_file: Path, engine, limit: int | None = None, embedder=None,
+             options=None) -> AnswerReport:
+    """Ingest the documents into a temporary store and answer every question with grounded chat."""
+    from knowledge.config import KnowledgeSettings
+    from knowledge.embeddings import load_embedder
+    from knowledge.kb import KnowledgeBase
+
+    questions = load_questions(questions_file)[:limit]
+    with tempfile.TemporaryDirectory(prefix="answers-eval-") as tmp:
+        settings = KnowledgeSettings(data_dir=Path(tmp))
+        kb = KnowledgeBase(settings, embedder or load_embedder(settings))
+        try:
+            kb.ingest(document_paths(docs_dir))
+            rows = [ask(kb, engine, q, options) for q in questions]
+        finally:
+            kb.close()
+    return summarise(rows, engine.info.label)
+
+
+def ask(kb, engine, question: Question, options=None) -> dict:
+    """Answer one question; returns the row the metrics are computed from."""
+    from assistant.tasks.chat import ChatOptions, answer
+    from assistant.tasks.events import Answer, Sources
+
+    started = time.perf_counter()
+    sources, final = (), None
+    for event in answer(engine, kb, question.question, options=options or ChatOptions()):
+        if isinstance(event, Sources):
+            sources = event.items
+        elif isinstance(event, Answer):
+            final = event
+    pages = _page_texts(kb, sources, final.cited if final else ())
+    return {"id": question.id, "impossible": question.is_impossible, "answers": list(question.answers),
+            "answer": final.text if final else "", "not_found": bool(final and final.not_found),
+            "confidence": final.confidence if final else 0.0,
+            "cited": [f"{s.file_name}:{s.page}" for s in sources if final and s.number in final.cited],
+            "cited_correct": [is_hit(text, question.answers) for text in pages],
+            "seconds": time.perf_counter() - started}
+
+
+def _page_texts(kb, sources, cited) -> list[str]:
+    """Full text of each cited source's page (citations are judged at page level)."""
+    by_doc = {d.name: d.doc_id for d in kb.documents()}
+    texts = []
+    for source in (s for s in sources if s.number in cited):
+        chunks = kb.chunks(by_doc[source.file_name]) if source.file_name in by_doc else []
+        texts.append(" ".join(c.text for c in chunks if c.page == source.page))
+    return texts
+
+
+def summarise(rows: list[dict], model: str) -> AnswerReport:
+    answerable = [r for r in rows if not r["impossible"]]
+    impossible = [r for r in rows if r["impossible"]]
+    attempted = [r for r in answerable if not r["not_found"]]
+    judged = [ok for r in attempted for ok in r["cited_correct"]]
+    return AnswerReport(
+        model=model, questions=len(rows), answerable=len(answerable), impossible=len(impossible),
+        exact_match=_mean(exact_match(r["answer"], r["answers"]) for r in answerable),
+        f1=_mean(token_f1(r["answer"], r["answers"]) for r in answerable),
+        citation_precision=_mean(judged), citations=len(judged),
+        answered_with_citation=_mean(bool(r["cited"]) for r in attempted),
+        refusal_rate_impossible=_mean(r["not_found"] for r in impossible),
+        false_refusal_rate=_mean(r["not_found"] for r in answerable),
+        mean_confidence=_mean(r["confidence"] for r in rows),
+        seconds_per_question_p50=round(percentile([r["seconds"] for r in rows], 50), 2), rows=rows)
+
+
+def _mean(values) -> float:
+    values = [float(v) for v in values]
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def format_markdown(report: AnswerReport) -> str:
+    rows = [("model", report.model), ("questions (answerable / impossible)",
+                                      f"{report.questions} ({report.answerable} / {report.impossible})"),
+            ("exact match", f"{report.exact_match:.3f}"), ("token F1", f"{report.f1:.3f}"),
+            ("citation precision", f"{report.citation_precision:.3f} ({report.citations} citations)"),
+            ("answers with a citation", f"{report.answered_with_citation:.3f}"),
+            ("refusal rate, impossible", f"{report.refusal_rate_impossible:.3f}"),
+            ("false refusal rate, answerable", f"{report.false_refusal_rate:.3f}"),
+            ("mean confidence", f"{report.mean_confidence:.3f}"),
+            ("seconds per question (p50)", f"{report.seconds_per_question_p50:.2f}")]
+    return "\n".join(["| metric | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.answers", description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=Path, required=True)
+    parser.add_argument("--questions", type=Path, required=True)
+    parser.add_argument("--limit", type=int, default=None, help="first N questions only")
+    parser.add_argument("--json", type=Path, help="write the report (with per-question rows) here")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    from assistant.config import AssistantSettings
+    from assistant.runtime import load_runtime
+
+    runtime = load_runtime(AssistantSettings(temperature=0.0, max_new_tokens=160, warmup=False))
+    try:
+        report = evaluate(args.docs, args.questions, runtime.chat, args.limit)
+    finally:
+        runtime.close()
+    sys.stdout.write(format_markdown(report) + "\n")
+    if args.json:
+        args.json.write_text(json.dumps(asdict(report), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Scoring logic of evals.answers and evals.contracts on hand-made data, and the contracts CLI end to end."""
+
+from __future__ import annotations
+
+import json
+
+from evals import answers, contracts
+from tests import factory
+
+
+def test_answer_metrics():
+    assert answers.exact_match("The Isdene [1].", ["Isdene"]) == 1.0
+    assert answers.token_f1("It is built on the river Isdene [2]", ["Isdene"]) == 2 * (1 / 6) / (1 / 6 + 1)
+    assert answers.exact_match("三十天", ["三十天"]) == 1.0 and answers.token_f1("提前三十天", ["三十天"]) == 2 * 0.6 * 1 / 1.6
+
+
+def test_answer_summary_counts_refusals_and_citations():
+    rows = [
+        {"impossible": False, "answers": ["a"], "answer": "a [1]", "not_found": False, "confidence": 0.8,
+         "cited": ["x:1"], "cited_correct": [True], "seconds": 1.0},
+        {"impossible": False, "answers": ["b"], "answer": "nope", "not_found": True, "confidence": 0.1,
+         "cited": [], "cited_correct": [], "seconds": 1.0},
+        {"impossible": True, "answers": [], "answer": "nope", "not_found": True, "confidence": 0.9,
+         "cited": [], "cited_correct": [], "seconds": 3.0},
+    ]
+    report = answers.summarise(rows, "m")
+    assert (report.exact_match, report.citation_precision, report.false_refusal_rate) == (0.5, 1.0, 0.5)
+    assert report.refusal_rate_impossible == 1.0 and report.answered_with_citation == 1.0
+
+
+def test_contract_scoring():
+    gold = [
+        {"contract_id": "c1", "category": "Governing Law", "has_clause": True,
+         "spans": [{"text": "This Agreement shall be governed by the laws of the State of New York."}]},
+        {"contract_id": "c1", "category": "Non-Compete", "has_clause": False, "spans": []},
+        {"contract_id": "c1", "category": "Exclusivity", "has_clause": True, "spans": [{"text": "exclusive distributor"}]},
+    ]
+    predictions = {("c1", "Governing Law"): "governed by the laws of the State of New York",
+                   ("c1", "Non-Compete"): "shall not compete", ("c1", "Exclusivity"): "Unrelated text entirely."}
+    result = contracts.summary(contracts.score(predictions, gold))
+    assert result["categories"]["Governing Law"] == {"tp": 1, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert result["categories"]["Non-Compete"]["fp"] == 1
+    assert result["categories"]["Exclusivity"] | {} == {"tp": 0, "fp": 1, "fn": 1, "precision": 0.0, "recall": 0.0, "f1": 0.0}
+    assert result["micro"]["recall"] == 0.5
+
+
+def test_contracts_cli_end_to_end(tmp_path, capsys):
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    factory.contract_pdf(folder / "dist.pdf")
+    gold = [{"contract_id": "dist", "category": "Governing Law", "has_clause": True,
+             "spans": [{"text": "This Agreement shall be governed by the laws of the State of New York."}]},
+            {"contract_id": "dist", "category": "Non-Compete", "has_clause": False, "spans": []}]
+    annotations = tmp_path / "gold.jsonl"
+    annotations.write_text("\n".join(json.dumps(g) for g in gold), encoding="utf-8")
+    assert contracts.main(["--contracts", str(folder), "--annotations", str(annotations), "--json", str(tmp_path / "o.json")]) == 0
+    result = json.loads((tmp_path / "o.json").read_text())
+    assert result["micro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert "| Governing Law | 1 | 0 | 0 |" in capsys.readouterr().out
