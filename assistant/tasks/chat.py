@@ -14,6 +14,7 @@ from assistant.events import Done, Event, GenerationParams, TextDelta, Usage
 from assistant.generation import Engine
 from assistant.reasoning import Message
 from assistant.tasks.events import Answer, Source, Sources
+from knowledge.chunking import sentence_spans
 from knowledge.lexical import has_cjk, query_terms, terms
 from knowledge.types import SearchResult
 
@@ -21,6 +22,13 @@ log = logging.getLogger(__name__)
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
+_INJECTION = re.compile(
+    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier|preceding) (?:instructions|prompts?|rules)"
+    r"|disregard (?:all |any )?(?:the )?(?:previous|prior|above|earlier) |you are now |new instructions?:"
+    r"|system (?:prompt|notice|message|override)|(?:answer|reply|respond) (?:to )?(?:every|all|any) questions? with"
+    r"|忽略(?:之前|以上|前面|上述)?的?(?:所有)?(?:指令|指示|提示)|你现在是|系统(?:提示|指令)",
+    re.IGNORECASE,
+)
 _TRAILING_CITATION = re.compile(r"([.!?。！？])\s*((?:\[\d{1,3}\])+)")
 
 
@@ -104,12 +112,25 @@ def _coverage(result: SearchResult, wanted: set[str]) -> float:
 
 def build_messages(question: str, sources: list[Source], history: Sequence[Message] = ()) -> list[Message]:
     """System rules, earlier visible turns, then the sources and question in the last user turn."""
-    block = "\n\n".join(prompts.SOURCE.render(number=s.number, file_name=s.file_name, page=s.page, text=s.text)
-                        for s in sources)
-    system = prompts.CHAT_SYSTEM.render(not_found=prompts.NOT_FOUND[language(question)])
-    user = prompts.CHAT_USER.render(sources=block, question=question)
+    block = "\n\n".join(prompts.SOURCE.render(number=s.number, file_name=s.file_name, page=s.page,
+                                               text=neutralise_instructions(s.text)) for s in sources)
+    not_found = prompts.NOT_FOUND[language(question)]
+    system = prompts.CHAT_SYSTEM.render(not_found=not_found)
+    user = prompts.CHAT_USER.render(sources=block, question=question, not_found=not_found)
     turns = [{"role": m["role"], "content": m["content"]} for m in history if m["role"] in ("user", "assistant")]
     return [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}]
+
+
+def neutralise_instructions(text: str) -> str:
+    """Replace sentences of document text that try to instruct the assistant (prompt injection).
+
+    The UI still shows the passage as it is; only the model's copy is changed.
+    """
+    out = []
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        out.append(prompts.REDACTED_INSTRUCTION if _INJECTION.search(sentence) else sentence)
+    return " ".join(out)
 
 
 def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:

