@@ -85,8 +85,18 @@ class KnowledgeBase:
             _report(progress, i / max(len(paths), 1), f"{name}: reading")
             results.append(self.ingest_file(Path(path), name))
             _report(progress, (i + 1) / len(paths), _summary(results[-1]))
-        self.persist()
+        self._persist_or_warn(results)
         return results
+
+    def _persist_or_warn(self, results: list[IngestResult]) -> None:
+        """The documents are committed in SQLite; a failed index write only costs a rebuild at next start."""
+        try:
+            self.persist()
+        except StoreError as exc:
+            log.warning("faiss_index_not_saved error=%r", str(exc))
+            for result in results:
+                if result.ok:
+                    result.warnings.append(f"search index not saved ({exc}); it will be rebuilt on next start")
 
     def ingest_file(self, path: Path, name: str | None = None) -> IngestResult:
         """Ingest one file; never raises for a bad file (the error is in the result)."""
@@ -129,8 +139,8 @@ class KnowledgeBase:
                 for stale in self.directory.glob(f"{INDEX_PREFIX}*.faiss*"):
                     if stale != target:
                         stale.unlink(missing_ok=True)
-            except OSError as exc:
-                raise StoreError(f"could not write the vector index in {self.directory}: {exc.strerror or exc}") from exc
+            except (OSError, RuntimeError) as exc:  # faiss reports write failures as RuntimeError
+                raise StoreError(f"could not write the vector index in {self.directory}: {_reason(exc)}") from exc
 
     def close(self) -> None:
         self._metadata.close()
@@ -223,6 +233,11 @@ def _make_writable_dir(directory: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise StoreError(f"the data directory {directory} is not writable ({exc.strerror or exc})") from exc
+
+
+def _reason(exc: Exception) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return "the disk is full" if "No space" in text or "too large" in text.lower() else text.splitlines()[0][:200]
 
 
 def _report(progress: Progress | None, fraction: float, message: str) -> None:

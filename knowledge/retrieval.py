@@ -12,6 +12,9 @@ from knowledge.types import SearchResult
 from knowledge.vectorstore import FaissStore
 
 
+MAX_QUERY_TERMS = 64
+
+
 @dataclass(frozen=True)
 class Ranking:
     """One retriever's answer: chunk ids best first, with its raw scores."""
@@ -65,5 +68,6 @@ class HybridRetriever:
         return Ranking([int(i) for i in ids[0][keep]], [float(s) for s in scores[0][keep]], weight)
 
     def _lexical(self, query: str, n: int) -> Ranking:
-        hits = self._metadata.lexical_search(lexical.query_terms(query), n)
+        # A pasted 100k-character "question" must not become a 10k-term OR query.
+        hits = self._metadata.lexical_search(lexical.query_terms(query)[:MAX_QUERY_TERMS], n)
         return Ranking([cid for cid, _ in hits], [score for _, score in hits])
