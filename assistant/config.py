@@ -50,6 +50,10 @@ class AssistantSettings(BaseSettings):
     batch_window_ms: float = Field(10.0, ge=0.0, description="How long the scheduler waits for more requests "
                                    "before starting a new batch.")
     warmup: bool = Field(True, description="Run a short generation at startup so the first user waits less.")
+    sensitive_words: list[str] = Field(default_factory=list, description="Words refused in user input and masked "
+                                       "in model output (JSON list in the env var), e.g. `[\"secret project\"]`.")
+    sensitive_words_file: Path | None = Field(None, description="File with more sensitive words, one per line "
+                                              "(`#` starts a comment).")
     openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="Base URL of the OpenAI-compatible "
                                  "server (e.g. https://api.deepseek.com/v1).")
     openai_model: str = Field("deepseek-reasoner", description="Model name sent to the remote server.")

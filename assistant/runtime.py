@@ -44,10 +44,25 @@ def load_runtime(settings: AssistantSettings | None = None) -> Runtime:
     settings = settings or AssistantSettings()
     match settings.backend:
         case "local":
-            return build_local_runtime(settings)
+            runtime = build_local_runtime(settings)
         case "openai":
-            return build_openai_runtime(settings)
-    raise ValueError(f"unknown backend {settings.backend!r}")
+            runtime = build_openai_runtime(settings)
+        case _:
+            raise ValueError(f"unknown backend {settings.backend!r}")
+    return with_word_filter(runtime, settings)
+
+
+def with_word_filter(runtime: Runtime, settings: AssistantSettings) -> Runtime:
+    """Wrap both engines in the operator's sensitive-word filter, when one is configured."""
+    from assistant.safety import FilteredEngine, SensitiveWordFilter  # noqa: PLC0415
+
+    words = SensitiveWordFilter.from_settings(settings.sensitive_words, settings.sensitive_words_file)
+    if not words:
+        return runtime
+    logger.info("sensitive_word_filter enabled words=%d", len(words.words))
+    chat = FilteredEngine(runtime.chat, words)
+    code = chat if runtime.code is runtime.chat else FilteredEngine(runtime.code, words)
+    return Runtime(chat=chat, code=code)
 
 
 def build_local_runtime(settings: AssistantSettings) -> Runtime:

@@ -1,0 +1,121 @@
+"""Operator-configured sensitive-word filter on what users send and what the model says; every hit is logged."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from assistant.events import Done, Event, GenerationParams, Notice, ReasoningDelta, TextDelta, Usage
+from assistant.reasoning import Message
+
+log = logging.getLogger(__name__)
+
+MASK = "***"
+REFUSAL = "This request contains words the operator of this service does not allow, so it was not sent to the model."
+
+
+class SensitiveWordFilter:
+    """Case-insensitive, NFKC-normalised matching of a word list (English or Chinese, no word boundaries)."""
+
+    def __init__(self, words: Sequence[str]):
+        self.words = sorted({_norm(w) for w in words if w.strip()}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, self.words))) if self.words else None
+
+    @classmethod
+    def from_settings(cls, words: Sequence[str], path: Path | None) -> SensitiveWordFilter:
+        listed = list(words)
+        if path is not None:
+            listed += [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()
+                       if line.strip() and not line.startswith("#")]
+        return cls(listed)
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    @property
+    def longest(self) -> int:
+        return len(self.words[0]) if self.words else 0
+
+    def find(self, text: str) -> list[str]:
+        """The listed words present in the text."""
+        return sorted(set(self._pattern.findall(_norm(text)))) if self._pattern else []
+
+    def redact(self, text: str) -> str:
+        """The text with every listed word masked (matching is done on the normalised text)."""
+        if not self._pattern:
+            return text
+        normalised = _norm(text)
+        if len(normalised) != len(text):  # NFKC changed lengths: mask on the normalised text
+            return self._pattern.sub(MASK, normalised)
+        spans = [m.span() for m in self._pattern.finditer(normalised)]
+        for start, end in reversed(spans):
+            text = text[:start] + MASK + text[end:]
+        return text
+
+
+class FilteredEngine:
+    """Wraps an Engine: refuses input with listed words; masks them in the streamed output."""
+
+    def __init__(self, engine, words: SensitiveWordFilter):
+        self._engine = engine
+        self._filter = words
+        self.info = engine.info
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams | None = None,
+               cancel: threading.Event | None = None) -> Iterator[Event]:
+        last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        hits = self._filter.find(last_user)
+        if hits:
+            log.warning("sensitive_words_blocked direction=input count=%d words=%s", len(hits), hits)
+            yield Notice(REFUSAL, "error")
+            yield Done("stop", Usage(0, 0))
+            return
+        yield from self._masked(self._engine.stream(messages, params, cancel))
+
+    def _masked(self, events: Iterator[Event]) -> Iterator[Event]:
+        """Hold back the last (longest word - 1) characters of each kind so a word split across deltas is caught."""
+        pending = {TextDelta: "", ReasoningDelta: ""}
+        keep = max(self._filter.longest - 1, 0)
+        for event in events:
+            kind = type(event)
+            if kind not in pending:
+                yield from self._flush(pending) if isinstance(event, Done) else ()
+                yield event
+                continue
+            text = pending[kind] + event.text
+            cut = _safe_cut(text, keep, self._filter)
+            pending[kind] = text[cut:]
+            if cut:
+                yield kind(self._checked(text[:cut]))
+
+    def _flush(self, pending: dict) -> Iterator[Event]:
+        for kind, text in pending.items():
+            if text:
+                yield kind(self._checked(text))
+                pending[kind] = ""
+
+    def _checked(self, text: str) -> str:
+        hits = self._filter.find(text)
+        if hits:
+            log.warning("sensitive_words_masked direction=output count=%d words=%s", len(hits), hits)
+        return self._filter.redact(text)
+
+
+def _safe_cut(text: str, keep: int, words: SensitiveWordFilter) -> int:
+    """Where to split: before the held-back tail, but never inside a listed word."""
+    cut = max(len(text) - keep, 0)
+    for match in words._pattern.finditer(_norm(text)) if words._pattern else ():
+        if match.start() < cut < match.end():
+            cut = match.end()
+    return cut
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()

@@ -1,0 +1,70 @@
+"""The operator's sensitive-word filter: input refused, output masked even across token boundaries, all logged."""
+
+from __future__ import annotations
+
+import logging
+
+from assistant.events import Done, Notice, ReasoningDelta, TextDelta, Usage
+from assistant.safety import MASK, FilteredEngine, SensitiveWordFilter
+from tests.assistant.fakes import ScriptedEngine
+
+
+class PiecewiseEngine(ScriptedEngine):
+    """Streams exactly the given pieces (to split a word across deltas)."""
+
+    def __init__(self, pieces):
+        super().__init__()
+        self.pieces = pieces
+
+    def stream(self, messages, params=None, cancel=None):
+        self.prompts.append(list(messages))
+        yield from self.pieces
+        yield Done("stop", Usage(1, len(self.pieces)))
+
+
+def text_of(events, kind=TextDelta):
+    return "".join(e.text for e in events if isinstance(e, kind))
+
+
+def test_input_with_a_listed_word_never_reaches_the_model(caplog):
+    inner = ScriptedEngine("fine")
+    engine = FilteredEngine(inner, SensitiveWordFilter(["Project Falcon", "机密"]))
+    with caplog.at_level(logging.WARNING):
+        events = list(engine.stream([{"role": "user", "content": "Tell me about PROJECT  falcon".replace("  ", " ")}]))
+    assert inner.prompts == [] and isinstance(events[0], Notice) and events[0].level == "error"
+    assert "sensitive_words_blocked direction=input" in caplog.text
+    assert list(engine.stream([{"role": "user", "content": "这份文件是机密吗"}]))[0].level == "error"
+
+
+def test_output_is_masked_across_deltas_and_logged(caplog):
+    pieces = [TextDelta("The code name is Pro"), TextDelta("ject Fal"), TextDelta("con, as planned."),
+              ReasoningDelta("thinking about 机"), ReasoningDelta("密 files")]
+    engine = FilteredEngine(PiecewiseEngine(pieces), SensitiveWordFilter(["project falcon", "机密"]))
+    with caplog.at_level(logging.WARNING):
+        events = list(engine.stream([{"role": "user", "content": "What is the code name?"}]))
+    assert text_of(events) == f"The code name is {MASK}, as planned."
+    assert text_of(events, ReasoningDelta) == f"thinking about {MASK} files"
+    assert isinstance(events[-1], Done) and "sensitive_words_masked direction=output" in caplog.text
+
+
+def test_no_words_configured_passes_everything_through():
+    engine = FilteredEngine(ScriptedEngine("hello world"), SensitiveWordFilter([]))
+    assert text_of(engine.stream([{"role": "user", "content": "hi"}])).strip() == "hello world"
+
+
+def test_words_file(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_text("# operator list\nalpha\n\n贝塔\n", encoding="utf-8")
+    words = SensitiveWordFilter.from_settings(["gamma"], path)
+    assert words.find("Alpha, 贝塔 and GAMMA") == ["alpha", "gamma", "贝塔"]
+
+
+def test_runtime_wraps_both_engines_when_words_are_configured(monkeypatch):
+    from assistant.config import AssistantSettings
+    from assistant.runtime import Runtime, with_word_filter
+
+    engine = ScriptedEngine()
+    monkeypatch.setenv("ASSISTANT_SENSITIVE_WORDS", '["forbidden"]')
+    wrapped = with_word_filter(Runtime(chat=engine, code=engine), AssistantSettings())
+    assert isinstance(wrapped.chat, FilteredEngine) and wrapped.code is wrapped.chat
+    assert with_word_filter(Runtime(chat=engine, code=engine), AssistantSettings(sensitive_words=[])).chat is engine
