@@ -14,6 +14,9 @@ def test_space_header_and_commands():
     assert "make apt test" in ci
 
 
-def test_every_knowledge_setting_is_documented():
-    for name in KnowledgeSettings.model_fields:
-        assert f"`KB_{name.upper()}`" in README, name
+def test_every_setting_is_documented():
+    from assistant.config import AssistantSettings
+
+    for prefix, settings in (("KB_", KnowledgeSettings), ("ASSISTANT_", AssistantSettings)):
+        for name in settings.model_fields:
+            assert f"`{prefix}{name.upper()}`" in README, name
