@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # packages.txt is what a Space installs; the rest is for tests (fonts to render test pages, a browser).
-APT_DEV := fonts-dejavu-core fonts-wqy-zenhei poppler-utils chromium
+APT_DEV := fonts-dejavu-core fonts-wqy-zenhei fonts-noto-color-emoji poppler-utils chromium
 OFFLINE := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 HF_HUB_DISABLE_PROGRESS_BARS=1 GRADIO_ANALYTICS_ENABLED=False
 
 .PHONY: apt setup run test bench lint clean

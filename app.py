@@ -1,119 +1,158 @@
-"""DeepSeek Knowledge Assistant: the composition root and Gradio UI (the only module that imports gradio)."""
+"""DeepSeek Knowledge Assistant: the composition root. Builds settings, stores and models once, then the page."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 import gradio as gr
 
+from assistant.config import AssistantSettings
+from assistant.runtime import Runtime, load_runtime
 from knowledge.config import KnowledgeSettings
+from knowledge.kb import KnowledgeBase
 from knowledge.sessions import SessionKnowledgeBases
-from knowledge.types import IngestResult, SearchResult
+from ui.chat import build_chat, chat_inputs
+from ui.code import build_code
+from ui.config import AppSettings
+from ui.contracts import ContractsTab, build_contracts
+from ui.i18n import I18N, t
+from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table
+from ui.metrics import Metrics, build_metrics
+from ui.render import escape
+from ui.services import Services
 
 log = logging.getLogger("app")
 
-DOC_COLUMNS = ["File", "Pages", "OCR'd pages", "Chunks", "Status"]
+ASSETS = Path(__file__).resolve().parent / "assets"
+LIBRARY_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".txt", ".md", ".docx"}
 
 
-# --- handlers: plain functions, tested directly ---------------------------------------------------
+# ---------------------------------------------------------------- composition
 
 
-def ingest_files(stores: SessionKnowledgeBases, files: list[str] | None, session_id: str,
-                 progress=None) -> tuple[list[list], str]:
-    """Ingest uploads into the visitor's own store; returns (documents table, per-file report)."""
-    if not files:
-        return documents_table(stores, session_id), "Choose one or more files first."
-    kb = stores.get(session_id)
-    paths = [Path(f) for f in files]
-    results = kb.ingest(paths, progress=progress)
-    return documents_table(stores, session_id, results), "\n".join(f"- {_report_line(r)}" for r in results)
+def build_services(settings: AppSettings, knowledge: KnowledgeSettings, assistant: AssistantSettings) -> Services:
+    """Load the embedder and the models once; every session shares them (and nothing else)."""
+    from knowledge.embeddings import load_embedder  # sentence-transformers loads here, not at import
+
+    embedder = load_embedder(knowledge)
+    stores = SessionKnowledgeBases(knowledge, embedder, ttl_s=settings.session_ttl_s)
+    runtime = load_runtime(assistant)
+    library = load_library(settings, knowledge, embedder)
+    metrics = Metrics(active_generations=lambda: getattr(runtime.chat, "active_requests", 0))
+    return Services(settings, stores, runtime, embedder.name, library, metrics, max_file_mb=knowledge.max_file_mb)
 
 
-def documents_table(stores: SessionKnowledgeBases, session_id: str,
-                    recent: list[IngestResult] | None = None) -> list[list]:
-    """Stored documents plus this batch's failures (so no file disappears without a word)."""
-    rows = [[d.name, d.pages, d.ocr_pages, d.chunks, "indexed"] for d in stores.get(session_id).documents()]
-    rows += [[r.file_name, 0, 0, 0, f"error: {r.error}"] for r in recent or [] if r.status == "error"]
-    return rows
+def load_library(settings: AppSettings, knowledge: KnowledgeSettings, embedder) -> KnowledgeBase | None:
+    """The operator's read-only shared library: the folder is ingested (new files only) at start-up."""
+    if settings.library_dir is None:
+        return None
+    library = KnowledgeBase(knowledge.model_copy(update={"data_dir": settings.library_store}), embedder)
+    files = sorted(p for p in Path(settings.library_dir).rglob("*") if p.suffix.lower() in LIBRARY_SUFFIXES)
+    for result in library.ingest(files):
+        log.info("library_ingest file=%r status=%s error=%r", result.file_name, result.status, result.error)
+    return library
 
 
-def search(stores: SessionKnowledgeBases, query: str, session_id: str, k: int = 5) -> str:
-    """Markdown list of cited passages from the visitor's own documents."""
-    if not query.strip():
-        return "Type a question or keywords."
-    results = stores.get(session_id).search(query, k)
-    if not results:
-        return "Nothing found in your documents."
-    return "\n\n".join(_result_markdown(i, r) for i, r in enumerate(results, 1))
+def status_markdown(runtime: Runtime, embedder_name: str) -> str:
+    """The status line: which model is loaded (or the offline fallback), on which device, quantized how."""
+    chat, code = runtime.chat.info, runtime.code.info
+    parts = [f"**Chat model:** {escape(chat.status_line)}"]
+    if code is not chat and code != chat:
+        parts.append(f"**Code:** {escape(code.status_line)}")
+    parts.append(f"**Embeddings:** {escape(Path(embedder_name).name or embedder_name)}")
+    line = " · ".join(parts)
+    notices = {n for n in (chat.notice, code.notice) if n}
+    if (chat.offline_fallback or code.offline_fallback) and not notices:
+        notices.add("The configured DeepSeek model could not be loaded; a small offline model answers instead.")
+    return line + "".join(f"  \n⚠️ {escape(n)}" for n in sorted(notices))
 
 
-def _result_markdown(rank: int, result: SearchResult) -> str:
-    text = " ".join(result.text.split())
-    quote = text[:400] + ("…" if len(text) > 400 else "")
-    return f"**[{rank}] {_escape(result.file_name)}, page {result.page}** (score {result.score:.3f})\n\n> {_escape(quote)}"
+# ---------------------------------------------------------------- the page
 
 
-def _report_line(result: IngestResult) -> str:
-    name = _escape(result.file_name)
-    if result.status == "error":
-        return f"❌ {_escape(result.error or '')}"
-    if result.status == "duplicate":
-        return f"↺ {name}: already indexed"
-    return f"✅ {name}: {result.pages} pages, {result.ocr_pages} OCR'd, {result.chunks} chunks, {result.seconds:.1f} s"
+def build_demo(services: Services) -> gr.Blocks:
+    """The page: status line, metrics, and one tab per task, each wiring its own events."""
+    ttl = int(services.settings.session_ttl_s)
+    # delete_cache: Gradio's copies of uploads and downloads older than the session TTL go every 10 minutes.
+    with gr.Blocks(title="DeepSeek Knowledge Assistant", delete_cache=(600, ttl), analytics_enabled=False) as demo:
+        gr.Markdown(t("app.title"))
+        gr.Markdown(status_markdown(services.runtime, services.embedder_name), elem_id="status-line")
+        build_metrics(services)
+        chat = chat_inputs()
+        with gr.Tabs():
+            knowledge = build_knowledge(services, locked=[chat.question, chat.send])
+            build_chat(services, chat)
+            contracts = build_contracts(services)
+            build_code(services)
+        refresh_on_change(services, knowledge, contracts)
 
+        def on_unload(request: gr.Request):
+            services.end_session(request.session_hash)
 
-def _escape(text: str) -> str:
-    """Document text and file names are data: never let them become HTML or Markdown structure."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("`", "\\`"))
-
-
-# --- UI ----------------------------------------------------------------------------------------------
-
-
-def build_knowledge_tab(stores: SessionKnowledgeBases) -> None:
-    with gr.Tab("Knowledge"):
-        upload = gr.File(label="Documents (PDF, scans, images, text, Markdown, Word)", file_count="multiple",
-                         type="filepath")
-        ingest_button = gr.Button("Add to my knowledge base", variant="primary")
-        report = gr.Markdown()
-        table = gr.Dataframe(headers=DOC_COLUMNS, label="My documents", interactive=False)
-        query = gr.Textbox(label="Search my documents", placeholder="e.g. termination notice period")
-        results = gr.Markdown()
-
-    def on_ingest(files, request: gr.Request, progress=gr.Progress()):
-        return ingest_files(stores, files, request.session_hash, lambda f, m: progress(f, desc=m))
-
-    def on_search(text, request: gr.Request):
-        return search(stores, text, request.session_hash)
-
-    ingest_button.click(on_ingest, [upload], [table, report], api_name="ingest", concurrency_limit=2)
-    query.submit(on_search, [query], [results], api_name="search")
-
-
-def build_demo(stores: SessionKnowledgeBases) -> gr.Blocks:
-    # delete_cache: uploaded temp files older than 6 h are removed every hour.
-    with gr.Blocks(title="DeepSeek Knowledge Assistant", delete_cache=(3600, 6 * 3600)) as demo:
-        gr.Markdown("# DeepSeek Knowledge Assistant\nUpload documents, then search them with page citations. "
-                    "Your documents are private to this browser session.")
-        build_knowledge_tab(stores)
-        demo.unload(lambda request: stores.drop(request.session_hash) if request else None)
+        demo.unload(on_unload)
+    services.metrics.queue_length = lambda: len(demo._queue)
     return demo
+
+
+def refresh_on_change(services: Services, knowledge: KnowledgeTab, contracts: ContractsTab) -> None:
+    """Document pickers and the table follow the session's documents, whichever tab changed them."""
+    def pickers(request: gr.Request):
+        return gr.Dropdown(choices=document_choices(services, request.session_hash), value=None)
+
+    def table(request: gr.Request):
+        return documents_table(services, request.session_hash)
+
+    for dependency in knowledge.changed:
+        dependency.then(pickers, None, contracts.picker, api_visibility="private")
+    contracts.tab.select(pickers, None, contracts.picker, api_visibility="private")
+    knowledge.tab.select(table, None, knowledge.table, api_visibility="private")
+
+
+def create_app(services: Services, demo: gr.Blocks):
+    """FastAPI app: Prometheus text at /metrics, the Gradio page at /."""
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse
+
+    app = FastAPI()
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(services.metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+    demo.queue(default_concurrency_limit=services.settings.model_concurrency, max_size=services.settings.max_queue)
+    # Uploads over the knowledge base's own size limit are refused before they reach the disk.
+    return gr.mount_gradio_app(app, demo, path="", max_file_size=f"{int(services.max_file_mb)}mb", i18n=I18N,
+                               css_paths=[ASSETS / "style.css"], footer_links=["api", "settings"])
+
+
+def expire_sessions_forever(services: Services, stop: threading.Event) -> None:
+    """Drop idle visitors' stores and exports (TTL) even if their tab never sent an unload."""
+    interval = min(600.0, services.settings.session_ttl_s / 4)
+    while not stop.wait(interval):
+        dropped = services.expire()
+        if dropped:
+            log.info("sessions_expired count=%d", dropped)
 
 
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s %(message)s")
-    from knowledge.embeddings import load_embedder
+    import uvicorn
 
-    settings = KnowledgeSettings()
-    stores = SessionKnowledgeBases(settings, load_embedder(settings))
-    demo = build_demo(stores)
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
-        max_file_size=f"{int(settings.max_file_mb)}mb",
-    )
+    settings = AppSettings()
+    services = build_services(settings, KnowledgeSettings(), AssistantSettings())
+    demo = build_demo(services)
+    app = create_app(services, demo)
+    stop = threading.Event()
+    threading.Thread(target=expire_sessions_forever, args=(services, stop), name="session-ttl", daemon=True).start()
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        stop.set()
+        services.stores.close_all()
+        services.runtime.close()
 
 
 if __name__ == "__main__":

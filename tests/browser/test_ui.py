@@ -1,0 +1,232 @@
+"""The real page in headless Debian Chromium (Playwright) against the real app and small offline model on loopback.
+
+Saves assets/screenshot-<tab>.png for the README.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests import factory
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSETS = ROOT / "assets"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+QUESTION = "What is the termination notice period?"
+VERDICTS = ("passed", "failed", "error", "timeout", "blocked", "memory", "killed")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the app exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url + "metrics", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"the app did not start in {timeout_s} s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`python app.py` on a free loopback port: offline, tiny SmolLM2 fallback, greedy, short answers."""
+    work = tmp_path_factory.mktemp("app")
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+           "GRADIO_ANALYTICS_ENABLED": "False", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false",
+           "ASSISTANT_OFFLINE_MODEL": "smollm2-135m", "ASSISTANT_MAX_NEW_TOKENS": "48",
+           "ASSISTANT_TEMPERATURE": "0", "ASSISTANT_WARMUP": "false",
+           "APP_HOST": "127.0.0.1", "APP_PORT": str(port), "GRADIO_TEMP_DIR": str(work / "gradio")}
+    log = work / "app.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=work, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("apt-get install chromium")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("upload")
+    return {"report": factory.text_pdf(folder / "report.pdf"), "contract": factory.contract_pdf(folder / "contract.pdf")}
+
+
+@pytest.fixture(scope="module")
+def alice(browser, server):
+    """One visitor's page, shared by the tests that build on each other (upload, then ask...)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server)
+    page.get_by_role("tab", name="Knowledge").wait_for()
+    yield page
+    context.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def wait_text(page, selector: str, text: str, timeout_ms: float = 60_000) -> None:
+    """Wait until the element's visible text contains `text` (robust to Gradio's hidden duplicate cells)."""
+    page.wait_for_function("([sel, text]) => (document.querySelector(sel)?.innerText || '').includes(text)",
+                           arg=[selector, text], timeout=timeout_ms)
+
+
+def shoot(page, tab: str) -> None:
+    page.screenshot(path=str(ASSETS / f"screenshot-{tab}.png"), full_page=True)
+
+
+def test_upload_then_ask_streams_a_cited_answer(alice, files):
+    page = alice
+    page.locator("#upload input[type=file]").set_input_files(str(files["report"]))
+    wait_text(page, "#upload", "KB")  # uploaded: the file shows its size
+    page.locator("#ingest").click()
+    wait_text(page, "#documents", "indexed")
+    assert "report.pdf" in page.locator("#documents").inner_text()
+    wait_text(page, "#ingest-report", "✅ report.pdf: 4 pages")
+    shoot(page, "knowledge")
+
+    open_tab(page, "Chat")
+    page.locator("#question textarea").fill(QUESTION)
+    page.locator("#send").click()
+    seen, log = set(), page.locator("#chatbot [role=log]")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        seen.add(log.inner_text())
+        if "Confidence" in page.locator("#confidence").inner_text():
+            break
+        time.sleep(0.05)
+    answers = {s for s in seen if QUESTION in s and s.replace(QUESTION, "").strip()}
+    assert len(answers) >= 2, seen  # the answer appeared piece by piece
+    sources = page.locator("#sources").inner_text()
+    assert "[1] report.pdf — page 3" in sources and "ninety days" in sources
+    assert "Confidence" in page.locator("#confidence").inner_text()
+    shoot(page, "chat")
+
+
+def test_a_second_visitor_cannot_see_the_first_ones_document(browser, server, alice):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(server)
+        page.get_by_role("tab", name="Knowledge").wait_for()
+        assert "report.pdf" not in page.locator("#documents").inner_text()
+        open_tab(page, "Chat")
+        page.locator("#question textarea").fill(QUESTION)
+        page.locator("#send").click()
+        wait_text(page, "#sources", "No passages")
+        assert "report.pdf" not in page.locator("#chatbot").inner_text()
+        open_tab(page, "Contract review")
+        page.locator("#contract-pick").click()
+        assert page.get_by_role("option", name="report.pdf").count() == 0
+    finally:
+        context.close()
+    open_tab(alice, "Knowledge")  # ...while the first visitor still has it
+    assert "report.pdf" in alice.locator("#documents").inner_text()
+
+
+def test_contract_review_streams_findings_and_offers_reports(alice, files):
+    page = alice
+    open_tab(page, "Contract review")
+    page.locator("#contract-upload input[type=file]").set_input_files(str(files["contract"]))
+    wait_text(page, "#contract-upload", "KB")
+    page.locator("#contract-explain input").uncheck()
+    page.locator("#review").click()
+    wait_text(page, "#review-status", "Review done")
+    findings = page.locator("#findings").inner_text()
+    assert "Governing Law" in findings and "State of New York" in findings
+    with page.expect_download() as download:
+        page.locator("#download-json").click()
+    assert download.value.suggested_filename == "contract-review.json"
+    shoot(page, "contracts")
+
+
+def test_generate_code_and_run_its_tests(alice):
+    page = alice
+    open_tab(page, "Code")
+    page.locator("#code-prompt textarea").fill("Write a Python function add(a, b) that returns a + b.")
+    tests = page.locator("#code-tests .cm-content")
+    tests.click()
+    page.keyboard.type("assert add(2, 3) == 5")
+    page.locator("#generate").click()
+    result = page.locator("#code-result")
+    page.wait_for_function(
+        "verdicts => verdicts.some(v => (document.querySelector('#code-result')?.innerText || '').includes(v))",
+        arg=list(VERDICTS), timeout=90_000)
+    assert "def " in page.locator("#code-output").inner_text()
+    assert any(v in result.inner_text() for v in VERDICTS)
+    page.locator("#run-tests").click()
+    wait_text(page, "#code-result", "your tests")
+    shoot(page, "code")
+
+
+def test_page_follows_the_browsers_language(browser, server):
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(server)
+        page.get_by_role("tab", name="问答").wait_for(timeout=30_000)
+        assert page.get_by_role("tab", name="合同审阅").count() == 1
+    finally:
+        context.close()
+
+
+def test_gradio_client_example(server, files, alice):
+    """examples/client_example.py (the README's API example) works against the real app, in its own session."""
+    spec = importlib.util.spec_from_file_location("client_example", ROOT / "examples" / "client_example.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    result = example.main(server, str(files["contract"]), "What law governs this agreement?")
+    assert [row[0] for row in result["documents"]] == ["contract.pdf"]  # not alice's report.pdf
+    assert "contract.pdf — page 3" in result["sources"] and "State of New York" in result["sources"]
+    assert result["answer"].strip() and "Confidence" in result["confidence"]
+    assert result["review_status"].startswith("✅ Review done")
+    assert any(v in result["code_result"] for v in VERDICTS)
+    with urllib.request.urlopen(server + "metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    assert 'dka_request_latency_seconds{event="chat",quantile="0.99"}' in metrics
+    assert 'dka_requests_total{event="ingest",outcome="ok"}' in metrics and "dka_queue_length 0" in metrics
+    assert float(metrics.split("\ndka_generated_tokens_total ")[1].split()[0]) > 0

@@ -1,0 +1,1 @@
+"""The Gradio user interface: one module per tab (`build_<tab>(services)`), plain handlers tested directly."""

@@ -1,0 +1,117 @@
+"""Chat tab: streamed, cited answers from the visitor's documents; reasoning collapsed; sources side panel."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import gradio as gr
+
+from assistant.events import Done, Notice, ReasoningDelta, TextDelta
+from assistant.tasks.chat import ChatOptions, answer
+from assistant.tasks.events import Answer, Sources
+from ui.i18n import t
+from ui.render import Turn, chat_messages, confidence_markdown, history_for_model, sources_markdown
+from ui.services import Services
+
+EXAMPLES = [
+    "What is the termination notice period?",
+    "Summarise the main obligations of each party.",
+    "本合同的管辖法律是什么？",
+]
+
+
+# ---------------------------------------------------------------- handler (plain function, tested directly)
+
+
+def chat_stream(services: Services, session_id: str, question: str, turns: list[Turn],
+                cancel: threading.Event | None = None, options: ChatOptions = ChatOptions()) -> Iterator[list[Turn]]:
+    """Answer `question` from the session's documents; yields the updated turns after every event."""
+    question = (question or "").strip()
+    if not question:
+        yield turns
+        return
+    turn = Turn(question)
+    turns = [*turns, turn]
+    history = history_for_model(turns[:-1])
+    with services.metrics.track("chat") as generation:
+        for event in answer(services.runtime.chat, services.retriever(session_id), question, history, options, cancel):
+            apply_event(turn, event, generation)
+            yield turns
+    turn.finished = True
+    yield turns
+
+
+def apply_event(turn: Turn, event, generation) -> None:
+    """Fold one streamed event into the turn."""
+    match event:
+        case Sources(items=items, query=query):
+            turn.sources, turn.query = items, query
+        case TextDelta(text=text):
+            generation.token()
+            turn.answer += text
+        case ReasoningDelta(text=text):
+            generation.token()
+            turn.reasoning += text
+        case Notice(message=message):
+            turn.notices.append(message)
+        case Answer():
+            turn.answer, turn.cited = event.text, event.cited
+            turn.confidence, turn.not_found = event.confidence, event.not_found
+        case Done(finish_reason=reason, usage=usage):
+            generation.done(usage.completion_tokens)
+            turn.stopped = reason == "cancelled"
+
+
+# ---------------------------------------------------------------- UI
+
+
+@dataclass
+class ChatTab:
+    question: gr.Textbox
+    send: gr.Button
+
+
+def chat_inputs() -> ChatTab:
+    """The question box and Ask button, made before the tabs (unrendered) so the Knowledge tab can lock them."""
+    question = gr.Textbox(label=t("chat.question"), placeholder=t("chat.placeholder"), lines=2, elem_id="question",
+                          render=False)
+    return ChatTab(question, gr.Button(t("chat.send"), variant="primary", elem_id="send", render=False))
+
+
+def build_chat(services: Services, inputs: ChatTab) -> None:
+    question, send = inputs.question, inputs.send
+    with gr.Tab(t("tab.chat"), id="chat"):
+        turns = gr.State([], time_to_live=services.settings.session_ttl_s)
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label=t("chat.title"), height=520, elem_id="chatbot", buttons=["copy"],
+                                     allow_tags=False, feedback_options=None)
+                confidence = gr.Markdown(elem_id="confidence")
+                question.render()
+                with gr.Row():
+                    send.render()
+                    stop = gr.Button(t("chat.stop"), variant="stop", elem_id="stop")
+                    clear = gr.Button(t("chat.clear"))
+                gr.Examples(EXAMPLES, inputs=[question], label=t("chat.examples"))
+            with gr.Column(scale=2):
+                gr.Markdown(t("chat.sources_title"))
+                sources = gr.Markdown(elem_id="sources")
+
+    def on_ask(text, state, request: gr.Request):
+        cancel = services.stops.start(request.session_hash, "chat")
+        for current in chat_stream(services, request.session_hash, text, state or [], cancel):
+            last = current[-1] if current else None
+            yield (chat_messages(current), current, sources_markdown(last.sources, last.cited, last.query) if last else "",
+                   confidence_markdown(last), "")
+
+    def on_stop(request: gr.Request):
+        services.stops.stop(request.session_hash, "chat")
+
+    outputs = [chatbot, turns, sources, confidence, question]
+    limits = {"concurrency_id": "model", "concurrency_limit": services.settings.model_concurrency}
+    send.click(on_ask, [question, turns], outputs, api_name="ask", **limits)
+    question.submit(on_ask, [question, turns], outputs, api_visibility="private", **limits)
+    stop.click(on_stop, None, None, queue=False, api_name="stop_chat")
+    clear.click(lambda: ([], [], "", ""), None, [chatbot, turns, sources, confidence], api_visibility="private")

@@ -1,0 +1,135 @@
+"""Code tab: a prompt, the generated code (highlighted), and "run tests" in the sandbox."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+import gradio as gr
+
+from assistant.events import Done, Notice, ReasoningDelta, TextDelta
+from assistant.sandbox import SandboxResult, run_python
+from assistant.tasks.code import CodeBlock, CodeRun, generate_code
+from ui.i18n import t
+from ui.render import escape, sandbox_markdown
+from ui.services import Services
+
+EXAMPLES = [
+    ["Write a Python function is_palindrome(s) that ignores case and non-alphanumeric characters.",
+     "assert is_palindrome('A man, a plan, a canal: Panama')\nassert not is_palindrome('hello')"],
+    ["写一个 Python 函数 fib(n)，返回第 n 个斐波那契数（fib(0)=0）。", "assert fib(0) == 0\nassert fib(10) == 55"],
+]
+
+
+@dataclass
+class CodeView:
+    """What the tab shows at one moment of a generation."""
+
+    code: str = ""
+    tests: str = ""
+    reasoning: str = ""
+    result: str = ""
+
+
+# ---------------------------------------------------------------- handlers (plain functions, tested directly)
+
+
+def code_stream(services: Services, request: str, tests: str = "", generate_tests: bool = False,
+                cancel: threading.Event | None = None) -> Iterator[CodeView]:
+    """Generate code for `request`; run it against the given (or generated) tests; retry once on failure."""
+    request, tests = (request or "").strip(), (tests or "").strip()
+    view = CodeView(tests=tests)
+    if not request:
+        yield CodeView(tests=tests, result="Describe the code you want first.")
+        return
+    raw, notices, have_block = "", [], False
+    run = bool(tests) or generate_tests
+    with services.metrics.track("code") as generation:
+        for event in generate_code(services.runtime.code, request, tests or None, run=run,
+                                   generate_tests=generate_tests, cancel=cancel):
+            match event:
+                case TextDelta(text=text):
+                    generation.token()
+                    raw += text
+                    if not have_block:  # stream the raw answer until the extracted code replaces it
+                        view.code = raw
+                case ReasoningDelta(text=text):
+                    generation.token()
+                    view.reasoning += text
+                case Notice(message=message):
+                    notices.append(f"⚠️ {escape(message)}")
+                case CodeBlock(kind="tests", code=code):
+                    view.tests = code
+                case CodeBlock(code=code):
+                    view.code, raw, have_block = code, "", True
+                    view.result = "⏳ running the tests in the sandbox…" if run else ""
+                case CodeRun(result=result, attempt=attempt, tests=origin):
+                    view.result = run_markdown(result, attempt, origin)
+                case Done(finish_reason=reason, usage=usage):
+                    generation.done(usage.completion_tokens)
+                    if reason == "cancelled":
+                        notices.append("⏹ stopped")
+            yield _with_notices(view, notices)
+
+
+def run_markdown(result: SandboxResult, attempt: int, origin: str) -> str:
+    label = f"attempt {attempt}, {origin} tests"
+    retry = "\n\n*The model gets one retry with the failure output.*" if not result.passed and attempt == 1 else ""
+    return sandbox_markdown(result, label) + retry
+
+
+def run_tests(code: str, tests: str, runner: Callable[[str, str], SandboxResult] = run_python) -> str:
+    """Run the code in the editor (maybe edited by the visitor) against the tests in the sandbox."""
+    if not (code or "").strip():
+        return "Generate or paste some code first."
+    if not (tests or "").strip():
+        return "Write some tests (asserts or `test_*` functions) first."
+    return sandbox_markdown(runner(code, tests), "your tests")
+
+
+def _with_notices(view: CodeView, notices: list[str]) -> CodeView:
+    if not notices:
+        return replace(view)
+    return CodeView(view.code, view.tests, view.reasoning, "\n\n".join([*notices, view.result]).strip())
+
+
+# ---------------------------------------------------------------- UI
+
+
+def build_code(services: Services) -> None:
+    with gr.Tab(t("tab.code"), id="code"):
+        with gr.Row():
+            with gr.Column():
+                prompt = gr.Textbox(label=t("code.prompt"), lines=4, elem_id="code-prompt")
+                tests = gr.Code(label=t("code.tests"), language="python", lines=6, interactive=True,
+                                elem_id="code-tests")
+                generate_tests = gr.Checkbox(False, label=t("code.generate_tests"))
+                with gr.Row():
+                    generate = gr.Button(t("code.generate"), variant="primary", elem_id="generate")
+                    stop = gr.Button(t("chat.stop"), variant="stop")
+                # Labels, not a table: the table's headers would be the (untranslated) i18n keys of the inputs.
+                gr.Examples(EXAMPLES, inputs=[prompt, tests], label=t("chat.examples"),
+                            example_labels=["is_palindrome(s) + tests", "fib(n) + 测试"])
+            with gr.Column():
+                code = gr.Code(label=t("code.code"), language="python", lines=16, interactive=True,
+                               elem_id="code-output")
+                run = gr.Button(t("code.run"), elem_id="run-tests")
+                result = gr.Markdown(elem_id="code-result")
+                with gr.Accordion(t("code.reasoning"), open=False):
+                    reasoning = gr.Markdown()
+
+    def on_generate(text, test_code, write_tests, request: gr.Request):
+        cancel = services.stops.start(request.session_hash, "code")
+        for view in code_stream(services, text, test_code, write_tests, cancel):
+            yield view.code, view.tests, escape(view.reasoning), view.result
+
+    def on_stop(request: gr.Request):
+        services.stops.stop(request.session_hash, "code")
+
+    generate.click(on_generate, [prompt, tests, generate_tests], [code, tests, reasoning, result],
+                   api_name="generate_code", concurrency_id="model",
+                   concurrency_limit=services.settings.model_concurrency)
+    run.click(run_tests, [code, tests], [result], api_name="run_tests", concurrency_id="sandbox",
+              concurrency_limit=2)
+    stop.click(on_stop, None, None, queue=False, api_name="stop_code")

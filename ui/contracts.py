@@ -1,0 +1,131 @@
+"""Contract review tab: findings stream into a table; the report downloads as Markdown and JSON."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.tasks.contracts import Finding, ReviewReport, review_contract
+from assistant.tasks.events import Progress
+from ui.i18n import t
+from ui.render import escape, finding_row
+from ui.services import Services
+
+FINDING_COLUMNS = ["Category", "Found", "Quote", "Page", "Risk", "Explanation"]
+
+
+@dataclass
+class ReviewView:
+    """What the tab shows at one moment of a review."""
+
+    rows: list[list] = field(default_factory=list)
+    status: str = ""
+    markdown_path: str | None = None
+    json_path: str | None = None
+
+
+# ---------------------------------------------------------------- handlers (plain functions, tested directly)
+
+
+def review_stream(services: Services, session_id: str, upload: str | None, doc_id: int | None,
+                  explain: bool = True, cancel: threading.Event | None = None) -> Iterator[ReviewView]:
+    """Review an uploaded file (ingested into the session first) or one of the session's documents."""
+    if upload:
+        result = services.stores.get(session_id).ingest([Path(upload)], names=[Path(upload).name])[0]
+        if result.status == "error":
+            yield ReviewView(status=f"❌ {escape(result.error or 'error')}")
+            return
+        doc_id = result.doc_id
+    documents = {d.doc_id: d.name for d in services.stores.get(session_id).documents()}
+    if doc_id not in documents:
+        yield ReviewView(status="Upload a contract or pick one of your documents.")
+        return
+    yield from _review(services, session_id, doc_id, documents[doc_id], explain, cancel)
+
+
+def _review(services: Services, session_id: str, doc_id: int, name: str, explain: bool,
+            cancel: threading.Event | None) -> Iterator[ReviewView]:
+    chunks = services.stores.get(session_id).chunks(doc_id)
+    view, rows = ReviewView(status=f"Reviewing {escape(name)}…"), {}
+    engine = services.runtime.chat if explain else None
+    with services.metrics.track("review"):
+        for event in review_contract(chunks, engine, cancel):
+            match event:
+                case Progress(done=done, total=total):
+                    view.status = f"Scanning {escape(name)}: {done}/{total} passages"
+                case Finding():
+                    rows[event.category] = finding_row(event)  # a re-emitted category replaces its row
+                    if event.explanation:
+                        view.status = f"Explaining: {escape(event.category)}"
+                case ReviewReport():
+                    view.markdown_path, view.json_path = write_report(services, session_id, event)
+                    view.status = report_summary(event, stopped=bool(cancel and cancel.is_set()))
+            view.rows = list(rows.values())
+            yield replace(view)
+
+
+def write_report(services: Services, session_id: str, report: ReviewReport) -> tuple[str, str]:
+    """The report as `<document>-review.md` and `.json` in the session's private exports folder."""
+    stem = re.sub(r"[^\w.-]+", "_", Path(report.document).stem)[:60] or "contract"
+    directory = services.exports_dir(session_id)
+    markdown, data = directory / f"{stem}-review.md", directory / f"{stem}-review.json"
+    markdown.write_text(report.to_markdown(), encoding="utf-8")
+    data.write_text(report.to_json(), encoding="utf-8")
+    return str(markdown), str(data)
+
+
+def report_summary(report: ReviewReport, stopped: bool = False) -> str:
+    found = sum(1 for f in report.findings if f.found)
+    risky = sum(1 for f in report.findings if f.risk == "high")
+    head = "⏹ Stopped" if stopped else "✅ Review done"
+    return (f"{head}: {escape(report.document)}: {found} of {len(report.findings)} clause types found, "
+            f"{risky} high-risk item(s). Not legal advice.")
+
+
+# ---------------------------------------------------------------- UI
+
+
+@dataclass
+class ContractsTab:
+    picker: gr.Dropdown
+    tab: gr.Tab
+
+
+def build_contracts(services: Services) -> ContractsTab:
+    with gr.Tab(t("tab.contracts"), id="contracts") as tab:
+        gr.Markdown(t("contracts.intro"))
+        with gr.Row():
+            upload = gr.File(label=t("contracts.upload"), file_count="single", type="filepath", scale=2,
+                             elem_id="contract-upload")
+            with gr.Column(scale=2):
+                picker = gr.Dropdown(label=t("contracts.pick"), choices=[], elem_id="contract-pick")
+                explain = gr.Checkbox(services.settings.explain_findings, label=t("contracts.explain"),
+                                      elem_id="contract-explain")
+                with gr.Row():
+                    review = gr.Button(t("contracts.review"), variant="primary", elem_id="review")
+                    stop = gr.Button(t("chat.stop"), variant="stop")
+        status = gr.Markdown(elem_id="review-status")
+        table = gr.Dataframe(headers=FINDING_COLUMNS, value=[], label=t("contracts.findings"), interactive=False,
+                             wrap=True, max_height=640, elem_id="findings",
+                             column_widths=["16%", "6%", "44%", "6%", "8%", "20%"])
+        with gr.Row():
+            markdown_file = gr.DownloadButton(t("contracts.download_md"), elem_id="download-md")
+            json_file = gr.DownloadButton(t("contracts.download_json"), elem_id="download-json")
+
+    def on_review(file, doc_id, explain_on, request: gr.Request):
+        cancel = services.stops.start(request.session_hash, "review")
+        for view in review_stream(services, request.session_hash, file, doc_id, explain_on, cancel):
+            yield view.rows, view.status, view.markdown_path, view.json_path
+
+    def on_stop(request: gr.Request):
+        services.stops.stop(request.session_hash, "review")
+
+    review.click(on_review, [upload, picker, explain], [table, status, markdown_file, json_file], api_name="review",
+                 concurrency_id="model", concurrency_limit=services.settings.model_concurrency)
+    stop.click(on_stop, None, None, queue=False, api_name="stop_review")
+    return ContractsTab(picker, tab)

@@ -1,0 +1,134 @@
+"""Knowledge tab: upload (a progress bar per file), the documents table, delete and clear."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from knowledge.types import IngestResult
+from ui.i18n import t
+from ui.render import escape, ingest_line
+from ui.services import Services
+
+DOC_COLUMNS = ["File", "Pages", "OCR'd pages", "Chunks", "Status"]
+FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files, name, fraction, message)
+
+
+# ---------------------------------------------------------------- handlers (plain functions, tested directly)
+
+
+def ingest_files(services: Services, session_id: str, files: list[str] | None,
+                 progress: FileProgress | None = None) -> tuple[list[list], str]:
+    """Ingest uploads one file at a time into the visitor's own store; returns (table, report)."""
+    if not files:
+        return documents_table(services, session_id), "Choose one or more files first."
+    kb = services.stores.get(session_id)
+    results: list[IngestResult] = []
+    with services.metrics.track("ingest"):
+        for index, path in enumerate(Path(f) for f in files):
+            report = (lambda f, m, i=index, n=path.name: progress(i, len(files), n, f, m)) if progress else None
+            results += kb.ingest([path], progress=report, names=[path.name])
+    lines = "\n".join(f"- {ingest_line(r)}" for r in results)
+    return documents_table(services, session_id, results), lines
+
+
+def documents_table(services: Services, session_id: str, recent: list[IngestResult] | None = None) -> list[list]:
+    """The visitor's documents plus this batch's failures (so no file disappears without a word)."""
+    rows = [[d.name, d.pages, d.ocr_pages, d.chunks, "indexed"] for d in services.stores.get(session_id).documents()]
+    rows += [[r.file_name, 0, 0, 0, f"error: {r.error}"] for r in recent or [] if r.status == "error"]
+    return rows
+
+
+def document_choices(services: Services, session_id: str) -> list[tuple[str, int]]:
+    """(label, doc_id) pairs for the document pickers."""
+    return [(d.name, d.doc_id) for d in services.stores.get(session_id).documents()]
+
+
+def delete_document(services: Services, session_id: str, doc_id: int | None) -> tuple[list[list], str]:
+    kb = services.stores.get(session_id)
+    names = {d.doc_id: d.name for d in kb.documents()}
+    if doc_id is None or doc_id not in names:
+        return documents_table(services, session_id), "Pick one of your documents to delete."
+    kb.delete(doc_id)
+    return documents_table(services, session_id), f"🗑 Deleted {escape(names[doc_id])}."
+
+
+def clear_documents(services: Services, session_id: str) -> tuple[list[list], str]:
+    services.stores.get(session_id).clear()
+    return documents_table(services, session_id), "🗑 All your documents were removed."
+
+
+def library_markdown(services: Services) -> str:
+    if services.library is None:
+        return ""
+    docs = services.library.documents()
+    names = ", ".join(escape(d.name) for d in docs[:20]) + (" …" if len(docs) > 20 else "")
+    return f"📚 Shared read-only library ({len(docs)} documents), searched by every chat: {names}"
+
+
+# ---------------------------------------------------------------- UI
+
+
+@dataclass
+class KnowledgeTab:
+    """What other tabs wire to: the indexing event, the picker, the events that change the documents."""
+
+    tab: gr.Tab
+    table: gr.Dataframe
+    indexing: gr.events.Dependency
+    picker: gr.Dropdown
+    changed: list[gr.events.Dependency]
+
+
+def gradio_progress(progress: gr.Progress) -> FileProgress:
+    """Two bars: files done, and the current file's own progress."""
+    def report(index: int, total: int, name: str, fraction: float, message: str) -> None:
+        progress((index + fraction, total), desc=message, unit="files")  # the message names the file
+    return report
+
+
+def build_knowledge(services: Services, locked: list[gr.components.Component] = ()) -> KnowledgeTab:
+    """The tab; `locked` components (the chat input) are disabled from the upload click until indexing ends."""
+    with gr.Tab(t("tab.knowledge"), id="knowledge") as tab:
+        gr.Markdown(t("knowledge.intro"))
+        if services.library is not None:
+            gr.Markdown(library_markdown(services))
+        upload = gr.File(label=t("knowledge.upload"), file_count="multiple", type="filepath", elem_id="upload")
+        ingest_button = gr.Button(t("knowledge.add"), variant="primary", elem_id="ingest")
+        report = gr.Markdown(elem_id="ingest-report")
+        table = gr.Dataframe(headers=DOC_COLUMNS, value=[], label=t("knowledge.table"), interactive=False,
+                             elem_id="documents")
+        with gr.Row():
+            picker = gr.Dropdown(label=t("knowledge.pick"), choices=[], scale=3)
+            delete = gr.Button(t("knowledge.delete"), variant="stop", scale=1)
+            clear = gr.Button(t("knowledge.clear"), scale=1)
+
+    def on_ingest(files, request: gr.Request, progress=gr.Progress()):
+        return ingest_files(services, request.session_hash, files, gradio_progress(progress))
+
+    def on_delete(doc_id, request: gr.Request):
+        return delete_document(services, request.session_hash, doc_id)
+
+    def on_clear(request: gr.Request):
+        return clear_documents(services, request.session_hash)
+
+    def refresh_picker(request: gr.Request):
+        return gr.Dropdown(choices=document_choices(services, request.session_hash), value=None)
+
+    def interactive(enabled: bool):
+        return lambda: [type(c)(interactive=enabled) for c in locked]
+
+    # One chain, so the unlock can never overtake the lock.
+    lock = ingest_button.click(interactive(False), None, list(locked), queue=False, api_visibility="private")
+    indexing = lock.then(on_ingest, [upload], [table, report], api_name="ingest", concurrency_id="ingest",
+                         concurrency_limit=services.settings.ingest_concurrency)
+    indexing.then(interactive(True), None, list(locked), queue=False, api_visibility="private")
+    deleted = delete.click(on_delete, [picker], [table, report], api_name="delete_document")
+    cleared = clear.click(on_clear, None, [table, report], api_name="clear_documents")
+    changed = [indexing, deleted, cleared]
+    for dependency in changed:
+        dependency.then(refresh_picker, None, picker, api_visibility="private")
+    return KnowledgeTab(tab, table, indexing, picker, changed)

@@ -1,0 +1,143 @@
+"""Turning the core's typed events into Markdown for the page. Document text and file names are data: escaped."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.sandbox import SandboxResult
+from assistant.tasks.contracts import Finding
+from assistant.tasks.events import Source
+from knowledge.types import IngestResult
+
+PASSAGE_CHARS = 700
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
+
+
+def escape(text: str) -> str:
+    """Make text inert in Gradio Markdown: no HTML, no emphasis, links, headings, tables or code."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+# ---------------------------------------------------------------- chat
+
+
+@dataclass
+class Turn:
+    """One question and its answer, as this session's chat state keeps it (never Gradio's format)."""
+
+    question: str
+    answer: str = ""
+    reasoning: str = ""
+    sources: tuple[Source, ...] = ()
+    query: str = ""
+    cited: tuple[int, ...] = ()
+    confidence: float | None = None
+    not_found: bool = False
+    notices: list[str] = field(default_factory=list)
+    finished: bool = False
+    stopped: bool = False
+
+
+def chat_messages(turns: list[Turn]) -> list[dict]:
+    """The ONE function that knows gr.Chatbot's message format (Gradio 6: role/content/metadata dicts)."""
+    messages: list[dict] = []
+    for turn in turns:
+        messages.append({"role": "user", "content": escape(turn.question)})
+        if turn.reasoning:
+            log = "" if turn.finished or turn.answer else "thinking…"
+            messages.append({"role": "assistant", "content": escape(turn.reasoning.strip()),
+                             "metadata": {"title": "🧠 Reasoning", "status": "done", "log": log}})
+        messages.append({"role": "assistant", "content": answer_markdown(turn)})
+    return messages
+
+
+def history_for_model(turns: list[Turn]) -> list[dict]:
+    """Earlier finished turns as the assistant's own {"role", "content"} messages (visible text only)."""
+    history = []
+    for turn in turns:
+        if turn.finished and turn.answer:
+            history += [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
+    return history
+
+
+def answer_markdown(turn: Turn) -> str:
+    """The visible answer, notices above it and the cited sources below it."""
+    parts = [f"> ⚠️ {escape(n)}" for n in turn.notices]
+    parts.append(turn.answer.strip() or ("…" if not turn.finished else ""))
+    if turn.stopped:
+        parts.append("*(stopped)*")
+    by_number = {s.number: s for s in turn.sources}
+    cited = [by_number[n] for n in turn.cited if n in by_number]
+    if cited:
+        parts.append("**Sources:** " + "; ".join(f"\\[{s.number}\\] {escape(s.file_name)}, p. {s.page}" for s in cited))
+    return "\n\n".join(p for p in parts if p)
+
+
+def excerpt(text: str, query: str, limit: int = PASSAGE_CHARS) -> str:
+    """About `limit` characters of the passage around its sentence that shares most words with the query."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    wanted = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 3}
+    sentences = [m for m in re.finditer(r"[^.!?。！？]+[.!?。！？]*", text)]
+    best = max(sentences, key=lambda m: len(wanted & set(re.findall(r"\w+", m.group().lower()))), default=None)
+    center = (best.start() + best.end()) // 2 if best else 0
+    start = max(0, min(center - limit // 2, len(text) - limit))
+    return ("…" if start else "") + text[start:start + limit].strip() + ("…" if start + limit < len(text) else "")
+
+
+def sources_markdown(sources: tuple[Source, ...], cited: tuple[int, ...] = (), query: str = "") -> str:
+    """The side panel: every passage the model was given, cited ones marked, with file and page."""
+    if not sources:
+        return "*No passages from your documents matched this question.*"
+    blocks = []
+    for s in sources:
+        mark = " ✅ cited" if s.number in cited else ""
+        blocks.append(f"**\\[{s.number}\\] {escape(s.file_name)} — page {s.page}**{mark} "
+                      f"<small>relevance {s.relevance:.2f}</small>\n\n> {escape(excerpt(s.text, query))}")
+    return "\n\n".join(blocks)
+
+
+def confidence_markdown(turn: Turn | None) -> str:
+    if turn is None or turn.confidence is None:
+        return ""
+    if turn.not_found:
+        return f"**Not in your documents** (confidence it is absent: {turn.confidence:.0%})"
+    level = "high" if turn.confidence >= 0.7 else "medium" if turn.confidence >= 0.4 else "low"
+    return f"**Confidence: {turn.confidence:.0%}** ({level})"
+
+
+# ---------------------------------------------------------------- knowledge
+
+
+def ingest_line(result: IngestResult) -> str:
+    name = escape(result.file_name)
+    if result.status == "error":
+        return f"❌ {escape(result.error or 'error')}"
+    if result.status == "duplicate":
+        return f"↺ {name}: already indexed"
+    warn = f" ({len(result.warnings)} warning(s))" if result.warnings else ""
+    return (f"✅ {name}: {result.pages} pages, {result.ocr_pages} OCR'd, {result.chunks} chunks, "
+            f"{result.seconds:.1f} s{warn}")
+
+
+# ---------------------------------------------------------------- contracts and code
+
+
+def finding_row(finding: Finding) -> list:
+    """A row of the findings table (a Dataframe shows plain text: no escaping needed)."""
+    return [finding.category, "yes" if finding.found else "no", finding.quote, finding.page or "", finding.risk,
+            finding.explanation]
+
+
+def sandbox_markdown(result: SandboxResult, label: str = "") -> str:
+    """The sandbox's verdict, reason and output (output in a fenced block: inert)."""
+    icon = "✅" if result.passed else "❌"
+    head = f"{icon} **{result.status}**{f' ({escape(label)})' if label else ''}: {escape(result.reason)} " \
+           f"· {result.duration_s:.2f} s"
+    output = "\n".join(x for x in (result.stdout.strip(), result.stderr.strip()) if x)
+    if not output:
+        return head
+    return f"{head}\n\n```text\n{output.replace('```', '` ` `')[-4000:]}\n```"
