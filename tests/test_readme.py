@@ -16,7 +16,14 @@ def test_space_header_and_commands():
 
 def test_every_setting_is_documented():
     from assistant.config import AssistantSettings
+    from ui.config import AppSettings
 
-    for prefix, settings in (("KB_", KnowledgeSettings), ("ASSISTANT_", AssistantSettings)):
+    for prefix, settings in (("KB_", KnowledgeSettings), ("ASSISTANT_", AssistantSettings), ("APP_", AppSettings)):
         for name in settings.model_fields:
             assert f"`{prefix}{name.upper()}`" in README, name
+
+
+def test_screenshots_exist():
+    for name in ("chat", "knowledge", "contracts", "code"):
+        assert f"assets/screenshot-{name}.png" in README
+        assert (Path(__file__).resolve().parents[1] / "assets" / f"screenshot-{name}.png").stat().st_size > 10_000
