@@ -6,16 +6,13 @@ Saves assets/screenshot-<tab>.png for the README.
 from __future__ import annotations
 
 import importlib.util
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench.app_server import AppFailed, running_app
 from tests import factory
 
 pytestmark = pytest.mark.browser
@@ -29,50 +26,14 @@ QUESTION = "What is the termination notice period?"
 VERDICTS = ("passed", "failed", "error", "timeout", "blocked", "memory", "killed")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the app exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url + "metrics", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"the app did not start in {timeout_s} s:\n{log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`python app.py` on a free loopback port: offline, tiny SmolLM2 fallback, greedy, short answers."""
-    work = tmp_path_factory.mktemp("app")
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false",
-           "ASSISTANT_OFFLINE_MODEL": "smollm2-135m", "ASSISTANT_MAX_NEW_TOKENS": "48",
-           "ASSISTANT_TEMPERATURE": "0", "ASSISTANT_WARMUP": "false",
-           "APP_HOST": "127.0.0.1", "APP_PORT": str(port), "GRADIO_TEMP_DIR": str(work / "gradio")}
-    log = work / "app.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=work, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_up(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        with running_app(tmp_path_factory.mktemp("app")) as url:
+            yield url
+    except AppFailed as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
