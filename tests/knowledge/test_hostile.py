@@ -165,3 +165,50 @@ def test_disk_full_is_a_clear_error_and_keeps_the_store(tmp_path):
 
     kb = KnowledgeBase(KnowledgeSettings(data_dir=store), HashEmbedder())
     assert [d.name for d in kb.documents()] == ["small.txt"] and len(kb) == 1
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A mount point for a tmpfs the test sizes and remounts; skipped where mounting is not allowed."""
+    point = tmp_path / "mnt"
+    point.mkdir()
+
+    def mount(options: str) -> Path:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        return point
+
+    yield mount
+    subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+def test_read_only_filesystem_is_a_clear_error(tmpfs, docs):
+    from knowledge.config import KnowledgeSettings
+    from knowledge.errors import StoreError
+    from tests.knowledge.hash_embedder import HashEmbedder
+
+    point = tmpfs("size=4m")
+    kb = KnowledgeBase(KnowledgeSettings(data_dir=point / "kb"), HashEmbedder())
+    kb.ingest([docs["gbk_txt"]])
+    kb.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(point)], check=True)
+    with pytest.raises(StoreError, match=r"data directory .* is not writable \(Read-only file system\)"):
+        KnowledgeBase(KnowledgeSettings(data_dir=point / "kb"), HashEmbedder())
+
+
+def test_really_full_disk_keeps_finished_documents(tmpfs, tmp_path):
+    from knowledge.config import KnowledgeSettings
+    from tests.knowledge.hash_embedder import HashEmbedder
+
+    point = tmpfs("size=640k")
+    small, big = tmp_path / "small.txt", tmp_path / "big.txt"
+    small.write_text("The pump room key hangs by the door.", encoding="utf-8")
+    big.write_text("Filler sentence about storage. " * 40000, encoding="utf-8")
+    settings = KnowledgeSettings(data_dir=point / "kb")
+    kb = KnowledgeBase(settings, HashEmbedder())
+    first, second = kb.ingest([small, big])
+    assert first.status == "indexed" and second.status == "error" and "full" in second.error
+    kb.close()
+    again = KnowledgeBase(settings, HashEmbedder())
+    assert [d.name for d in again.documents()] == ["small.txt"] and len(again) == 1
