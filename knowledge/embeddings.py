@@ -50,7 +50,7 @@ class SentenceTransformerEmbedder:
         self.multilingual = multilingual if multilingual is not None else any(h in lowered for h in _MULTILINGUAL_HINTS)
         # E5 models are trained with these prefixes; without them retrieval quality drops.
         self._prefixes = _Prefixes("query: ", "passage: ") if "e5" in lowered else _Prefixes()
-        self._tokenizer = model.tokenizer
+        self._offsets_tokenizer = _untruncated(model.tokenizer, name)
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         """Embed passages; returns float32 array of shape (len(texts), dim)."""
@@ -64,11 +64,8 @@ class SentenceTransformerEmbedder:
         return self._encode([self._prefixes.query + text])[0]
 
     def token_offsets(self, texts: list[str]) -> list[list[tuple[int, int]]]:
-        """Character offsets of each token (no special tokens), via the fast tokenizer's Rust core."""
-        backend = getattr(self._tokenizer, "backend_tokenizer", None)
-        if backend is None:
-            raise KnowledgeError(f"embedding model {self.name} has no fast tokenizer; chunking needs offsets")
-        encodings = backend.encode_batch(texts, add_special_tokens=False)
+        """Character offsets of every token of each text (no special tokens, no truncation)."""
+        encodings = self._offsets_tokenizer.encode_batch(texts, add_special_tokens=False)
         return [[o for o in e.offsets if o[1] > o[0]] for e in encodings]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -77,6 +74,23 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _untruncated(tokenizer, name: str):
+    """A private copy of the fast tokenizer's Rust core with truncation and padding off.
+
+    The model's own tokenizer truncates at max_seq_length: counting chunk tokens with it would see
+    only the first 256/512 tokens of a page and make the whole page one chunk.
+    """
+    from tokenizers import Tokenizer
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise KnowledgeError(f"embedding model {name} has no fast tokenizer; chunking needs token offsets")
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.no_truncation()
+    copy.no_padding()
+    return copy
 
 
 def load_embedder(settings: KnowledgeSettings) -> SentenceTransformerEmbedder:

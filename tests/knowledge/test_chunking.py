@@ -71,6 +71,15 @@ def test_chunks_stay_on_their_page_and_are_numbered_across_pages():
     assert [(s.page, s.ordinal, s.text) for s in spans] == [(1, 0, "Alpha one. Alpha two."), (3, 1, "Gamma one.")]
 
 
+def test_real_tokenizer_counts_a_whole_long_page(embedder):
+    """A 3000-token page must become several 512-token chunks, not one (the model's tokenizer truncates)."""
+    page = Page(1, " ".join(f"Clause {i} obliges the supplier to deliver parcel number {i} on time." for i in range(250)))
+    assert len(embedder.token_offsets([page.text])[0]) > 2500
+    spans = Chunker(embedder.token_offsets, chunk_tokens=512, overlap=0.2).split_pages([page])
+    assert len(spans) >= 6 and all(400 <= s.tokens <= 512 for s in spans[:-1])
+    assert spans[-1].text.endswith("parcel number 249 on time.")
+
+
 def test_real_tokenizer_budget(embedder):
     page = Page(1, " ".join(f"The committee approved proposal number {i} after a long debate." for i in range(300)))
     spans = Chunker(embedder.token_offsets, chunk_tokens=128, overlap=0.2).split_pages([page])
