@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch/faiss load: see knowledge/__init__.py
+
+import logging
 import threading
 from pathlib import Path
 
