@@ -67,7 +67,8 @@ class FaissStore:
         nlist = int(min(max(16, 4 * math.sqrt(len(ids))), max(1, len(ids) // 39)))
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = vectors[np.random.default_rng(0).permutation(len(vectors))[: nlist * 256]]
+        # 64 training vectors per list is inside FAISS's advised 30-256 and 4x faster to train than 256.
+        sample = vectors[np.random.default_rng(0).permutation(len(vectors))[: nlist * 64]]
         index.train(sample)
         index.add_with_ids(vectors, ids)
         index.nprobe = self.nprobe

@@ -1,0 +1,1 @@
+"""Quality evaluations, each a runnable module (`python -m evals.retrieval --help`)."""
