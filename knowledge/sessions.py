@@ -47,7 +47,7 @@ class SessionKnowledgeBases:
         if entry:
             entry[0].close()
         shutil.rmtree(self._directory(session_id), ignore_errors=True)
-        log.info("session_store_dropped session=%s", _key(session_id))
+        log.info("session_store_dropped session=%s", session_key(session_id))
 
     def expire(self) -> int:
         """Drop sessions idle for longer than the TTL; returns how many."""
@@ -70,8 +70,9 @@ class SessionKnowledgeBases:
         return KnowledgeBase(settings, self._embedder)
 
     def _directory(self, session_id: str) -> Path:
-        return self.root / _key(session_id)
+        return self.root / session_key(session_id)
 
 
-def _key(session_id: str) -> str:
+def session_key(session_id: str) -> str:
+    """A fixed-length hex name for a session id: safe as a directory name, reveals nothing of the id."""
     return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import threading
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from assistant.runtime import Runtime
 from knowledge.kb import KnowledgeBase
-from knowledge.sessions import SessionKnowledgeBases
+from knowledge.sessions import SessionKnowledgeBases, session_key
 from knowledge.types import SearchResult
 from ui.config import AppSettings
 from ui.metrics import Metrics
@@ -78,8 +77,7 @@ class Services:
 
     def exports_dir(self, session_id: str) -> Path:
         """A private folder for this session's downloadable reports (removed with the session)."""
-        key = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-        directory = self._exports_root() / key
+        directory = self._exports_root() / session_key(session_id)
         directory.mkdir(parents=True, exist_ok=True)
         return directory
 
@@ -87,8 +85,7 @@ class Services:
         """The visitor left: stop their generations, delete their documents, vectors and exports."""
         self.stops.forget(session_id)
         self.stores.drop(session_id)
-        key = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
-        shutil.rmtree(self._exports_root() / key, ignore_errors=True)
+        shutil.rmtree(self._exports_root() / session_key(session_id), ignore_errors=True)
 
     def expire(self) -> int:
         """Drop idle sessions' stores and stale exports (run periodically)."""
