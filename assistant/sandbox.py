@@ -46,6 +46,7 @@ Status = Literal["passed", "failed", "timeout", "memory", "killed", "error", "bl
 BLOCKED_EXIT = 86  # exit status of a run the audit hook stopped
 _BLOCKED_MARK = "SANDBOX-BLOCKED: "
 _PROGRAM = "solution.py"
+_BOOTSTRAP_FRAME = re.compile(r'^  File "<string>", line \d+, in <module>\n', re.MULTILINE)
 _SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
 _UID_RANGE = (2_000_000, 3_000_000)  # unused by real accounts; one random uid per run
 
@@ -143,6 +144,8 @@ def _install_hook(workdir, read_roots, mark, blocked_exit):
                              "os.symlink", "os.truncate", "os.utime", "os.rename", "shutil.rmtree",
                              "shutil.copyfile", "shutil.move", "os.chflags", "os.mkfifo", "os.mknod"))
     native = frozenset(("ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function", "ctypes.cdata"))
+    # gc's object walks would reach this hook's closure (its allowed paths); nothing honest needs them here.
+    introspection = frozenset(("gc.get_objects", "gc.get_referrers", "gc.get_referents"))
 
     def block(why):
         for stream in (_sys.stdout, _sys.stderr):
@@ -173,7 +176,7 @@ def _install_hook(workdir, read_roots, mark, blocked_exit):
             path, mode, flags = args
             writing = bool(mode and any(c in mode for c in "wax+")) or bool((flags or 0) & write_flags)
             check_path(path, writing)
-        elif event in ("os.listdir", "os.scandir") and args:
+        elif event in ("os.listdir", "os.scandir", "os.chdir") and args:
             check_path(args[0], False)
         elif event in path_writes:
             for arg in args[:2]:
@@ -190,6 +193,8 @@ def _install_hook(workdir, read_roots, mark, blocked_exit):
             block("sending signals is not allowed")
         elif event in native:
             block("loading native code (ctypes) is not allowed")
+        elif event in introspection:
+            block("inspecting the interpreter's objects is not allowed")
         elif event == "object.__setattr__" and args[1] == "__code__":
             block("replacing code objects is not allowed")
 
@@ -281,6 +286,7 @@ def _run_in(workdir: Path, program: str, limits: SandboxLimits) -> SandboxResult
                                  time.perf_counter() - started)
         duration = time.perf_counter() - started
         stdout, stderr = _read(out, limits.output_chars, head=True), _read(err, limits.output_chars, head=False)
+    stderr = _BOOTSTRAP_FRAME.sub("", stderr)
     status, reason = classify(returncode, timed_out, stderr, limits)
     logger.info("sandbox run status=%s seconds=%.2f uid=%s", status, duration, uid)
     return SandboxResult(status == "passed", status, reason, stdout, stderr, duration, returncode)
@@ -337,7 +343,7 @@ def _kill_uid(uid: int, python: str) -> None:
 
 
 def _tasks_of_uid(uid: int) -> int:
-    """Threads (what RLIMIT_NPROC counts) owned by `uid`, from /proc."""
+    """Live threads (what RLIMIT_NPROC counts) owned by `uid`, from /proc; zombies hold nothing but a pid."""
     count = 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -347,7 +353,7 @@ def _tasks_of_uid(uid: int) -> int:
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if int(fields.get("Uid", "-1").split()[0]) == uid:
+        if int(fields.get("Uid", "-1").split()[0]) == uid and not fields.get("State", "").strip().startswith("Z"):
             count += int(fields.get("Threads", "1"))
     return count
 

@@ -1,0 +1,247 @@
+"""Code generation: prompt the code model, extract its code, optionally run it against tests and retry once."""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant import prompts
+from assistant.events import Done, Event, GenerationParams, Notice, TextDelta, Usage
+from assistant.generation import Engine
+from assistant.sandbox import SandboxLimits, SandboxResult, run_python
+
+logger = logging.getLogger(__name__)
+
+_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
+_CLOSED_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)\n[ \t]*```", re.DOTALL)
+_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
+_PYTHON_TAGS = {"python", "py", "python3", "py3", ""}
+_CODE_START = re.compile(r"^(?:def |class |import |from \S+ import |@\w|async def )", re.MULTILINE)
+_RETRY_OUTPUT_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """Code extracted from the model's answer.
+
+    Attributes:
+        code: the Python source.
+        kind: "solution", or "tests" for tests the model wrote.
+        attempt: 1 for the first answer, 2 for the retry.
+    """
+
+    code: str
+    kind: Literal["solution", "tests"] = "solution"
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class CodeRun:
+    """The result of running a solution against tests in the sandbox.
+
+    Attributes:
+        result: the sandbox's verdict, reason and output.
+        attempt: which CodeBlock ran (1 or 2).
+        tests: "given" by the user or "generated" by the model.
+    """
+
+    result: SandboxResult
+    attempt: int = 1
+    tests: Literal["given", "generated"] = "given"
+
+
+Runner = Callable[[str, str], SandboxResult]
+
+
+# ---------------------------------------------------------------- extraction (pure)
+
+
+def extract_code(text: str) -> str:
+    """The Python code in a model answer.
+
+    Fenced ```python (or untagged) blocks are preferred: the largest one, with any other block that
+    defines a name it uses put in front of it. Without fences, the text from the first line that
+    looks like code is kept, less trailing prose. `if __name__ == "__main__":` sections are dropped.
+
+    Args:
+        text: the visible answer (reasoning already removed; a stray `<think>` block is stripped).
+
+    Returns:
+        The code, or "" when there is none.
+    """
+    text = _THINK.sub("", text)
+    blocks = python_blocks(text)
+    if blocks:
+        code = join_needed(blocks)
+    else:
+        code = unfenced_code(text)
+    return strip_main_guard(code).strip("\n")
+
+
+def python_blocks(text: str) -> list[str]:
+    """Bodies of fenced blocks tagged python (or untagged), in order; an unclosed last fence counts."""
+    found = [(tag.lower(), body) for tag, body in _FENCE.findall(text)]
+    return [body for tag, body in found if tag in _PYTHON_TAGS and body.strip()]
+
+
+def join_needed(blocks: list[str]) -> str:
+    """The largest block, preceded (in answer order) by the blocks that define names it calls."""
+    main = max(blocks, key=len)
+    used = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", main)) | set(re.findall(r"\b([A-Z]\w*)\b", main))
+    own = _defined(main)
+    helpers = [b for b in blocks if b is not main and (_defined(b) - own) & used]
+    return "\n\n".join([*(b.strip("\n") for b in helpers), main.strip("\n")])
+
+
+def _defined(code: str) -> set[str]:
+    return set(re.findall(r"^(?:async\s+)?(?:def|class)\s+(\w+)", code, re.MULTILINE))
+
+
+def unfenced_code(text: str) -> str:
+    """Code in an answer without fences: from the first code-looking line, trailing prose dropped."""
+    start = _CODE_START.search(text)
+    if start is None:
+        return text.strip() if _parses(text.strip()) else ""
+    lines = text[start.start():].rstrip().splitlines()
+    for end in range(len(lines), 0, -1):
+        candidate = "\n".join(lines[:end])
+        if _parses(candidate):
+            return candidate
+    return "\n".join(lines)
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return bool(code)
+
+
+def strip_main_guard(code: str) -> str:
+    """Drop top-level `if __name__ == "__main__":` sections (they would run, and may wait for input)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return code
+    lines = code.splitlines()
+    for node in reversed(tree.body):
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test):
+            del lines[node.lineno - 1:node.end_lineno]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- the task
+
+
+@dataclass
+class _Generation:
+    """Text and token counts of one model call."""
+
+    text: str = ""
+    usage: Usage = Usage(0, 0)
+    finish: str = "stop"
+    stop_after_code: bool = False
+
+
+def generate_code(engine: Engine, request: str, tests: str | None = None, run: bool = False,
+                  generate_tests: bool = False, cancel: threading.Event | None = None,
+                  params: GenerationParams | None = None, limits: SandboxLimits | None = None,
+                  runner: Runner | None = None, stop_after_code: bool = False) -> Iterator[Event | CodeBlock | CodeRun]:
+    """Stream a code answer; optionally run it against tests and retry once on failure.
+
+    Events: the model's Notice/ReasoningDelta/TextDelta, CodeBlock(solution); when `run`: CodeBlock(tests)
+    if the model wrote them, CodeRun; after a failure the retry's model events, CodeBlock(attempt=2) and a
+    second CodeRun. Exactly one Done comes last (usage summed over every model call).
+
+    Args:
+        engine: the code model.
+        request: what the user asked for.
+        tests: test code to run after the solution (plain asserts, `test_*` functions or HumanEval `check`).
+        run: run the solution in the sandbox (needs tests, given or generated).
+        generate_tests: when no tests are given, ask the model to write them.
+        cancel: set to stop; the stream then ends with Done("cancelled").
+        params: sampling overrides for every model call.
+        limits: sandbox limits.
+        runner: (code, tests) -> SandboxResult; defaults to the sandbox (tests may inject a fake).
+        stop_after_code: end each model call as soon as its first ```python block closes (evals: the prose
+            after the code costs time and is never used).
+    """
+    runner = runner or (lambda code, test_code: run_python(code, test_code, limits))
+    total = _Generation(stop_after_code=stop_after_code)
+    first = yield from _stream(engine, prompts.CODE_TASK.render(request=request), params, cancel, total)
+    code = extract_code(first.text)
+    yield CodeBlock(code)
+    if run and first.finish != "cancelled" and not _cancelled(cancel):
+        yield from _run_and_retry(engine, request, code, tests, generate_tests, cancel, params, runner, total)
+    yield Done("cancelled" if _cancelled(cancel) else total.finish, total.usage)
+
+
+def _run_and_retry(engine: Engine, request: str, code: str, tests: str | None, generate_tests: bool,
+                   cancel: threading.Event | None, params: GenerationParams | None, runner: Runner,
+                   total: _Generation) -> Iterator[Event | CodeBlock | CodeRun]:
+    origin: Literal["given", "generated"] = "given"
+    if tests is None and generate_tests:
+        written = yield from _stream(engine, prompts.CODE_TESTS.render(request=request), params, cancel, total,
+                                     forward_text=False)
+        tests, origin = extract_code(written.text), "generated"
+        yield CodeBlock(tests, kind="tests")
+    if not tests or _cancelled(cancel):
+        logger.info("code run skipped reason=%s", "cancelled" if tests else "no tests")
+        return
+    result = runner(code, tests)
+    yield CodeRun(result, 1, origin)
+    if result.passed or _cancelled(cancel):
+        return
+    retry = prompts.CODE_RETRY.render(request=request, code=code, status=result.reason,
+                                      output=_failure_output(result))
+    fixed = yield from _stream(engine, retry, params, cancel, total)
+    if fixed.finish == "cancelled" or _cancelled(cancel):
+        return
+    second = extract_code(fixed.text) or code
+    yield CodeBlock(second, attempt=2)
+    yield CodeRun(runner(second, tests), 2, origin)
+
+
+def _stream(engine: Engine, prompt: str, params: GenerationParams | None, cancel: threading.Event | None,
+            total: _Generation, forward_text: bool = True) -> Iterator[Event]:
+    """Forward one model call's events (not its Done); return its answer text; add its usage to `total`."""
+    pieces: list[str] = []
+    generation = _Generation()
+    stop = threading.Event() if total.stop_after_code else cancel
+    for event in engine.stream([{"role": "user", "content": prompt}], params, stop):
+        if isinstance(event, Done):
+            generation.usage, generation.finish = event.usage, event.finish_reason
+            continue
+        if isinstance(event, TextDelta):
+            pieces.append(event.text)
+            if stop is not cancel and (_cancelled(cancel) or ("`" in event.text and code_closed("".join(pieces)))):
+                stop.set()
+        if forward_text or isinstance(event, Notice):
+            yield event
+    generation.text = "".join(pieces)
+    if generation.finish == "cancelled" and not _cancelled(cancel):
+        generation.finish = "stop"  # we stopped it after the code block on purpose
+    total.usage = Usage(total.usage.prompt_tokens + generation.usage.prompt_tokens,
+                        total.usage.completion_tokens + generation.usage.completion_tokens)
+    total.finish = generation.finish
+    return generation
+
+
+def code_closed(text: str) -> bool:
+    """Whether `text` holds a complete fenced block tagged python (or untagged)."""
+    return any(tag.lower() in _PYTHON_TAGS and body.strip() for tag, body in _CLOSED_FENCE.findall(text))
+
+
+def _failure_output(result: SandboxResult) -> str:
+    output = (result.stderr.strip() or result.stdout.strip() or result.reason)
+    return output[-_RETRY_OUTPUT_CHARS:]
+
+
+def _cancelled(cancel: threading.Event | None) -> bool:
+    return cancel is not None and cancel.is_set()

@@ -1,0 +1,219 @@
+"""The code task: extraction, run/retry logic with a scripted engine, and one real end-to-end run."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from assistant import prompts
+from assistant.events import Done, GenerationParams, Notice, ReasoningDelta, TextDelta, Usage
+from assistant.info import ModelInfo
+from assistant.sandbox import SandboxResult
+from assistant.tasks.code import CodeBlock, CodeRun, code_closed, extract_code, generate_code
+from tests.assistant.fakes import ScriptedEngine
+
+ADD = "```python\ndef add(a, b):\n    return a + b\n```"
+WRONG_ADD = "Here you go:\n```python\ndef add(a, b):\n    return a - b\n```\nThis subtracts."
+ADD_TESTS = "assert add(2, 3) == 5\nassert add(-1, 1) == 0\n"
+
+
+def events_of(stream) -> list:
+    return list(stream)
+
+
+def only(events, kind) -> list:
+    return [e for e in events if isinstance(e, kind)]
+
+
+# ---------------------------------------------------------------- extraction (pure)
+
+
+def test_extracts_a_python_block_and_ignores_the_prose():
+    text = "Sure! Here is the function:\n\n```python\ndef f(x):\n    return x * 2\n```\n\nIt doubles `x`."
+    assert extract_code(text) == "def f(x):\n    return x * 2"
+
+
+def test_extracts_untagged_and_py_blocks_but_not_other_languages():
+    assert extract_code("```\nimport math\nprint(math.pi)\n```") == "import math\nprint(math.pi)"
+    assert extract_code("Run:\n```bash\npip install x\n```\n```py\nx = 1\n```") == "x = 1"
+
+
+def test_picks_the_largest_block_and_drops_example_usage():
+    text = ("```python\ndef is_prime(n):\n    if n < 2:\n        return False\n    return all(n % d for d in "
+            "range(2, int(n ** 0.5) + 1))\n```\nExample:\n```python\nprint(is_prime(7))\n```")
+    assert extract_code(text).startswith("def is_prime(n):") and "print(" not in extract_code(text)
+
+
+def test_joins_a_helper_block_the_main_block_calls():
+    text = ("First a helper:\n```python\ndef gcd(a, b):\n    while b:\n        a, b = b, a % b\n    return a\n```\n"
+            "Then the solution:\n```python\ndef lcm_of_list(values):\n    result = 1\n    for v in values:\n"
+            "        result = result * v // gcd(result, v)\n    return result\n```")
+    code = extract_code(text)
+    assert code.index("def gcd") < code.index("def lcm_of_list")
+
+
+def test_an_unclosed_fence_is_kept():
+    assert extract_code("```python\ndef f():\n    return 1\n") == "def f():\n    return 1"
+
+
+def test_code_without_fences_loses_the_prose_around_it():
+    text = "The answer is below.\ndef square(x):\n    return x * x\n\nThis returns the square of x."
+    assert extract_code(text) == "def square(x):\n    return x * x"
+    assert extract_code("I cannot help with that.") == ""
+
+
+def test_main_guard_and_think_blocks_are_removed():
+    text = ("<think>maybe ```python\nwrong()\n```</think>```python\ndef f():\n    return 1\n\n"
+            "if __name__ == \"__main__\":\n    print(f(input()))\n```")
+    assert extract_code(text) == "def f():\n    return 1"
+
+
+def test_code_closed_detects_a_finished_python_block():
+    assert not code_closed("```python\ndef f():\n    pass\n")
+    assert code_closed("```python\ndef f():\n    pass\n```")
+    assert not code_closed("```bash\nls\n```")
+
+
+# ---------------------------------------------------------------- the task with a scripted engine
+
+
+class ThinkingEngine(ScriptedEngine):
+    """An R1-style engine: reasoning (with a decoy code block) first, then the answer."""
+
+    def stream(self, messages, params=None, cancel=None):
+        yield ReasoningDelta("Let me think. ```python\ndef add(a, b):\n    return 0\n```")
+        yield from super().stream(messages, params, cancel)
+
+
+def test_without_run_streams_the_answer_then_the_code_then_done():
+    engine = ScriptedEngine(ADD)
+    events = events_of(generate_code(engine, "add two numbers"))
+    assert "".join(e.text for e in only(events, TextDelta)).strip() == ADD
+    assert only(events, CodeBlock) == [CodeBlock("def add(a, b):\n    return a + b")]
+    assert isinstance(events[-1], Done) and len(only(events, Done)) == 1
+    assert engine.prompts == [[{"role": "user", "content": prompts.CODE_TASK.render(request="add two numbers")}]]
+
+
+def test_only_the_answer_text_counts_not_the_reasoning():
+    events = events_of(generate_code(ThinkingEngine(ADD), "add two numbers", tests=ADD_TESTS, run=True))
+    assert only(events, ReasoningDelta)
+    assert only(events, CodeBlock)[0].code == "def add(a, b):\n    return a + b"
+    assert only(events, CodeRun)[0].result.passed
+
+
+def test_a_passing_run_is_not_retried():
+    engine = ScriptedEngine(ADD, "must not be asked")
+    events = events_of(generate_code(engine, "add two numbers", tests=ADD_TESTS, run=True))
+    runs = only(events, CodeRun)
+    assert len(runs) == 1 and runs[0].result.status == "passed" and runs[0].tests == "given"
+    assert len(engine.prompts) == 1 and isinstance(events[-1], Done)
+
+
+def test_a_failure_is_fed_back_once_and_the_fix_runs():
+    engine = ScriptedEngine(WRONG_ADD, ADD)
+    events = events_of(generate_code(engine, "add two numbers", tests=ADD_TESTS, run=True))
+    first, second = only(events, CodeRun)
+    assert first.result.status == "failed" and "assert add(2, 3) == 5" in first.result.reason
+    assert second.attempt == 2 and second.result.passed
+    assert [b.attempt for b in only(events, CodeBlock)] == [1, 2]
+    retry = engine.prompts[1][0]["content"]
+    assert "return a - b" in retry and "AssertionError" in retry and "add two numbers" in retry
+    assert events[-1] == Done("stop", Usage(20, len(WRONG_ADD.split()) + len(ADD.split())))  # both calls
+
+
+def test_a_second_failure_is_reported_without_a_third_try():
+    engine = ScriptedEngine(WRONG_ADD, WRONG_ADD, "never")
+    events = events_of(generate_code(engine, "add", tests=ADD_TESTS, run=True))
+    assert [r.result.passed for r in only(events, CodeRun)] == [False, False] and len(engine.prompts) == 2
+
+
+def test_generated_tests_are_written_by_the_model_and_not_streamed_as_answer():
+    tests = "```python\ndef test_add():\n    assert add(1, 2) == 3\n```"
+    engine = ScriptedEngine(ADD, tests)
+    events = events_of(generate_code(engine, "add two numbers", run=True, generate_tests=True))
+    assert "test_add" not in "".join(e.text for e in only(events, TextDelta))
+    assert only(events, CodeBlock)[1] == CodeBlock("def test_add():\n    assert add(1, 2) == 3", kind="tests")
+    run = only(events, CodeRun)[0]
+    assert run.tests == "generated" and run.result.passed and "1 passed, 0 failed" in run.result.stdout
+    assert engine.prompts[1][0]["content"] == prompts.CODE_TESTS.render(request="add two numbers")
+
+
+def test_run_without_tests_runs_nothing():
+    events = events_of(generate_code(ScriptedEngine(ADD), "add", run=True))
+    assert not only(events, CodeRun) and isinstance(events[-1], Done)
+
+
+def test_the_runner_gets_code_and_tests():
+    calls = []
+
+    def runner(code, tests):
+        calls.append((code, tests))
+        return SandboxResult(True, "passed", "passed", "", "", 0.0, 0)
+
+    events_of(generate_code(ScriptedEngine(ADD), "add", tests=ADD_TESTS, run=True, runner=runner))
+    assert calls == [("def add(a, b):\n    return a + b", ADD_TESTS)]
+
+
+class SlowEngine:
+    """Streams one character at a time and honours `cancel` like LocalEngine."""
+
+    info = ModelInfo("slow", "slow test engine", "cpu", "none", "float32", 0)
+
+    def __init__(self, reply: str):
+        self.reply, self.sent = reply, 0
+
+    def stream(self, messages, params=None, cancel=None):
+        yield Notice("using a test engine", "info")
+        for char in self.reply:
+            if cancel is not None and cancel.is_set():
+                yield Done("cancelled", Usage(5, self.sent))
+                return
+            self.sent += 1
+            yield TextDelta(char)
+        yield Done("stop", Usage(5, self.sent))
+
+
+def test_stop_after_code_ends_the_generation_at_the_closing_fence():
+    reply = ADD + "\n\nExplanation: " + "blah " * 200
+    engine = SlowEngine(reply)
+    events = events_of(generate_code(engine, "add", stop_after_code=True))
+    assert engine.sent == len(ADD)
+    assert only(events, CodeBlock)[0].code == "def add(a, b):\n    return a + b"
+    assert only(events, Notice) and events[-1].finish_reason == "stop"
+
+
+def test_cancel_ends_with_done_cancelled_and_runs_nothing():
+    cancel = threading.Event()
+    stream = generate_code(SlowEngine(ADD * 5), "add", tests=ADD_TESTS, run=True, cancel=cancel)
+    events = [next(stream), next(stream)]
+    cancel.set()
+    events += list(stream)
+    assert not only(events, CodeRun) and events[-1].finish_reason == "cancelled"
+
+
+# ---------------------------------------------------------------- end to end with a real model
+
+
+@pytest.fixture(scope="module")
+def coder_engine(small_settings):
+    """LocalEngine over the packaged Qwen2.5-Coder-0.5B (the code fallback; SmolLM2 cannot write code)."""
+    from assistant.generation import LocalEngine
+    from assistant.model import load_model
+
+    settings = small_settings.model_copy(update={"offline_model": "qwen2.5-coder-0.5b", "max_new_tokens": 160})
+    engine = LocalEngine(load_model(settings.code_model, settings), settings)
+    yield engine
+    engine.close()
+
+
+def test_real_model_writes_code_that_passes_in_the_sandbox(coder_engine):
+    request = "Write a Python function reverse_string(s) that returns the string s reversed."
+    tests = "assert reverse_string('abc') == 'cba'\nassert reverse_string('') == ''\n"
+    events = events_of(generate_code(coder_engine, request, tests=tests, run=True, stop_after_code=True,
+                                     params=GenerationParams(temperature=0.0)))
+    runs = only(events, CodeRun)
+    assert runs, "the generated code never ran"
+    assert "def reverse_string" in only(events, CodeBlock)[0].code
+    assert runs[-1].result.passed, runs[-1].result.reason
+    assert isinstance(events[-1], Done) and events[-1].usage.completion_tokens > 0

@@ -1,0 +1,239 @@
+"""The sandbox: every limit really tried, each layer (audit hook, OS) on its own where we can."""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.sandbox import _UID_RANGE, SandboxLimits, classify, failure_summary, run_python
+
+FAST = SandboxLimits(timeout_s=1.5)
+OS_ONLY = SandboxLimits(timeout_s=1.5, audit_hook=False)  # the OS layer alone, as if the hook were bypassed
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the OS layer (netns, run uid) needs root")
+
+
+def run(code: str, tests: str = "", limits: SandboxLimits = FAST):
+    return run_python(textwrap.dedent(code), textwrap.dedent(tests), limits)
+
+
+def sandbox_processes() -> list[int]:
+    """Live (not zombie) processes owned by any per-run uid."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            uid, state = entry.stat().st_uid, (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if _UID_RANGE[0] <= uid < _UID_RANGE[1] and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def listener():
+    """A TCP server on 127.0.0.1 the untrusted code will try to reach."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.3)
+    yield server
+    server.close()
+
+
+def assert_nobody_connected(server: socket.socket) -> None:
+    with pytest.raises(TimeoutError):
+        server.accept()
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+def test_passing_solution_and_tests_pass():
+    result = run("def add(a, b):\n    return a + b\n", "assert add(2, 3) == 5\n")
+    assert result.passed and result.status == "passed"
+    assert result.returncode == 0 and result.duration_s < 1.5
+
+
+def test_failing_assertion_is_failed_with_the_assertion_shown():
+    result = run("def add(a, b):\n    return a - b\n", "def test_add():\n    assert add(2, 3) == 5\n")
+    assert not result.passed and result.status == "failed"
+    assert result.reason == "failed: AssertionError (line 5: assert add(2, 3) == 5)"
+    assert "0 passed, 1 failed" in result.stdout and "AssertionError" in result.stderr
+
+
+def test_exceptions_and_syntax_errors_are_failed_with_the_error():
+    assert run("def f(:\n").reason.startswith("failed: SyntaxError")
+    result = run("print(undefined_name)\n")
+    assert result.reason == "failed: NameError: name 'undefined_name' is not defined (line 1: print(undefined_name))"
+
+
+def test_uncalled_test_functions_are_run_and_a_file_without_tests_fails():
+    result = run("x = 1\n", "def test_one():\n    assert x == 1\n\ndef test_two():\n    assert x == 2\n")
+    assert result.status == "failed" and "1 passed, 1 failed" in result.stdout
+
+
+# ---------------------------------------------------------------- resource limits
+
+
+def test_infinite_loop_is_stopped_at_the_time_limit():
+    started = time.perf_counter()
+    result = run("while True:\n    pass\n")
+    assert result.status == "timeout" and result.reason == "stopped: exceeded the 1.5 s time limit"
+    assert time.perf_counter() - started < 5
+
+
+def test_sleeping_program_is_stopped_by_the_wall_clock():
+    result = run("import time\ntime.sleep(60)\n")
+    assert result.status == "timeout" and 1.4 < result.duration_s < 5
+
+
+def test_memory_hog_is_stopped_at_the_memory_limit():
+    result = run("hog = []\nwhile True:\n    hog.append(' ' * 10**7)\n", limits=SandboxLimits(memory_mb=256))
+    assert result.status == "memory" and result.reason == "stopped: exceeded the 256 MB memory limit"
+
+
+def test_output_flood_is_capped():
+    limits = SandboxLimits(timeout_s=5, max_file_mb=1, output_chars=500)
+    result = run("while True:\n    print('x' * 1000)\n", limits=limits)
+    assert result.status == "killed" and "1 MB file/output limit" in result.reason
+    assert len(result.stdout) < 600 and result.stdout.endswith("[... output truncated ...]")
+
+
+def test_fork_bomb_is_blocked_by_the_audit_hook():
+    result = run("import os\nwhile True:\n    os.fork()\n")
+    assert result.status == "blocked" and result.reason == "blocked: starting processes is not allowed"
+    assert run("import subprocess\nsubprocess.run(['ls'])\n").status == "blocked"
+    assert run("import os\nos.system('ls')\n").status == "blocked"
+
+
+@needs_root
+def test_process_limit_holds_without_the_hook():
+    forks = """\
+        import os, time
+        n = 0
+        try:
+            while True:
+                if os.fork() == 0:
+                    time.sleep(30)
+                    os._exit(0)
+                n += 1
+        except OSError as error:
+            print(n, error.errno)
+        """
+    result = run(forks, limits=OS_ONLY)
+    made, errno = map(int, result.stdout.split())
+    assert made < OS_ONLY.max_processes and errno == 11  # EAGAIN from RLIMIT_NPROC
+    assert sandbox_processes() == []  # the sleeping children were killed with the run
+
+
+@needs_root
+def test_fork_bomb_without_the_hook_is_contained_and_killed():
+    bomb = """\
+        import os
+        if os.fork() == 0:
+            os.setsid()  # leave the process group: only the per-uid kill can reach it
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+        """
+    result = run(bomb, limits=OS_ONLY)
+    assert result.status == "timeout"
+    assert sandbox_processes() == []
+
+
+def test_ways_around_the_hook_are_blocked():
+    assert run("import ctypes\n").reason == "blocked: loading native code (ctypes) is not allowed"
+    assert run("import gc\ngc.get_objects()\n").status == "blocked"  # would reach the hook's closure
+    assert run("import os\nos.chdir('/')\nprint(os.listdir())\n").status == "blocked"
+    assert run("import os, signal\nos.kill(-1, signal.SIGKILL)\n").reason == "blocked: sending signals is not allowed"
+
+
+# ---------------------------------------------------------------- network
+
+
+def test_network_connection_is_blocked(listener):
+    port = listener.getsockname()[1]
+    result = run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)\n")
+    assert result.status == "blocked" and result.reason == "blocked: network access is not allowed"
+    assert_nobody_connected(listener)
+
+
+@needs_root
+def test_network_namespace_holds_without_the_hook(listener):
+    port = listener.getsockname()[1]
+    result = run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)\n", limits=OS_ONLY)
+    assert result.status == "failed" and "Network is unreachable" in result.reason
+    assert_nobody_connected(listener)
+
+
+# ---------------------------------------------------------------- the app's data and secrets
+
+
+@pytest.fixture
+def app_data(tmp_path):
+    data = tmp_path / "app_data"
+    data.mkdir()
+    secret = data / "store.json"
+    secret.write_text("TOP-SECRET-INDEX")
+    secret.chmod(0o600)
+    return secret
+
+
+def test_reading_app_data_is_blocked(app_data):
+    result = run(f"print(open({str(app_data)!r}).read())\n")
+    assert result.status == "blocked" and result.reason.startswith("blocked: reading files outside the sandbox")
+    assert "TOP-SECRET" not in result.stdout
+    assert run(f"import os\nprint(os.listdir({str(app_data.parent)!r}))\n").status == "blocked"
+    assert run("print(open('/etc/passwd').read())\n").status == "blocked"
+
+
+@needs_root
+def test_file_permissions_hold_without_the_hook(app_data):
+    result = run(f"print(open({str(app_data)!r}).read())\n", limits=OS_ONLY)
+    assert result.status == "failed" and "PermissionError" in result.reason
+    assert "TOP-SECRET" not in result.stdout
+
+
+def test_environment_secrets_are_not_visible(monkeypatch):
+    monkeypatch.setenv("ASSISTANT_OPENAI_API_KEY", "sk-test-secret")
+    result = run("import os\nprint(sorted(os.environ))\nprint(os.environ.get('ASSISTANT_OPENAI_API_KEY'))\n")
+    assert result.passed and result.stdout == "['LANG', 'PATH']\nNone\n"
+    leak = run(f"print(open('/proc/{os.getpid()}/environ').read())\n")
+    assert leak.status == "blocked" and "sk-test-secret" not in leak.stdout
+
+
+def test_writing_outside_the_run_directory_is_blocked(tmp_path):
+    target = tmp_path / "planted.py"
+    result = run(f"open({str(target)!r}, 'w').write('x')\n")
+    assert result.status == "blocked" and result.reason.startswith("blocked: writing files outside the sandbox")
+    assert not target.exists()
+    assert run(f"import os\nos.remove({str(tmp_path)!r})\n").status == "blocked"
+
+
+def test_the_run_directory_is_writable_and_deleted_afterwards():
+    result = run("import os\nopen('scratch.txt', 'w').write('ok')\nprint(os.getcwd())\n")
+    assert result.passed
+    assert not Path(result.stdout.strip()).exists()
+
+
+# ---------------------------------------------------------------- classification (pure)
+
+
+def test_classify_maps_exit_statuses():
+    limits = SandboxLimits(timeout_s=5)
+    assert classify(-24, False, "", limits) == ("timeout", "stopped: exceeded the 5 s time limit")  # SIGXCPU
+    assert classify(-9, True, "", limits)[0] == "timeout"
+    assert classify(-11, False, "", limits) == ("killed", "stopped: killed by SIGSEGV")
+    assert classify(86, False, "SANDBOX-BLOCKED: network access is not allowed\n", limits)[0] == "blocked"
+    assert classify(86, False, "no mark: a program exiting 86 by itself\n", limits)[0] == "failed"
+
+
+def test_failure_summary_without_a_traceback():
+    assert failure_summary("") == "the program exited with an error"
