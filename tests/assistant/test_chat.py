@@ -123,3 +123,13 @@ def test_planted_instruction_in_a_document_does_not_take_over(filled_kb, qwen_en
     text = events_of(Answer, events)[0].text
     assert "BANANA" not in text.upper()
     assert "two" in text.lower() or "2" in text
+
+
+def test_a_100k_character_question_is_trimmed_with_a_notice(filled_kb, engine):
+    from assistant.events import Notice
+
+    question = "How many days of paid leave do employees receive? " + "Please be precise. " * 6000
+    events = list(answer(engine, filled_kb, question[:100_000]))
+    notices = [e for e in events if isinstance(e, Notice)]
+    assert notices and any("trim" in n.message.lower() or "long" in n.message.lower() for n in notices)
+    assert events_of(Answer, events) and events[-1].finish_reason in ("stop", "length")
