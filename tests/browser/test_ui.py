@@ -191,3 +191,17 @@ def test_gradio_client_example(server, files, alice):
     assert 'dka_request_latency_seconds{event="chat",quantile="0.99"}' in metrics
     assert 'dka_requests_total{event="ingest",outcome="ok"}' in metrics and "dka_queue_length 0" in metrics
     assert float(metrics.split("\ndka_generated_tokens_total ")[1].split()[0]) > 0
+
+
+def test_upload_over_the_size_limit_is_refused_by_the_server(server, tmp_path):
+    """A 200 MB upload (over the 100 MB limit) is refused at the door; the app keeps serving."""
+    from gradio_client import Client, handle_file
+
+    big = tmp_path / "huge.pdf"
+    with open(big, "wb") as handle:
+        handle.truncate(200 * 2**20)
+    client = Client(server, verbose=False)
+    with pytest.raises(Exception, match=r"(?i)(too large|exceeds|maximum|413|size)"):
+        client.predict([handle_file(str(big))], api_name="/ingest")
+    with urllib.request.urlopen(server + "metrics", timeout=5) as response:
+        assert response.status == 200
