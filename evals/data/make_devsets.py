@@ -1,7 +1,15 @@
-"""Make the retrieval dev sets: synthetic gazetteers (default) or slices of real SQuAD v2 / CMRC 2018 dev files.
+"""Make the dev sets: real slices of SQuAD v2 / CMRC 2018 / CUAD (primary) and synthetic gazetteers.
 
+    python evals/data/make_devsets.py --real               # rebuild squad_v2/, cmrc2018/, cuad/ from raw/
+    python evals/data/make_devsets.py --check              # verify every committed set (answers/spans in their text)
     python evals/data/make_devsets.py                      # rebuild evals/data/squad_en and evals/data/zh (synthetic)
-    python evals/data/make_devsets.py --squad dev-v2.0.json --cmrc cmrc2018_dev.json   # real slices instead
+    python evals/data/make_devsets.py --squad dev-v2.0.json --cmrc cmrc2018_dev.json   # sampled whole-article slices
+
+The real sets are built from the small files under raw/: verbatim slices of the public dev files in their
+original JSON layout (SQuAD v2, CMRC 2018) and CUAD rows (contract file + gold spans per category).
+Every gold answer must occur in its document and every CUAD span in its contract, compared after
+normalisation (NFKC, case folding, all whitespace removed, as the evals compare); failures are dropped
+and counted, and `--check` fails on any.
 
 Output layout (what `python -m evals.retrieval` reads): OUT/docs/<doc_id>.txt and OUT/questions.jsonl with
 one {"id", "question", "answers", "doc_id", "is_impossible"} object per line. Everything is seeded, so a
@@ -14,11 +22,25 @@ import argparse
 import json
 import random
 import shutil
+import sys
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+RAW = HERE / "raw"
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-folded, all whitespace removed: the comparison `evals.retrieval` and `evals.contracts` use."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def occurs_in(needle: str, haystack: str) -> bool:
+    """Whether a (non-empty) needle occurs in the haystack after normalisation."""
+    n = normalize(needle)
+    return bool(n) and n in normalize(haystack)
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,182 @@ def _sample_items(items: list[Item], count: int, seed: int) -> list[Item]:
 
 def _slug(title: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in title).strip("_").lower()[:60]
+
+
+# --- real data, paragraph level: the committed primary sets ---------------------------------------
+#
+# One document per context (paragraph), taken in file order from the start of the file, so a slice is
+# "the first N contexts". Answers are de-duplicated; an answer that does not occur in its context is
+# dropped, and a question left with none is dropped (both counted).
+
+
+@dataclass
+class Dropped:
+    answers: int = 0
+    questions: int = 0
+
+
+def _contexts(path: Path) -> list[tuple[str, str, str, list[dict]]]:
+    """(title, paragraph id, context, qas) in file order, from a SQuAD-layout or CMRC-layout file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    if isinstance(data, dict):  # SQuAD layout (SQuAD v2, and CMRC 2018 as its authors publish it)
+        for article in data["data"]:
+            for number, paragraph in enumerate(article["paragraphs"]):
+                pid = paragraph.get("id") or f"{article['title']}_{number}"
+                rows.append((article["title"], pid, paragraph["context"], paragraph["qas"]))
+    else:  # CMRC 2018 flat layout: [{"context_id", "title", "context_text", "qas": [{"query_id", ...}]}]
+        for c in data:
+            qas = [{"id": q["query_id"], "question": q["query_text"],
+                    "answers": [{"text": a} for a in q["answers"]]} for q in c["qas"]]
+            rows.append((c["title"], c["context_id"], c["context_text"], qas))
+    return rows
+
+
+def paragraph_set(path: Path, prefix: str, limit: int | None = None) -> tuple[dict[str, str], list[Item], Dropped]:
+    """Documents = the first `limit` contexts of the file; questions = all of theirs (impossible ones kept)."""
+    docs: dict[str, str] = {}
+    items: list[Item] = []
+    dropped = Dropped()
+    for number, (_title, _pid, context, qas) in enumerate(_contexts(path)[:limit]):
+        doc_id = f"{prefix}_{number:03d}"
+        docs[doc_id] = context
+        for qa in qas:
+            impossible = bool(qa.get("is_impossible"))
+            texts = list(dict.fromkeys(a["text"] for a in qa.get("answers") or []))
+            kept = [t for t in texts if isinstance(t, str) and occurs_in(t, context)]  # CMRC has a stray number
+            dropped.answers += len(texts) - len(kept)
+            if not impossible and not kept:
+                dropped.questions += 1
+                continue
+            items.append(Item(str(qa["id"]), qa["question"], [] if impossible else kept, doc_id, impossible))
+    return docs, items, dropped
+
+
+# --- CUAD: contracts and per-category gold spans ---------------------------------------------------
+
+# CUAD column name -> our category name (assistant.tasks.clauses.CLAUSE_TYPES)
+CUAD_CATEGORIES = {
+    "Parties": "Parties", "Agreement Date": "Agreement Date", "Effective Date": "Effective Date",
+    "Expiration Date": "Expiration Date", "Renewal Term": "Renewal Term",
+    "Notice Period To Terminate Renewal": "Notice Period to Terminate Renewal", "Governing Law": "Governing Law",
+    "Termination For Convenience": "Termination for Convenience", "Cap On Liability": "Cap on Liability",
+    "Uncapped Liability": "Uncapped Liability", "Non-Compete": "Non-Compete", "Exclusivity": "Exclusivity",
+    "Anti-Assignment": "Anti-Assignment", "Change Of Control": "Change of Control", "License Grant": "License Grant",
+    "Ip Ownership Assignment": "IP Ownership Assignment", "Audit Rights": "Audit Rights", "Insurance": "Insurance",
+    "Warranty Duration": "Warranty Duration", "Liquidated Damages": "Liquidated Damages",
+}
+OMITTED = "<omitted>"  # CUAD joins the pieces of a discontinuous span with this marker
+
+
+def cuad_set(raw_dir: Path, contracts_dir: Path) -> tuple[list[dict], list[str]]:
+    """Annotation rows from raw/cuad_*.json (one per contract, spans per CUAD category), checked against the text.
+
+    A span that CUAD wrote with `<omitted>` becomes one span per piece. A piece that does not occur in the
+    contract (after normalisation) is dropped and reported; a category left with no span keeps
+    has_clause true only if it had spans before (the report says so)."""
+    rows, problems = [], []
+    for raw in sorted(raw_dir.glob("cuad_*.json")):
+        entry = json.loads(raw.read_text(encoding="utf-8"))
+        cid = entry["contract_id"]
+        text = (contracts_dir / f"{cid}.txt").read_text(encoding="utf-8")
+        missing = set(CUAD_CATEGORIES) - set(entry["spans"])
+        if missing:
+            problems.append(f"{raw.name}: categories missing: {sorted(missing)}")
+        for cuad_name, ours in CUAD_CATEGORIES.items():
+            pieces = [p.strip() for span in entry["spans"].get(cuad_name, []) for p in span.split(OMITTED)]
+            pieces = list(dict.fromkeys(p for p in pieces if p))
+            kept = [p for p in pieces if occurs_in(p, text)]
+            problems += [f"{cid} / {ours}: span not in contract: {p[:70]!r}" for p in pieces if p not in kept]
+            rows.append({"contract_id": cid, "category": ours, "has_clause": bool(pieces),
+                         "spans": [{"text": p} for p in kept]})
+    return rows, problems
+
+
+def write_cuad(out: Path, raw_dir: Path = RAW) -> list[str]:
+    rows, problems = cuad_set(raw_dir, out / "contracts")
+    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    (out / "annotations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    contracts = len({r["contract_id"] for r in rows})
+    print(f"{out}: {contracts} contracts, {len(rows)} annotations "
+          f"({sum(r['has_clause'] for r in rows)} with the clause), {len(problems)} problems")
+    return problems
+
+
+REAL_SETS = (("squad_v2", "squad_v2_dev_slice.json", "squad"), ("cmrc2018", "cmrc2018_dev_slice.json", "cmrc"))
+
+
+def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
+    problems = 0
+    for name, raw_name, prefix in REAL_SETS:
+        if not (raw_dir / raw_name).exists():
+            print(f"{raw_dir / raw_name}: missing, {name} not built")
+            continue
+        docs, items, dropped = paragraph_set(raw_dir / raw_name, prefix)
+        write_set(out / name, docs, items)
+        print(f"  dropped: {dropped.answers} answers not in their context, {dropped.questions} questions left without one")
+    if (out / "cuad" / "contracts").is_dir():
+        for problem in write_cuad(out / "cuad", raw_dir):
+            print("  " + problem)
+            problems += 1
+    return problems
+
+
+# --- checks on the committed files (also used by tests/test_devsets.py) ----------------------------
+
+
+def check_questions(set_dir: Path) -> list[str]:
+    """Every line parses, its document exists, every answer occurs in it, impossible ones have none."""
+    problems = []
+    lines = (set_dir / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        try:
+            row = json.loads(line)
+            doc = set_dir / "docs" / f"{row['doc_id']}.txt"
+            if not doc.is_file():
+                problems.append(f"{set_dir.name}:{number}: no document {doc.name}")
+                continue
+            text = doc.read_text(encoding="utf-8")
+            if row["is_impossible"] and row["answers"]:
+                problems.append(f"{set_dir.name}:{number}: impossible question with answers")
+            if not row["is_impossible"] and not row["answers"]:
+                problems.append(f"{set_dir.name}:{number}: answerable question without answers")
+            problems += [f"{set_dir.name}:{number}: answer not in {doc.name}: {a!r}"
+                         for a in row["answers"] if not occurs_in(a, text)]
+            assert isinstance(row["id"], str) and isinstance(row["question"], str) and row["question"]
+        except (ValueError, KeyError, AssertionError) as exc:
+            problems.append(f"{set_dir.name}:{number}: bad line ({exc!r})")
+    return problems
+
+
+def check_cuad(cuad_dir: Path, categories: set[str] | None = None) -> list[str]:
+    """Every annotation names a contract file and a known category; every span occurs in the contract."""
+    categories = categories or set(CUAD_CATEGORIES.values())
+    problems = []
+    for number, line in enumerate((cuad_dir / "annotations.jsonl").read_text(encoding="utf-8").splitlines(), 1):
+        row = json.loads(line)
+        path = cuad_dir / "contracts" / f"{row['contract_id']}.txt"
+        if not path.is_file():
+            problems.append(f"cuad:{number}: no contract {path.name}")
+            continue
+        if row["category"] not in categories:
+            problems.append(f"cuad:{number}: unknown category {row['category']!r}")
+        if not isinstance(row["has_clause"], bool) or (row["spans"] and not row["has_clause"]):
+            problems.append(f"cuad:{number}: has_clause inconsistent with spans")
+        text = path.read_text(encoding="utf-8")
+        problems += [f"cuad:{number}: span not in {path.name}: {s['text'][:60]!r}"
+                     for s in row["spans"] if not occurs_in(s["text"], text)]
+    return problems
+
+
+def check_all(root: Path = HERE) -> list[str]:
+    problems = []
+    for name in ("squad_v2", "cmrc2018", "squad_en", "zh"):
+        if (root / name / "questions.jsonl").exists():
+            problems += check_questions(root / name)
+    if (root / "cuad" / "annotations.jsonl").exists():
+        problems += check_cuad(root / "cuad")
+    return problems
 
 
 # --- synthetic gazetteers ------------------------------------------------------------------------
@@ -375,7 +573,15 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=30)
     parser.add_argument("--questions", type=int, default=300, help="questions per real-data slice")
     parser.add_argument("--seed", type=int, default=2018)
+    parser.add_argument("--real", action="store_true", help="rebuild squad_v2/, cmrc2018/ and cuad/ from raw/")
+    parser.add_argument("--check", action="store_true", help="check the committed sets; exit 1 on any problem")
     args = parser.parse_args()
+    if args.check:
+        problems = check_all(args.out)
+        print("\n".join(problems) or "all sets OK")
+        sys.exit(1 if problems else 0)
+    if args.real:
+        sys.exit(1 if build_real(args.out) else 0)
     if args.squad:
         write_set(args.out / "squad_en", *squad_slice(args.squad, args.documents, args.questions, args.seed))
     else:

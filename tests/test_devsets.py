@@ -1,0 +1,94 @@
+"""Fast checks on the committed dev sets (no models): files parse, gold answers and spans are in their text."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.tasks.clauses import CLAUSE_TYPES
+
+DATA = Path(__file__).resolve().parents[1] / "evals" / "data"
+QUESTION_SETS = ("squad_v2", "cmrc2018", "squad_en", "zh")
+
+
+def _devsets():
+    spec = importlib.util.spec_from_file_location("make_devsets", DATA / "make_devsets.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_devsets", module)  # dataclasses look their module up while it is executed
+    spec.loader.exec_module(module)
+    return module
+
+
+devsets = _devsets()
+
+
+@pytest.mark.parametrize("name", QUESTION_SETS)
+def test_question_set_is_consistent(name):
+    set_dir = DATA / name
+    rows = [json.loads(line) for line in (set_dir / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rows, name
+    assert {"id", "question", "answers", "doc_id", "is_impossible"} <= set(rows[0])
+    assert len({r["id"] for r in rows}) == len(rows)
+    assert devsets.check_questions(set_dir) == []
+
+
+@pytest.mark.parametrize("name", ("squad_v2", "cmrc2018"))
+def test_real_sets_are_rebuilt_identically_from_raw(name, tmp_path):
+    raw = {"squad_v2": "squad_v2_dev_slice.json", "cmrc2018": "cmrc2018_dev_slice.json"}[name]
+    docs, items, _ = devsets.paragraph_set(DATA / "raw" / raw, {"squad_v2": "squad", "cmrc2018": "cmrc"}[name])
+    devsets.write_set(tmp_path / name, docs, items)
+    assert (tmp_path / name / "questions.jsonl").read_text(encoding="utf-8") == \
+        (DATA / name / "questions.jsonl").read_text(encoding="utf-8")
+    for doc in (DATA / name / "docs").iterdir():
+        assert (tmp_path / name / "docs" / doc.name).read_text(encoding="utf-8") == doc.read_text(encoding="utf-8")
+
+
+def test_squad_slice_keeps_unanswerable_questions():
+    rows = [json.loads(line) for line in (DATA / "squad_v2" / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    impossible = [r for r in rows if r["is_impossible"]]
+    assert impossible and all(r["answers"] == [] for r in impossible)
+
+
+def test_squad_raw_offsets_match_context():
+    """answer_start in the raw slice points at the answer text: a check that the transcription is exact."""
+    data = json.loads((DATA / "raw" / "squad_v2_dev_slice.json").read_text(encoding="utf-8"))
+    for article in data["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                for answer in qa["answers"]:
+                    start = answer["answer_start"]
+                    assert paragraph["context"][start:start + len(answer["text"])] == answer["text"], qa["id"]
+
+
+def test_cuad_spans_occur_in_their_contracts():
+    assert devsets.check_cuad(DATA / "cuad", {c.name for c in CLAUSE_TYPES}) == []
+
+
+def test_cuad_annotations_cover_every_category_once_per_contract():
+    rows = [json.loads(line) for line in (DATA / "cuad" / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
+    names = {c.name for c in CLAUSE_TYPES}
+    contracts = {r["contract_id"] for r in rows}
+    assert contracts and all((DATA / "cuad" / "contracts" / f"{c}.txt").is_file() for c in contracts)
+    for contract in contracts:
+        assert sorted(r["category"] for r in rows if r["contract_id"] == contract) == sorted(names)
+    assert set(devsets.CUAD_CATEGORIES.values()) == names
+
+
+def test_cuad_annotations_are_rebuilt_identically_from_raw():
+    rows, problems = devsets.cuad_set(DATA / "raw", DATA / "cuad" / "contracts")
+    assert problems == []
+    committed = [json.loads(line) for line in (DATA / "cuad" / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rows == committed
+
+
+def test_checker_catches_an_answer_missing_from_its_document(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "d.txt").write_text("The Normans gave their name to Normandy.\n", encoding="utf-8")
+    line = {"id": "1", "question": "q?", "answers": ["Brittany"], "doc_id": "d", "is_impossible": False}
+    (tmp_path / "questions.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    assert len(devsets.check_questions(tmp_path)) == 1
+    assert devsets.occurs_in("gave  their\nname", "The Normans gave their name")
