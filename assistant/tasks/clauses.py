@@ -19,6 +19,7 @@ class ClauseType:
         risk_found: severity when the clause is present.
         risk_missing: severity when it is absent ("none": absence is fine).
         question: what to ask a lawyer about it.
+        excludes: a sentence matching one of these is not this clause (e.g. "non-exclusive").
     """
 
     name: str
@@ -27,9 +28,13 @@ class ClauseType:
     risk_found: Risk
     risk_missing: Risk
     question: str
+    excludes: tuple[str, ...] = ()
 
     def compiled(self) -> list[re.Pattern]:
         return [re.compile(p, re.IGNORECASE) for p in self.patterns]
+
+    def compiled_excludes(self) -> list[re.Pattern]:
+        return [re.compile(p, re.IGNORECASE) for p in self.excludes]
 
 
 CLAUSE_TYPES: tuple[ClauseType, ...] = (
@@ -38,7 +43,7 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"\(each,? a [\"“]?party", r"甲方", r"乙方", r"合同双方|双方当事人"),
                "none", "medium", "Are all contracting entities named with their full legal names?"),
     ClauseType("Agreement Date", "the date the contract was signed",
-               (r"\b(?:dated|made and entered into|entered into)\b.{0,60}\b(?:as of|on|this)\b", r"\b(?:\d{1,2}(?:st|nd|rd|th)?|this|the \w+) day of\b",
+               (r"\b(?:dated|made and entered into|entered into)\b.{0,60}\b(?:as of|on|this)\b", r"\b(?:made|dated) as of\b", r"\b(?:\d{1,2}(?:st|nd|rd|th)?|this|the \w+) day of\b",
                 r"签订日期|签署日期|签订于|于.{0,12}年.{0,6}月.{0,6}日.{0,10}签"),
                "none", "low", "Is the signing date stated and consistent with the effective date?"),
     ClauseType("Effective Date", "the date the contract takes effect",
@@ -46,7 +51,9 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                "none", "low", "From when do the obligations start?"),
     ClauseType("Expiration Date", "when the initial term ends",
                (r"(?:shall|will) (?:expire|terminate|continue)\b.{0,80}(?:on|until|for)\b",
-                r"\binitial term\b", r"\bterm of (?:this|the) agreement\b", r"for a (?:period|term) of .{0,40}(?:years?|months?)",
+                r"\binitial term\b", r"\bthe term of (?:this|the) agreement (?:shall|will|is)\b",
+                r"(?:agreement|term) (?:shall|will) (?:be|continue|remain)(?: in (?:full force and )?effect)? for a (?:period|term) of",
+                r"(?:remain|continue) in (?:full force and )?effect until", r"\bcontinue through\b",
                 r"有效期|期满|届满|终止日期"),
                "none", "low", "When does the contract end, and what survives its end?"),
     ClauseType("Renewal Term", "automatic renewal after the initial term",
@@ -56,10 +63,12 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
     ClauseType("Notice Period to Terminate Renewal", "notice needed to stop a renewal",
                (r"(?:notice|notify).{0,100}(?:prior to|before) the (?:end|expiration|expiry) of",
                 r"days.{0,40}(?:prior|before).{0,60}(?:renewal|expiration|end of the (?:then[- ]current )?term)",
-                r"non-?renewal", r"(?:期满|到期)前.{0,20}通知", r"不再续"),
+                r"non-?renewal", r"(?:expiration|expiry) of (?:its|the|this) (?:initial )?term or any renewal term",
+                r"renewal term upon .{0,40}days", r"(?:at|upon) the (?:expiry|expiration) of this agreement.{0,160}days'? (?:prior )?(?:written )?notice",
+                r"(?:期满|到期)前.{0,20}通知", r"不再续"),
                "low", "none", "How many days before the renewal date must notice be given, and how?"),
     ClauseType("Governing Law", "which law governs the contract",
-               (r"governed by.{0,60}laws? of", r"governing law", r"construed in accordance with.{0,40}laws?",
+               (r"governed by.{0,60}laws? (?:of|thereof)", r"governed by and construed", r"governing law", r"construed in accordance with.{0,40}laws?",
                 r"适用.{0,20}法律|管辖法律|受.{0,20}法律管辖|依据.{0,10}法律.{0,10}解释"),
                "none", "medium", "Is the governing law one we can live with, and where are disputes heard?"),
     ClauseType("Termination for Convenience", "termination without cause",
@@ -67,7 +76,8 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"for convenience", r"terminate.{0,80}upon .{0,30}days'? (?:prior )?(?:written )?notice",
                 r"(?:upon|with|by giving) .{0,30}days'? (?:prior )?(?:written )?notice.{0,60}terminate",
                 r"(?:任何一方|甲方|乙方).{0,20}提前.{0,20}通知.{0,20}(?:终止|解除)", r"无需.{0,6}理由.{0,20}(?:终止|解除)"),
-               "medium", "none", "Who may end the contract without cause, on what notice, and what is owed then?"),
+               "medium", "none", "Who may end the contract without cause, on what notice, and what is owed then?",
+               excludes=(r"force majeure", r"\b(?:expiration|expiry|renewal term)\b", r"不可抗力")),
     ClauseType("Cap on Liability", "a limit on damages",
                (r"(?:aggregate|total|maximum|entire|cumulative) liability", r"in no event shall.{0,80}liab",
                 r"liability.{0,80}(?:shall not exceed|limited to|capped)", r"limitation of liability",
@@ -77,7 +87,7 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
     ClauseType("Uncapped Liability", "liability with no limit",
                (r"(?:unlimited|uncapped) liability",
                 r"(?:limitation|limits?|cap)s? .{0,60}shall not apply",
-                r"exclu(?:ded|sions?) from .{0,20}limitation", r"notwithstanding.{0,80}limitation of liability",
+                r"exclu(?:ded|sions?) from .{0,20}limitation", r"except (?:with respect to|for) .{0,240}in no event shall", r"notwithstanding.{0,80}limitation of liability",
                 r"不受.{0,20}(?:限额|上限|限制)", r"无限(?:连带)?责任|全部损失"),
                "high", "none", "Which liabilities are unlimited, and can they be capped or insured?"),
     ClauseType("Non-Compete", "a restriction on competing",
@@ -85,36 +95,37 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"竞业", r"不得.{0,30}(?:从事|经营).{0,30}(?:竞争|相同|类似)"),
                "high", "none", "How long, where and for which products does the non-compete apply?"),
     ClauseType("Exclusivity", "an exclusive relationship",
-               (r"\bexclusive(?:ly)?\b(?! of)", r"sole (?:and exclusive )?(?:supplier|distributor|provider|source)",
+               (r"(?<!non-)(?<!non )\bexclusive(?:ly)?\b(?! of)(?! property)", r"sole (?:and exclusive )?(?:supplier|distributor|provider|source)",
                 r"独家|排他"),
                "medium", "none", "What exactly is exclusive, for how long, and with what minimum commitments?"),
     ClauseType("Anti-Assignment", "consent needed to assign the contract",
                (r"(?:shall|may) not.{0,20}(?:assign|transfer)", r"assign.{0,100}without.{0,30}consent",
-                r"no assignment", r"不得.{0,10}(?:转让|转移)", r"未经.{0,20}同意.{0,20}转让"),
+                r"no assignment", r"\bmay\b.{0,40}\bassign (?:this agreement|its rights)", r"不得.{0,10}(?:转让|转移)", r"未经.{0,20}同意.{0,20}转让"),
                "low", "none", "Can we assign the contract to an affiliate or a buyer without consent?"),
     ClauseType("Change of Control", "rights triggered by a merger or change of ownership",
-               (r"change (?:of|in) control", r"all or substantially all of .{0,40}assets",
+               (r"change (?:of|in) control",
                 r"(?:controlling interest|majority of the voting)", r"控制权.{0,10}(?:变更|变化|转移)", r"并购|兼并"),
                "medium", "none", "What happens to this contract if either party is acquired?"),
     ClauseType("License Grant", "a licence to use IP",
-               (r"grants?\b.{0,120}licen[cs]e", r"\blicen[cs]e to (?:use|make|sell|reproduce|distribute)",
+               (r"grants?\b.{0,120}licen[cs]e", r"grants? (?:to \w+ )?the (?:non-exclusive |exclusive )?right to use", r"\blicen[cs]e to (?:use|make|sell|reproduce|distribute)",
                 r"(?:授予|许可).{0,20}(?:使用|许可)", r"许可使用"),
                "low", "none", "Is the licence scope (field, territory, term, sublicensing) enough for our use?"),
     ClauseType("IP Ownership Assignment", "transfer of IP ownership",
                (r"assigns?.{0,80}(?:right,? title and interest|intellectual property)",
-                r"(?:shall be|are|is) the (?:sole (?:and exclusive )?)?property of", r"works? (?:made )?for hire",
+                r"works? (?:made )?for hire",
                 r"intellectual property.{0,80}(?:shall|will) (?:vest|belong|be owned)",
                 r"知识产权.{0,30}(?:归|属于)", r"所有权.{0,10}归"),
                "medium", "none", "Which IP do we give up or receive, and is pre-existing IP carved out?"),
     ClauseType("Audit Rights", "a right to audit books or records",
-               (r"\baudit", r"(?:inspect|examine).{0,60}(?:books|records)", r"审计", r"查阅.{0,20}(?:账簿|记录|账目)"),
+               (r"\baudit", r"(?:inspect|examine).{0,60}(?:books|records)", r"records available for (?:review|inspection)", r"审计", r"查阅.{0,20}(?:账簿|记录|账目)"),
                "low", "none", "How often, on what notice and at whose cost can audits happen?"),
     ClauseType("Insurance", "insurance the parties must carry",
                (r"\binsurance\b", r"\binsured\b", r"保险"),
                "none", "low", "Are the required insurance types and amounts stated and realistic?"),
     ClauseType("Warranty Duration", "how long a warranty lasts",
                (r"warrant(?:y|ies).{0,100}(?:period|for a period of|\d+\s*(?:months?|years?|days?))",
-                r"(?:period|term) of .{0,30}warranty", r"保修期|质保期|质量保证期|保证期"),
+                r"(?:period|term) of .{0,30}warranty", r"breach of warranty.{0,160}within .{0,20}days",
+                r"within \(?\d+\)? days (?:from|of|after) (?:the )?(?:date of )?(?:shipment|delivery)", r"保修期|质保期|质量保证期|保证期"),
                "none", "low", "How long is the warranty, from when, and what are the remedies?"),
     ClauseType("Liquidated Damages", "a fixed sum payable on breach",
                (r"liquidated damages", r"(?:penalty|penalties) of", r"(?:per day|for each day) of delay",

@@ -69,14 +69,20 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None,
         engine: when given, explains each risky clause found (the rules set the risk, the model explains).
         cancel: set to stop (the report then covers what was scanned).
     """
-    found: dict[str, Finding] = {}
+    best: dict[str, tuple[float, Finding]] = {}
+    first: dict[str, Finding] = {}
     for i, chunk in enumerate(chunks, 1):
         if cancel is not None and cancel.is_set():
             break
-        for finding in scan_chunk(chunk, skip=found.keys()):
-            found[finding.category] = finding
-            yield finding
+        for score, finding in scan_chunk(chunk):
+            if finding.category not in first:
+                first[finding.category] = finding
+                yield finding  # stream at first sight...
+            if score > best.get(finding.category, (-1.0, None))[0]:
+                best[finding.category] = (score, finding)
         yield Progress(i, len(chunks), f"scanned {chunk.file_name} page {chunk.page}")
+    found = {name: finding for name, (_, finding) in best.items()}
+    yield from (f for name, f in found.items() if f != first[name])  # ...and again if a better quote turned up
     missing = [_missing(c) for c in CLAUSE_TYPES if c.name not in found]
     yield from missing
     if engine is not None:
@@ -89,27 +95,36 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None,
     yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)))
 
 
-def scan_chunk(chunk: Chunk, skip=()) -> list[Finding]:
-    """Findings for the categories (not in `skip`) that a sentence of this chunk matches."""
-    sentences = [(s, e) for s, e in sentence_spans(chunk.text)]
+def scan_chunk(chunk: Chunk) -> list[tuple[float, Finding]]:
+    """(score, finding) for each category some sentence of this chunk matches, its best sentence each."""
+    sentences = sentence_spans(chunk.text)
     findings = []
     for clause in CLAUSE_TYPES:
-        if clause.name in skip:
-            continue
-        hit = _first_match(clause, chunk.text, sentences)
-        if hit is not None:
-            findings.append(Finding(clause.name, True, _quote(chunk.text, sentences, hit), chunk.file_name,
-                                    chunk.page, clause.risk_found, clause.question))
+        scored = _best_sentence(clause, chunk.text, sentences)
+        if scored is not None:
+            score, index = scored
+            findings.append((score, Finding(clause.name, True, _quote(chunk.text, sentences, index), chunk.file_name,
+                                            chunk.page, clause.risk_found, clause.question)))
     return findings
 
 
-def _first_match(clause: ClauseType, text: str, sentences: list[tuple[int, int]]) -> int | None:
-    patterns = clause.compiled()
+def _best_sentence(clause: ClauseType, text: str, sentences: list[tuple[int, int]]) -> tuple[float, int] | None:
+    """The sentence matching most of the clause's patterns; a heading-like sentence (< 8 words) ranks lower."""
+    patterns, excludes = clause.compiled(), clause.compiled_excludes()
+    best = None
     for index, (start, end) in enumerate(sentences):
         sentence = " ".join(text[start:end].split())  # PDF line breaks fall mid-sentence
-        if any(p.search(sentence) for p in patterns):
-            return index
-    return None
+        hits = sum(1 for p in patterns if p.search(sentence))
+        if not hits or any(x.search(sentence) for x in excludes):
+            continue
+        score = hits + (1.0 if len(sentence.split()) >= 8 or _has_cjk(sentence) else 0.0)
+        if best is None or score > best[0]:
+            best = (score, index)
+    return best
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
