@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch/faiss load: see knowledge/__init__.py
-
 import logging
+import os
 import threading
 from pathlib import Path
 

@@ -40,7 +40,8 @@ class KnowledgeSettings(BaseSettings):
     max_image_pixels: int = Field(80_000_000, description="Images above this many pixels are refused (bombs).")
     max_unzipped_mb: float = Field(200.0, description="A .docx whose contents unpack larger is refused.")
     approx_index_threshold: int = Field(
-        200_000, description="Above this many chunks the FAISS index is IVF (approximate) instead of flat."
+        50_000, description="Above this many chunks the FAISS index is IVF (approximate) instead of flat "
+        "(at 80k chunks: flat 40 ms, IVF 28 ms per search on 2 cores; IVF recall@10 vs flat 0.97-1.0)."
     )
     ivf_nprobe: int = Field(32, description="IVF lists probed per query.")
     use_gpu: bool = Field(True, description="Put the FAISS index on a GPU when CUDA and faiss-gpu are present.")
