@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import logging
 import os
 import re
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from evals.retrieval import Question, document_paths, is_hit, load_questions, percentile
+from evals.report import emit
 
 _PUNCT = set(string.punctuation) | set("，。！？；：、“”‘’（）《》【】")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -185,9 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = evaluate(args.docs, args.questions, runtime.chat, args.limit)
     finally:
         runtime.close()
-    sys.stdout.write(format_markdown(report) + "\n")
-    if args.json:
-        args.json.write_text(json.dumps(asdict(report), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    emit(format_markdown(report), asdict(report), args.json)
     return 0
 
 

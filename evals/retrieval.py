@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
+from evals.report import emit
 
 RECALL_AT = (1, 5, 10)
 
@@ -237,9 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     report = evaluate(args.docs, args.questions, args.k)
-    print(format_markdown(report))
-    if args.json:
-        args.json.write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    emit(format_markdown(report), report.to_json(), args.json)
     return 0
 
 
