@@ -38,7 +38,7 @@ def build_services(settings: AppSettings, knowledge: KnowledgeSettings, assistan
     from knowledge.embeddings import load_embedder  # sentence-transformers loads here, not at import
 
     embedder = load_embedder(knowledge)
-    stores = SessionKnowledgeBases(knowledge, embedder, ttl_s=settings.session_ttl_s)
+    stores = SessionKnowledgeBases(knowledge, embedder, root=settings.sessions_dir, ttl_s=settings.session_ttl_s)
     runtime = load_runtime(assistant)
     library = load_library(settings, knowledge, embedder)
     metrics = Metrics(active_generations=lambda: getattr(runtime.chat, "active_requests", 0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -15,6 +16,8 @@ from knowledge.embeddings import Embedder
 from knowledge.kb import KnowledgeBase
 
 log = logging.getLogger(__name__)
+
+_OWN_DIR = re.compile(r"[0-9a-f]{24}|_exports")
 
 
 class SessionKnowledgeBases:
@@ -29,6 +32,7 @@ class SessionKnowledgeBases:
         self._embedder = embedder
         self.root = Path(root or tempfile.mkdtemp(prefix="dka-sessions-"))
         self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_stale()
         self._ttl_s = ttl_s
         self._bases: dict[str, tuple[KnowledgeBase, float]] = {}
         self._lock = threading.Lock()
@@ -64,6 +68,13 @@ class SessionKnowledgeBases:
     def close_all(self) -> None:
         for session_id in list(self._bases):
             self.drop(session_id)
+
+    def _remove_stale(self) -> None:
+        """Delete stores left by a previous process (a crash or SIGKILL): their sessions can never return."""
+        # Only directories named like our own session keys: the root may be a shared, operator-chosen folder.
+        for stale in (p for p in self.root.iterdir() if p.is_dir() and _OWN_DIR.fullmatch(p.name)):
+            shutil.rmtree(stale, ignore_errors=True)
+            log.warning("stale_session_store_removed path=%s", stale)
 
     def _create(self, session_id: str) -> KnowledgeBase:
         settings = self._settings.model_copy(update={"data_dir": self._directory(session_id)})

@@ -17,6 +17,8 @@ class AppSettings(BaseSettings):
     port: int = Field(7860, description="Port the server listens on (7860 on Spaces).")
     session_ttl_s: float = Field(2 * 3600, gt=0, description="A visitor's documents, chat and exports are "
                                  "deleted this long after their last use (and when the tab closes).")
+    sessions_dir: Path = Field(Path("data/sessions"), description="Where visitors' private stores live; "
+                               "emptied at start-up (stores left by a crashed process belong to nobody).")
     library_dir: Path | None = Field(None, description="Optional folder ingested at start-up into a read-only "
                                      "library every visitor's chat also searches.")
     library_store: Path = Field(Path("data/library"), description="Where the shared library's index lives.")

@@ -19,3 +19,13 @@ def test_idle_sessions_expire(settings, embedder, tmp_path):
     registry = SessionKnowledgeBases(settings, embedder, root=tmp_path / "s", ttl_s=0)
     registry.get("x")
     assert registry.expire() == 1 and len(registry) == 0 and not any(registry.root.iterdir())
+
+
+def test_stores_left_by_a_dead_process_are_removed_at_start(settings, embedder, tmp_path):
+    root = tmp_path / "sessions"
+    stale = root / ("ab12" * 6)
+    stale.mkdir(parents=True)
+    (stale / "kb.sqlite3").write_bytes(b"someone's documents")
+    (root / "operator-notes").mkdir()
+    SessionKnowledgeBases(settings, embedder, root=root)
+    assert [p.name for p in root.iterdir()] == ["operator-notes"]
