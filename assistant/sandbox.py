@@ -249,6 +249,7 @@ def build_program(code: str, tests: str) -> str:
 _TEST_RUNNER = '''
 
 def _sandbox_run_tests():
+    import sys
     import traceback
     tests = [(n, f) for n, f in list(globals().items()) if n.startswith("test") and callable(f)]
     failed = 0
@@ -258,7 +259,7 @@ def _sandbox_run_tests():
         except Exception:
             failed += 1
             traceback.print_exc()
-    print(f"{len(tests) - failed} passed, {failed} failed")
+    sys.stdout.write(f"{len(tests) - failed} passed, {failed} failed\\n")
     if failed or not tests:
         raise SystemExit(1)
 
