@@ -93,15 +93,12 @@ def select_sources(results: list[SearchResult], query: str, options: ChatOptions
     wanted = set(query_terms(query))
     sources = []
     for result in results:
-        score = relevance(result, wanted)
-        if (result.dense_score or 0.0) >= options.min_dense or _coverage(result, wanted) >= options.min_coverage:
-            sources.append(Source(len(sources) + 1, result.file_name, result.page, result.text, round(score, 3)))
+        dense, coverage = result.dense_score or 0.0, _coverage(result, wanted)
+        if dense >= options.min_dense or coverage >= options.min_coverage:
+            # relevance, 0..1: the better of dense cosine similarity and query-term coverage.
+            relevance = min(1.0, max(dense, coverage))
+            sources.append(Source(len(sources) + 1, result.file_name, result.page, result.text, round(relevance, 3)))
     return sources
-
-
-def relevance(result: SearchResult, wanted: set[str]) -> float:
-    """0..1: the better of dense cosine similarity and query-term coverage."""
-    return min(1.0, max(result.dense_score or 0.0, _coverage(result, wanted)))
 
 
 def _coverage(result: SearchResult, wanted: set[str]) -> float:

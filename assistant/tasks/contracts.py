@@ -14,6 +14,7 @@ from assistant.generation import Engine
 from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType
 from assistant.tasks.events import Progress
 from knowledge.chunking import sentence_spans
+from knowledge.lexical import has_cjk
 from knowledge.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -117,14 +118,10 @@ def _best_sentence(clause: ClauseType, text: str, sentences: list[tuple[int, int
         hits = sum(1 for p in patterns if p.search(sentence))
         if not hits or any(x.search(sentence) for x in excludes):
             continue
-        score = hits + (1.0 if len(sentence.split()) >= 8 or _has_cjk(sentence) else 0.0)
+        score = hits + (1.0 if len(sentence.split()) >= 8 or has_cjk(sentence) else 0.0)
         if best is None or score > best[0]:
             best = (score, index)
     return best
-
-
-def _has_cjk(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
