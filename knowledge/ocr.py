@@ -7,6 +7,7 @@ import logging
 import os
 import re
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
@@ -22,8 +23,31 @@ INSTALL_HINT = (
     "tesseract-ocr-chi-sim` (on a Hugging Face Space: list them in packages.txt)."
 )
 
-# Tesseract's own OpenMP threads fight our page-level parallelism on few cores.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+class _TesseractEnvironment(Mapping):
+    """The live process environment plus OMP_THREAD_LIMIT=1, for the tesseract child processes only.
+
+    Tesseract's own OpenMP threads fight our page-level parallelism on few cores. Setting the variable
+    in os.environ instead would reach every OpenMP runtime loaded after this module: torch's would
+    run on one core, and FAISS's bundled OpenBLAS hangs forever in IVF training under a thread limit
+    of 1 (its worker waits for a second thread that is never started).
+    """
+
+    def _merged(self) -> dict[str, str]:
+        return {"OMP_THREAD_LIMIT": "1", **os.environ}
+
+    def __getitem__(self, key: str) -> str:
+        return self._merged()[key]
+
+    def __iter__(self):
+        return iter(self._merged())
+
+    def __len__(self) -> int:
+        return len(self._merged())
+
+
+pytesseract.pytesseract.environ = _TesseractEnvironment()  # pytesseract passes this as Popen(env=...)
 
 
 @functools.lru_cache(maxsize=1)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -69,3 +74,24 @@ def test_dimension_mismatch_on_load_is_an_error(store, tmp_path):
     store.save(tmp_path / "i.faiss")
     with pytest.raises(ValueError, match="dimension"):
         FaissStore(DIM + 1, use_gpu=False).load(tmp_path / "i.faiss")
+
+
+def test_ocr_thread_limit_reaches_tesseract_only_and_ivf_training_does_not_hang():
+    """Regression: knowledge.ocr once set OMP_THREAD_LIMIT=1 process-wide; imported before faiss,
+    FAISS's bundled OpenBLAS then waited forever in IVF training (and torch ran on one core)."""
+    script = (
+        "import os, knowledge.ocr, pytesseract, faiss, numpy as np\n"
+        "from knowledge.vectorstore import FaissStore\n"
+        "assert 'OMP_THREAD_LIMIT' not in os.environ\n"
+        "assert pytesseract.pytesseract.environ['OMP_THREAD_LIMIT'] == '1'\n"
+        "faiss.omp_set_num_threads(2)\n"
+        "store = FaissStore(64, 1000, 8, False)\n"
+        "v = np.random.default_rng(0).standard_normal((2000, 64)).astype('float32')\n"
+        "store.add(np.arange(2000), v / np.linalg.norm(v, axis=1, keepdims=True))\n"
+        "assert store.kind == 'ivf'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    # A hang is the failure being tested; the timeout only turns it into a failed test.
+    done = subprocess.run([sys.executable, "-c", script], env=env, timeout=120, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
