@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
 
 from knowledge import lexical
 from knowledge.embeddings import Embedder
@@ -13,6 +13,8 @@ from knowledge.vectorstore import FaissStore
 
 
 MAX_QUERY_TERMS = 64
+# The dense side of a search (embed the query + FAISS) runs here while the caller runs BM25.
+_DENSE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dense-query")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ class HybridRetriever:
         if not query.strip() or len(self._vectors) == 0:
             return []
         n = max(self._candidates, k)
-        dense, sparse = self._dense(query, n), self._lexical(query, n)
+        dense_job = _DENSE.submit(self._dense, query, n)
+        sparse = self._lexical(query, n)
+        dense = dense_job.result()
         fused = reciprocal_rank_fusion([dense, sparse], self._rrf_k)[:k]
         chunks = self._metadata.chunks_by_ids([chunk_id for chunk_id, _ in fused])
         dense_at = {cid: (rank, score) for rank, (cid, score) in enumerate(zip(dense.ids, dense.scores), 1)}
