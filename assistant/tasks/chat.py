@@ -137,7 +137,35 @@ def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
     invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= len(sources)))
     if _is_not_found(text, lang):
         return Answer(text.strip(), (), confidence=round(1 - max(s.relevance for s in sources), 2), not_found=True)
-    return Answer(text.strip(), valid, confidence(text, sources, valid, invalid), invalid_citations=invalid)
+    text, attributed = attribute(text, sources)
+    cited = tuple(dict.fromkeys(valid + attributed))
+    return Answer(text.strip(), cited, confidence(text, sources, cited, invalid), invalid_citations=invalid,
+                  attributed=tuple(n for n in attributed if n not in valid))
+
+
+def attribute(text: str, sources: list[Source], min_support: float = 0.6) -> tuple[str, tuple[int, ...]]:
+    """Add [n] to answer sentences the model left uncited when one source clearly supports them.
+
+    Small models often answer correctly from a source without writing the marker. A sentence gets
+    the source holding the largest share of its content terms, if that share reaches `min_support`
+    (and the sentence has at least two content terms). Returns the new text and the numbers added.
+    """
+    source_terms = [(s.number, set(terms(s.text))) for s in sources]
+    added: list[int] = []
+
+    def mark(match: re.Match) -> str:
+        sentence = match.group()
+        wanted = set(query_terms(sentence))
+        if _CITATION.search(sentence) or len(wanted) < 2:
+            return sentence
+        share, number = max((len(wanted & have) / len(wanted), n) for n, have in source_terms)
+        if share < min_support:
+            return sentence
+        added.append(number)
+        body = sentence.rstrip(".!?。！？ ")
+        return f"{body} [{number}]{sentence[len(body):]}"
+
+    return _SENTENCE.sub(mark, text), tuple(dict.fromkeys(added))
 
 
 def confidence(text: str, sources: list[Source], cited: tuple[int, ...], invalid: tuple[int, ...]) -> float:

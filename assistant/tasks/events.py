@@ -37,6 +37,9 @@ class Answer:
         cited: source numbers cited, in order of first use (invalid numbers removed).
         confidence: 0..1, from retrieval relevance and citation coverage (README explains).
         not_found: the documents do not contain the answer (said instead of answering from memory).
+        invalid_citations: numbers the model wrote that match no source.
+        attributed: numbers in `cited` that the model did not write: added after the answer to
+            sentences whose terms one source clearly holds (see assistant.tasks.chat.attribute).
     """
 
     text: str
@@ -44,6 +47,7 @@ class Answer:
     confidence: float
     not_found: bool = False
     invalid_citations: tuple[int, ...] = field(default_factory=tuple)
+    attributed: tuple[int, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

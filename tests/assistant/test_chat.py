@@ -133,3 +133,15 @@ def test_a_100k_character_question_is_trimmed_with_a_notice(filled_kb, engine):
     notices = [e for e in events if isinstance(e, Notice)]
     assert notices and any("trim" in n.message.lower() or "long" in n.message.lower() for n in notices)
     assert events_of(Answer, events) and events[-1].finish_reason in ("stop", "length")
+
+
+def test_uncited_sentences_get_the_source_that_supports_them():
+    sources = [Source(1, "a.pdf", 3, "Employees receive twenty days of paid leave per year.", 0.8),
+               Source(2, "b.pdf", 7, "合同期限为两年，自签署之日起生效。", 0.7)]
+    done = finish_answer("Employees get twenty days of paid leave. Hello there friend.", sources, "en")
+    assert done.text == "Employees get twenty days of paid leave [1]. Hello there friend."
+    assert done.cited == (1,) and done.attributed == (1,)
+    kept = finish_answer("Employees get twenty days of paid leave [2].", sources, "en")
+    assert kept.cited == (2,) and kept.attributed == () and kept.text.endswith("[2].")
+    zh = finish_answer("合同期限为两年。", sources, "zh")
+    assert zh.text == "合同期限为两年 [2]。" and zh.cited == (2,)
