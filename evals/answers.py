@@ -42,6 +42,8 @@ class AnswerReport:
     f1: float
     citation_precision: float
     citations: int
+    attributed_citations: int
+    model_citation_precision: float
     answered_with_citation: float
     refusal_rate_impossible: float
     false_refusal_rate: float
@@ -114,20 +116,22 @@ def ask(kb, engine, question: Question, options=None) -> dict:
             sources = event.items
         elif isinstance(event, Answer):
             final = event
-    pages = _page_texts(kb, sources, final.cited if final else ())
+    cited = [s for s in sources if final and s.number in final.cited]
+    pages = _page_texts(kb, cited)
     return {"id": question.id, "impossible": question.is_impossible, "answers": list(question.answers),
             "answer": final.text if final else "", "not_found": bool(final and final.not_found),
             "confidence": final.confidence if final else 0.0,
-            "cited": [f"{s.file_name}:{s.page}" for s in sources if final and s.number in final.cited],
+            "cited": [f"{s.file_name}:{s.page}" for s in cited],
             "cited_correct": [is_hit(text, question.answers) for text in pages],
+            "cited_attributed": [s.number in final.attributed for s in cited],
             "seconds": time.perf_counter() - started}
 
 
-def _page_texts(kb, sources, cited) -> list[str]:
+def _page_texts(kb, cited) -> list[str]:
     """Full text of each cited source's page (citations are judged at page level)."""
     by_doc = {d.name: d.doc_id for d in kb.documents()}
     texts = []
-    for source in (s for s in sources if s.number in cited):
+    for source in cited:
         chunks = kb.chunks(by_doc[source.file_name]) if source.file_name in by_doc else []
         texts.append(" ".join(c.text for c in chunks if c.page == source.page))
     return texts
@@ -137,12 +141,14 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
     answerable = [r for r in rows if not r["impossible"]]
     impossible = [r for r in rows if r["impossible"]]
     attempted = [r for r in answerable if not r["not_found"]]
-    judged = [ok for r in attempted for ok in r["cited_correct"]]
+    judged = [(ok, added) for r in attempted for ok, added in zip(r["cited_correct"], r["cited_attributed"])]
     return AnswerReport(
         model=model, questions=len(rows), answerable=len(answerable), impossible=len(impossible),
         exact_match=_mean(exact_match(r["answer"], r["answers"]) for r in answerable),
         f1=_mean(token_f1(r["answer"], r["answers"]) for r in answerable),
-        citation_precision=_mean(judged), citations=len(judged),
+        citation_precision=_mean(ok for ok, _ in judged), citations=len(judged),
+        attributed_citations=sum(added for _, added in judged),
+        model_citation_precision=_mean(ok for ok, added in judged if not added),
         answered_with_citation=_mean(bool(r["cited"]) for r in attempted),
         refusal_rate_impossible=_mean(r["not_found"] for r in impossible),
         false_refusal_rate=_mean(r["not_found"] for r in answerable),
@@ -159,7 +165,9 @@ def format_markdown(report: AnswerReport) -> str:
     rows = [("model", report.model), ("questions (answerable / impossible)",
                                       f"{report.questions} ({report.answerable} / {report.impossible})"),
             ("exact match", f"{report.exact_match:.3f}"), ("token F1", f"{report.f1:.3f}"),
-            ("citation precision", f"{report.citation_precision:.3f} ({report.citations} citations)"),
+            ("citation precision", f"{report.citation_precision:.3f} ({report.citations} citations, "
+                                   f"{report.attributed_citations} added by attribution)"),
+            ("citation precision, the model's own markers", f"{report.model_citation_precision:.3f}"),
             ("answers with a citation", f"{report.answered_with_citation:.3f}"),
             ("refusal rate, impossible", f"{report.refusal_rate_impossible:.3f}"),
             ("false refusal rate, answerable", f"{report.false_refusal_rate:.3f}"),

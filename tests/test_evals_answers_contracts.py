@@ -17,14 +17,15 @@ def test_answer_metrics():
 def test_answer_summary_counts_refusals_and_citations():
     rows = [
         {"impossible": False, "answers": ["a"], "answer": "a [1]", "not_found": False, "confidence": 0.8,
-         "cited": ["x:1"], "cited_correct": [True], "seconds": 1.0},
+         "cited": ["x:1", "y:2"], "cited_correct": [True, False], "cited_attributed": [False, True], "seconds": 1.0},
         {"impossible": False, "answers": ["b"], "answer": "nope", "not_found": True, "confidence": 0.1,
-         "cited": [], "cited_correct": [], "seconds": 1.0},
+         "cited": [], "cited_correct": [], "cited_attributed": [], "seconds": 1.0},
         {"impossible": True, "answers": [], "answer": "nope", "not_found": True, "confidence": 0.9,
-         "cited": [], "cited_correct": [], "seconds": 3.0},
+         "cited": [], "cited_correct": [], "cited_attributed": [], "seconds": 3.0},
     ]
     report = answers.summarise(rows, "m")
-    assert (report.exact_match, report.citation_precision, report.false_refusal_rate) == (0.5, 1.0, 0.5)
+    assert (report.exact_match, report.citation_precision, report.false_refusal_rate) == (0.5, 0.5, 0.5)
+    assert (report.model_citation_precision, report.attributed_citations) == (1.0, 1)
     assert report.refusal_rate_impossible == 1.0 and report.answered_with_citation == 1.0
 
 
