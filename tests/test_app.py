@@ -264,3 +264,23 @@ def test_ending_a_session_deletes_its_data(stores, docs, tmp_path):
 
 def test_every_ui_text_has_a_chinese_translation():
     assert EN.keys() == ZH.keys()
+
+
+def test_operators_shared_library_is_searched_by_every_visitor_and_stays_read_only(settings, embedder, stores,
+                                                                                  tmp_path):
+    folder = tmp_path / "library"
+    folder.mkdir()
+    (folder / "canteen.txt").write_text("The staff canteen opens at 7:30 on weekdays and serves lunch until 14:00.")
+    (folder / "ignored.exe").write_bytes(b"MZ")
+    app_settings = AppSettings(library_dir=folder, library_store=tmp_path / "library-store")
+    library = app.load_library(app_settings, settings, embedder)
+    services = Services(app_settings, stores, Runtime(chat=ScriptedEngine(), code=ScriptedEngine()), "x",
+                        library=library, exports_root=tmp_path / "exports")
+    for visitor in ("alice", "bob"):
+        found = services.retriever(visitor).search("When does the staff canteen open?", 3)
+        assert found and found[0].file_name == "canteen.txt"
+        assert stores.get(visitor).documents() == []  # the library is not the visitor's to list or delete
+    library.close()
+    again = app.load_library(app_settings, settings, embedder)  # a restart re-reads the folder: no duplicates
+    assert [d.name for d in again.documents()] == ["canteen.txt"]
+    again.close()
