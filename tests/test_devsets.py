@@ -64,25 +64,37 @@ def test_squad_raw_offsets_match_context():
                     assert paragraph["context"][start:start + len(answer["text"])] == answer["text"], qa["id"]
 
 
-def test_cuad_spans_occur_in_their_contracts():
-    assert devsets.check_cuad(DATA / "cuad", {c.name for c in CLAUSE_TYPES}) == []
+CUAD_SETS = [pytest.param(name, raw_sub, pattern, id=name) for name, raw_sub, pattern in devsets.CUAD_SETS]
 
 
-def test_cuad_annotations_cover_every_category_once_per_contract():
-    rows = [json.loads(line) for line in (DATA / "cuad" / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
+@pytest.mark.parametrize("name, raw_sub, pattern", CUAD_SETS)
+def test_cuad_spans_occur_in_their_contracts(name, raw_sub, pattern):
+    assert devsets.check_cuad(DATA / name, {c.name for c in CLAUSE_TYPES}) == []
+
+
+@pytest.mark.parametrize("name, raw_sub, pattern", CUAD_SETS)
+def test_cuad_annotations_cover_every_category_once_per_contract(name, raw_sub, pattern):
+    rows = [json.loads(line) for line in (DATA / name / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
     names = {c.name for c in CLAUSE_TYPES}
     contracts = {r["contract_id"] for r in rows}
-    assert contracts and all((DATA / "cuad" / "contracts" / f"{c}.txt").is_file() for c in contracts)
+    assert contracts and all((DATA / name / "contracts" / f"{c}.txt").is_file() for c in contracts)
     for contract in contracts:
         assert sorted(r["category"] for r in rows if r["contract_id"] == contract) == sorted(names)
     assert set(devsets.CUAD_CATEGORIES.values()) == names
 
 
-def test_cuad_annotations_are_rebuilt_identically_from_raw():
-    rows, problems = devsets.cuad_set(DATA / "raw", DATA / "cuad" / "contracts")
+@pytest.mark.parametrize("name, raw_sub, pattern", CUAD_SETS)
+def test_cuad_annotations_are_rebuilt_identically_from_raw(name, raw_sub, pattern):
+    rows, problems = devsets.cuad_set(DATA / "raw" / raw_sub, DATA / name / "contracts", pattern)
     assert problems == []
-    committed = [json.loads(line) for line in (DATA / "cuad" / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
+    committed = [json.loads(line) for line in (DATA / name / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
     assert rows == committed
+
+
+def test_cuad_held_out_contracts_are_not_in_the_dev_set():
+    dev = {p.stem for p in (DATA / "cuad" / "contracts").glob("*.txt")}
+    held_out = {p.stem for p in (DATA / "cuad_heldout" / "contracts").glob("*.txt")}
+    assert dev and held_out and not dev & held_out
 
 
 def test_checker_catches_an_answer_missing_from_its_document(tmp_path):

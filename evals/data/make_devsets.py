@@ -1,12 +1,13 @@
 """Make the dev sets: real slices of SQuAD v2 / CMRC 2018 / CUAD (primary) and synthetic gazetteers.
 
-    python evals/data/make_devsets.py --real               # rebuild squad_v2/, cmrc2018/, cuad/ from raw/
+    python evals/data/make_devsets.py --real               # rebuild squad_v2/, cmrc2018/, cuad/, cuad_heldout/ from raw/
     python evals/data/make_devsets.py --check              # verify every committed set (answers/spans in their text)
     python evals/data/make_devsets.py                      # rebuild evals/data/squad_en and evals/data/zh (synthetic)
     python evals/data/make_devsets.py --squad dev-v2.0.json --cmrc cmrc2018_dev.json   # sampled whole-article slices
 
 The real sets are built from the small files under raw/: verbatim slices of the public dev files in their
-original JSON layout (SQuAD v2, CMRC 2018) and CUAD rows (contract file + gold spans per category).
+original JSON layout (SQuAD v2, CMRC 2018) and CUAD rows (contract file + gold spans per category): raw/cuad_*.json
+for the CUAD dev set cuad/, raw/cuad_heldout/*.json for the held-out CUAD set cuad_heldout/ (never used for tuning).
 Every gold answer must occur in its document and every CUAD span in its contract, compared after
 normalisation (NFKC, case folding, all whitespace removed, as the evals compare); failures are dropped
 and counted, and `--check` fails on any.
@@ -175,14 +176,14 @@ CUAD_CATEGORIES = {
 OMITTED = "<omitted>"  # CUAD joins the pieces of a discontinuous span with this marker
 
 
-def cuad_set(raw_dir: Path, contracts_dir: Path) -> tuple[list[dict], list[str]]:
-    """Annotation rows from raw/cuad_*.json (one per contract, spans per CUAD category), checked against the text.
+def cuad_set(raw_dir: Path, contracts_dir: Path, pattern: str = "cuad_*.json") -> tuple[list[dict], list[str]]:
+    """Annotation rows from raw_dir/pattern (one file per contract, spans per CUAD category), checked against the text.
 
     A span that CUAD wrote with `<omitted>` becomes one span per piece. A piece that does not occur in the
     contract (after normalisation) is dropped and reported; a category left with no span keeps
     has_clause true only if it had spans before (the report says so)."""
     rows, problems = [], []
-    for raw in sorted(raw_dir.glob("cuad_*.json")):
+    for raw in sorted(raw_dir.glob(pattern)):
         entry = json.loads(raw.read_text(encoding="utf-8"))
         cid = entry["contract_id"]
         text = (contracts_dir / f"{cid}.txt").read_text(encoding="utf-8")
@@ -199,8 +200,8 @@ def cuad_set(raw_dir: Path, contracts_dir: Path) -> tuple[list[dict], list[str]]
     return rows, problems
 
 
-def write_cuad(out: Path, raw_dir: Path = RAW) -> list[str]:
-    rows, problems = cuad_set(raw_dir, out / "contracts")
+def write_cuad(out: Path, raw_dir: Path = RAW, pattern: str = "cuad_*.json") -> list[str]:
+    rows, problems = cuad_set(raw_dir, out / "contracts", pattern)
     lines = [json.dumps(row, ensure_ascii=False) for row in rows]
     (out / "annotations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     contracts = len({r["contract_id"] for r in rows})
@@ -210,6 +211,8 @@ def write_cuad(out: Path, raw_dir: Path = RAW) -> list[str]:
 
 
 REAL_SETS = (("squad_v2", "squad_v2_dev_slice.json", "squad"), ("cmrc2018", "cmrc2018_dev_slice.json", "cmrc"))
+# CUAD sets: (folder, raw subfolder, raw file pattern); the contract texts are committed in FOLDER/contracts/
+CUAD_SETS = (("cuad", ".", "cuad_*.json"), ("cuad_heldout", "cuad_heldout", "*.json"))
 
 
 def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
@@ -221,10 +224,11 @@ def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
         docs, items, dropped = paragraph_set(raw_dir / raw_name, prefix)
         write_set(out / name, docs, items)
         print(f"  dropped: {dropped.answers} answers not in their context, {dropped.questions} questions left without one")
-    if (out / "cuad" / "contracts").is_dir():
-        for problem in write_cuad(out / "cuad", raw_dir):
-            print("  " + problem)
-            problems += 1
+    for name, raw_sub, pattern in CUAD_SETS:
+        if (out / name / "contracts").is_dir():
+            for problem in write_cuad(out / name, raw_dir / raw_sub, pattern):
+                print("  " + problem)
+                problems += 1
     return problems
 
 
@@ -260,17 +264,17 @@ def check_cuad(cuad_dir: Path, categories: set[str] | None = None) -> list[str]:
     categories = categories or set(CUAD_CATEGORIES.values())
     problems = []
     for number, line in enumerate((cuad_dir / "annotations.jsonl").read_text(encoding="utf-8").splitlines(), 1):
-        row = json.loads(line)
+        row, where = json.loads(line), f"{cuad_dir.name}:{number}"
         path = cuad_dir / "contracts" / f"{row['contract_id']}.txt"
         if not path.is_file():
-            problems.append(f"cuad:{number}: no contract {path.name}")
+            problems.append(f"{where}: no contract {path.name}")
             continue
         if row["category"] not in categories:
-            problems.append(f"cuad:{number}: unknown category {row['category']!r}")
+            problems.append(f"{where}: unknown category {row['category']!r}")
         if not isinstance(row["has_clause"], bool) or (row["spans"] and not row["has_clause"]):
-            problems.append(f"cuad:{number}: has_clause inconsistent with spans")
+            problems.append(f"{where}: has_clause inconsistent with spans")
         text = path.read_text(encoding="utf-8")
-        problems += [f"cuad:{number}: span not in {path.name}: {s['text'][:60]!r}"
+        problems += [f"{where}: span not in {path.name}: {s['text'][:60]!r}"
                      for s in row["spans"] if not occurs_in(s["text"], text)]
     return problems
 
@@ -280,8 +284,9 @@ def check_all(root: Path = HERE) -> list[str]:
     for name in ("squad_v2", "cmrc2018", "squad_en", "zh"):
         if (root / name / "questions.jsonl").exists():
             problems += check_questions(root / name)
-    if (root / "cuad" / "annotations.jsonl").exists():
-        problems += check_cuad(root / "cuad")
+    for name, _raw_sub, _pattern in CUAD_SETS:
+        if (root / name / "annotations.jsonl").exists():
+            problems += check_cuad(root / name)
     return problems
 
 
@@ -573,7 +578,8 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=30)
     parser.add_argument("--questions", type=int, default=300, help="questions per real-data slice")
     parser.add_argument("--seed", type=int, default=2018)
-    parser.add_argument("--real", action="store_true", help="rebuild squad_v2/, cmrc2018/ and cuad/ from raw/")
+    parser.add_argument("--real", action="store_true",
+                        help="rebuild squad_v2/, cmrc2018/, cuad/ and cuad_heldout/ from raw/")
     parser.add_argument("--check", action="store_true", help="check the committed sets; exit 1 on any problem")
     args = parser.parse_args()
     if args.check:
