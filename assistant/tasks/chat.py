@@ -137,35 +137,40 @@ def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
     invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= len(sources)))
     if _is_not_found(text, lang):
         return Answer(text.strip(), (), confidence=round(1 - max(s.relevance for s in sources), 2), not_found=True)
-    text, attributed = attribute(text, sources)
-    cited = tuple(dict.fromkeys(valid + attributed))
+    text, added = attribute(text, sources)
+    cited = tuple(dict.fromkeys(n for n in map(int, _CITATION.findall(text)) if 1 <= n <= len(sources)))
     return Answer(text.strip(), cited, confidence(text, sources, cited, invalid), invalid_citations=invalid,
-                  attributed=tuple(n for n in attributed if n not in valid))
+                  attributed=tuple(n for n in added if n not in valid))
 
 
 def attribute(text: str, sources: list[Source], min_support: float = 0.6) -> tuple[str, tuple[int, ...]]:
-    """Add [n] to answer sentences the model left uncited when one source clearly supports them.
+    """Check each answer sentence's [n] against the sources; add or re-point markers where one source clearly holds it.
 
-    Small models often answer correctly from a source without writing the marker. A sentence gets
-    the source holding the largest share of its content terms, if that share reaches `min_support`
-    (and the sentence has at least two content terms). Returns the new text and the numbers added.
+    Small models often answer right but forget the marker, or cite the wrong passage. A sentence (of
+    at least two content terms) whose cited sources hold less than `min_support` of its content terms
+    gets the source holding the largest share instead, if that share reaches `min_support`; otherwise
+    it is left as the model wrote it. Returns the new text and the numbers put in.
     """
-    source_terms = [(s.number, set(terms(s.text))) for s in sources]
+    text = _TRAILING_CITATION.sub(r" \2\1", text)
+    source_terms = {s.number: set(terms(s.text)) for s in sources}
     added: list[int] = []
 
-    def mark(match: re.Match) -> str:
+    def check(match: re.Match) -> str:
         sentence = match.group()
-        wanted = set(query_terms(sentence))
-        if _CITATION.search(sentence) or len(wanted) < 2:
+        wanted = set(query_terms(_CITATION.sub(" ", sentence)))
+        if len(wanted) < 2 or not source_terms:
             return sentence
-        share, number = max((len(wanted & have) / len(wanted), n) for n, have in source_terms)
-        if share < min_support:
+        support = {n: len(wanted & have) / len(wanted) for n, have in source_terms.items()}
+        if any(support.get(int(n), 0.0) >= min_support for n in _CITATION.findall(sentence)):
             return sentence
-        added.append(number)
-        body = sentence.rstrip(".!?。！？ ")
-        return f"{body} [{number}]{sentence[len(body):]}"
+        best = max(support, key=lambda n: (support[n], -n))
+        if support[best] < min_support:
+            return sentence
+        added.append(best)
+        tail = sentence[len(sentence.rstrip(".!?。！？ ")):]
+        return f"{_CITATION.sub('', sentence[:len(sentence) - len(tail)]).rstrip()} [{best}]{tail}"
 
-    return _SENTENCE.sub(mark, text), tuple(dict.fromkeys(added))
+    return _SENTENCE.sub(check, text), tuple(dict.fromkeys(added))
 
 
 def confidence(text: str, sources: list[Source], cited: tuple[int, ...], invalid: tuple[int, ...]) -> float:

@@ -141,7 +141,11 @@ def test_uncited_sentences_get_the_source_that_supports_them():
     done = finish_answer("Employees get twenty days of paid leave. Hello there friend.", sources, "en")
     assert done.text == "Employees get twenty days of paid leave [1]. Hello there friend."
     assert done.cited == (1,) and done.attributed == (1,)
-    kept = finish_answer("Employees get twenty days of paid leave [2].", sources, "en")
-    assert kept.cited == (2,) and kept.attributed == () and kept.text.endswith("[2].")
+    kept = finish_answer("Employees get twenty days of paid leave [1].", sources, "en")
+    assert kept.cited == (1,) and kept.attributed == () and kept.text == "Employees get twenty days of paid leave [1]."
+    moved = finish_answer("Employees get twenty days of paid leave. [2]", sources, "en")
+    assert moved.text == "Employees get twenty days of paid leave [1]." and moved.cited == (1,) and moved.attributed == (1,)
+    unsure = finish_answer("Managers decide bonuses [2].", sources, "en")  # no source holds it: left as written
+    assert unsure.text == "Managers decide bonuses [2]." and unsure.cited == (2,)
     zh = finish_answer("合同期限为两年。", sources, "zh")
     assert zh.text == "合同期限为两年 [2]。" and zh.cited == (2,)
