@@ -111,9 +111,10 @@ def build_messages(question: str, sources: list[Source], history: Sequence[Messa
     """System rules, earlier visible turns, then the sources and question in the last user turn."""
     block = "\n\n".join(prompts.SOURCE.render(number=s.number, file_name=s.file_name, page=s.page,
                                                text=neutralise_instructions(s.text)) for s in sources)
-    not_found = prompts.NOT_FOUND[language(question)]
-    system = prompts.CHAT_SYSTEM.render(not_found=not_found)
-    user = prompts.CHAT_USER.render(sources=block, question=question, not_found=not_found)
+    lang = language(question)
+    system_template, user_template = prompts.CHAT_PROMPTS[lang]
+    system = system_template.render(not_found=prompts.NOT_FOUND[lang])
+    user = user_template.render(sources=block, question=question, not_found=prompts.NOT_FOUND[lang])
     turns = [{"role": m["role"], "content": m["content"]} for m in history if m["role"] in ("user", "assistant")]
     return [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}]
 
