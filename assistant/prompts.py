@@ -52,7 +52,7 @@ cite them like [1], and if they do not contain the answer reply "$not_found"
 Question: $question""")
 
 # The same rules in Chinese, for Chinese questions: with the English rules the small offline model
-# refused 9 of 20 answerable CMRC 2018 questions it could answer (BENCHMARKS.md, grounded answers).
+# refused 9 of 20 answerable CMRC 2018 questions although their passage was among its sources.
 CHAT_SYSTEM_ZH = Template("chat_system_zh", """\
 你根据下面编号的资料回答问题，资料来自用户自己的文档。
 规则：

@@ -43,7 +43,7 @@ class AnswerReport:
     citation_precision: float
     citations: int
     attributed_citations: int
-    model_citation_precision: float
+    model_citation_precision: float | None  # None: the model wrote no marker
     answered_with_citation: float
     refusal_rate_impossible: float
     false_refusal_rate: float
@@ -148,7 +148,8 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
         f1=_mean(token_f1(r["answer"], r["answers"]) for r in answerable),
         citation_precision=_mean(ok for ok, _ in judged), citations=len(judged),
         attributed_citations=sum(added for _, added in judged),
-        model_citation_precision=_mean(ok for ok, added in judged if not added),
+        model_citation_precision=(_mean(ok for ok, added in judged if not added)
+                                  if not all(added for _, added in judged) else None),
         answered_with_citation=_mean(bool(r["cited"]) for r in attempted),
         refusal_rate_impossible=_mean(r["not_found"] for r in impossible),
         false_refusal_rate=_mean(r["not_found"] for r in answerable),
@@ -167,7 +168,8 @@ def format_markdown(report: AnswerReport) -> str:
             ("exact match", f"{report.exact_match:.3f}"), ("token F1", f"{report.f1:.3f}"),
             ("citation precision", f"{report.citation_precision:.3f} ({report.citations} citations, "
                                    f"{report.attributed_citations} added by attribution)"),
-            ("citation precision, the model's own markers", f"{report.model_citation_precision:.3f}"),
+            ("citation precision, the model's own markers",
+             "n/a (none)" if report.model_citation_precision is None else f"{report.model_citation_precision:.3f}"),
             ("answers with a citation", f"{report.answered_with_citation:.3f}"),
             ("refusal rate, impossible", f"{report.refusal_rate_impossible:.3f}"),
             ("false refusal rate, answerable", f"{report.false_refusal_rate:.3f}"),
