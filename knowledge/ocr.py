@@ -34,17 +34,16 @@ class _TesseractEnvironment(Mapping):
     of 1 (its worker waits for a second thread that is never started).
     """
 
-    def _merged(self) -> dict[str, str]:
-        return {"OMP_THREAD_LIMIT": "1", **os.environ}
+    _EXTRA = {"OMP_THREAD_LIMIT": "1"}  # an operator's own value in os.environ wins
 
     def __getitem__(self, key: str) -> str:
-        return self._merged()[key]
+        return os.environ[key] if key in os.environ else self._EXTRA[key]
 
     def __iter__(self):
-        return iter(self._merged())
+        return iter(os.environ.keys() | self._EXTRA.keys())
 
     def __len__(self) -> int:
-        return len(self._merged())
+        return len(os.environ.keys() | self._EXTRA.keys())
 
 
 pytesseract.pytesseract.environ = _TesseractEnvironment()  # pytesseract passes this as Popen(env=...)
