@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
+from urllib.parse import urlparse
 
 import gradio as gr
 
@@ -137,10 +139,33 @@ def expire_sessions_forever(services: Services, stop: threading.Event) -> None:
             log.info("sessions_expired count=%d", dropped)
 
 
+def offline_if_hub_unreachable(timeout_s: float = 3.0) -> bool:
+    """With no route to the Hub (an air-gapped machine), load models from the local cache at once.
+
+    Otherwise every model's first lookup retries for over a minute before the fallback. Returns
+    whether offline mode was switched on here.
+    """
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+        return False
+    except OSError as exc:
+        log.warning("hub_unreachable host=%s error=%r action=%r", host, str(exc),
+                    "loading models from the local cache only (HF_HUB_OFFLINE=1)")
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        constants.HF_HUB_OFFLINE = True  # huggingface_hub read the variable at import; its checks read this
+        return True
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s %(message)s")
     import uvicorn
 
+    offline_if_hub_unreachable()
     settings = AppSettings()
     services = build_services(settings, KnowledgeSettings(), AssistantSettings())
     demo = build_demo(services)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,14 @@ def test_operators_shared_library_is_searched_by_every_visitor_and_stays_read_on
     again = app.load_library(app_settings, settings, embedder)  # a restart re-reads the folder: no duplicates
     assert [d.name for d in again.documents()] == ["canteen.txt"]
     again.close()
+
+
+def test_an_unreachable_hub_switches_model_loading_to_the_local_cache(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(constants, "ENDPOINT", "https://hub.invalid")  # .invalid never resolves (RFC 2606)
+    assert app.offline_if_hub_unreachable(timeout_s=2.0)
+    assert constants.HF_HUB_OFFLINE and os.environ["HF_HUB_OFFLINE"] == "1"
+    assert not app.offline_if_hub_unreachable()  # already offline: no second probe
