@@ -48,6 +48,8 @@ class AssistantSettings(BaseSettings):
     max_context_tokens: int = Field(8192, ge=256, description="Prompt + answer token budget; the model's own "
                                     "limit applies if lower. Longer input is trimmed with a warning.")
     max_batch_size: int = Field(16, ge=1, description="Most concurrent requests decoded in one batch.")
+    cuda_graphs: bool = Field(True, description="On CUDA, replay each decode step from a captured CUDA graph "
+                              "over static KV slots (max_batch_size x context); off = eager steps.")
     batch_window_ms: float = Field(10.0, ge=0.0, description="How long the scheduler waits for more requests "
                                    "before starting a new batch.")
     warmup: bool = Field(True, description="Run a short generation at startup so the first user waits less.")

@@ -15,6 +15,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 from transformers.cache_utils import DynamicLayer
 
 from assistant.config import AssistantSettings, Quantization
+from assistant.graphs import GraphDecoder, StaticSlots
 from assistant.info import ModelInfo
 from assistant.offline import OFFLINE_MODELS, OfflineModelMissing, OfflineModelSpec, assemble_gguf
 
@@ -245,7 +246,10 @@ def load_pretrained(source: str, settings: AssistantSettings, display_name: str,
                      notice=" ".join(n for n in (fallback_notice, quant_notice) if n) or None)
     logger.info("model loaded name=%s device=%s quantization=%s dtype=%s footprint_mb=%.0f seconds=%.1f",
                 display_name, device, choice, info.dtype, info.footprint_bytes / 2**20, time.perf_counter() - started)
-    return LoadedModel(model, tokenizer, info, settings.max_context_tokens)
+    loaded = LoadedModel(model, tokenizer, info, settings.max_context_tokens)
+    if device.startswith("cuda") and settings.cuda_graphs:
+        loaded.graphs = GraphDecoder(model, settings.max_batch_size, loaded.context_length)
+    return loaded
 
 
 def _weights_kwargs(device: str, choice: QuantChoice, dtype: torch.dtype) -> dict[str, Any]:
@@ -316,6 +320,7 @@ class LoadedModel:
         self.can_merge = True
         # R1-style templates strip `</think>` blocks from history: such models want no system turn.
         self.is_reasoning_model = "</think>" in str(getattr(tokenizer, "chat_template", None) or "")
+        self.graphs: GraphDecoder | None = None  # set on CUDA: decode steps replayed from CUDA graphs
 
     def _stop_ids(self) -> set[int]:
         ids: set[int] = set()
@@ -365,14 +370,28 @@ class LoadedModel:
     @torch.inference_mode()
     def decode_step(self, batch: Batch) -> list[int]:
         """Feed every row's last token, sample the next one; one forward pass for the whole batch."""
+        graphs = self.graphs
+        if graphs is not None and graphs.fits(batch.size, batch.attention_mask.shape[1]):
+            if not isinstance(batch.cache, StaticSlots):
+                batch.cache = graphs.load(batch.cache, batch.attention_mask)
+            logits = graphs.step(batch.last_tokens, batch.positions)
+        else:
+            self._to_dynamic(batch)
+            ones = torch.ones((batch.size, 1), dtype=batch.attention_mask.dtype, device=self.device)
+            out = self.model(input_ids=batch.last_tokens[:, None], attention_mask=torch.cat(
+                [batch.attention_mask, ones], dim=-1), position_ids=batch.positions[:, None],
+                past_key_values=batch.cache, use_cache=True)
+            batch.cache, logits = out.past_key_values, out.logits[:, -1, :]
         ones = torch.ones((batch.size, 1), dtype=batch.attention_mask.dtype, device=self.device)
         batch.attention_mask = torch.cat([batch.attention_mask, ones], dim=-1)
-        out = self.model(input_ids=batch.last_tokens[:, None], attention_mask=batch.attention_mask,
-                         position_ids=batch.positions[:, None], past_key_values=batch.cache, use_cache=True)
-        batch.cache = out.past_key_values
         batch.positions = batch.positions + 1
-        batch.last_tokens = self._sample(out.logits[:, -1, :], batch)
+        batch.last_tokens = self._sample(logits, batch)
         return batch.last_tokens.tolist()
+
+    def _to_dynamic(self, batch: Batch) -> None:
+        """Move a batch decoding on the static graph slots back to a dynamic cache (before its rows change)."""
+        if isinstance(batch.cache, StaticSlots):
+            batch.cache = self.graphs.unload(batch.size)
 
     def _sample(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         logits = logits.float()
@@ -388,6 +407,7 @@ class LoadedModel:
 
     def select(self, batch: Batch, rows: Sequence[int]) -> Batch:
         """Keep only `rows` (finished or cancelled requests leave), dropping columns that are padding for all."""
+        self._to_dynamic(batch)
         index = torch.tensor(list(rows), dtype=torch.long, device=self.device)
         batch.cache.batch_select_indices(index)
         mask = batch.attention_mask[index]
@@ -401,6 +421,7 @@ class LoadedModel:
 
     def merge(self, running: Batch, joining: Batch) -> Batch | None:
         """Append freshly prefilled rows to a running batch (continuous batching); None if the cache type can't."""
+        self._to_dynamic(running)
         if not (self._plain_cache(running.cache) and self._plain_cache(joining.cache)):
             return None
         width = max(running.attention_mask.shape[1], joining.attention_mask.shape[1])

@@ -2,7 +2,7 @@
 
     python -m bench.generation                      # CPU, the packaged offline model (Qwen2.5-Coder-0.5B)
     python -m bench.generation --offline-model smollm2-135m --tokens 32
-    python -m bench.generation --gpu                # random R1-Distill 1.5B/7B weights, nf4 and bf16
+    python -m bench.generation --gpu                # random DeepSeek weights (R1-Distill 1.5B/7B, coder 1.3B), nf4/bf16
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 import os
 import platform
 import resource
+import shutil
 import statistics
 import tempfile
 import threading
@@ -30,16 +31,21 @@ PROMPTS = [
     "Write a short essay about the history of the printing press.",
 ]
 
-# DeepSeek-R1-Distill-Qwen configs (Qwen2 architecture), as published with the checkpoints.
-R1_DISTILL_CONFIGS = {
-    "DeepSeek-R1-Distill-Qwen-1.5B": dict(
+# DeepSeek configs as published with the checkpoints: the R1 distills (Qwen2) and deepseek-coder (Llama).
+DEEPSEEK_CONFIGS = {
+    "DeepSeek-R1-Distill-Qwen-1.5B": ("qwen2", dict(
         hidden_size=1536, num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
         intermediate_size=8960, vocab_size=151936, tie_word_embeddings=False, max_position_embeddings=131072,
-        rope_theta=10000.0, rms_norm_eps=1e-6, bos_token_id=151646, eos_token_id=151643),
-    "DeepSeek-R1-Distill-Qwen-7B": dict(
+        rope_theta=10000.0, rms_norm_eps=1e-6, bos_token_id=151646, eos_token_id=151643)),
+    "DeepSeek-R1-Distill-Qwen-7B": ("qwen2", dict(
         hidden_size=3584, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
         intermediate_size=18944, vocab_size=152064, tie_word_embeddings=False, max_position_embeddings=131072,
-        rope_theta=10000.0, rms_norm_eps=1e-6, bos_token_id=151646, eos_token_id=151643),
+        rope_theta=10000.0, rms_norm_eps=1e-6, bos_token_id=151646, eos_token_id=151643)),
+    "deepseek-coder-1.3b-instruct": ("llama", dict(
+        hidden_size=2048, num_hidden_layers=24, num_attention_heads=16, num_key_value_heads=16,
+        intermediate_size=5504, vocab_size=32256, tie_word_embeddings=False, max_position_embeddings=16384,
+        rope_theta=100000.0, rope_scaling={"type": "linear", "factor": 4.0}, rms_norm_eps=1e-6,
+        bos_token_id=32013, eos_token_id=32021)),
 }
 
 
@@ -53,6 +59,7 @@ class Row:
     per_stream_tps: float
     memory: str
     ratio: float = 1.0
+    mode: str = "engine"
 
 
 def peak_rss_gib() -> float:
@@ -135,37 +142,43 @@ def measure_bandwidth_gbs(torch) -> float:
     return 2 * source.numel() * 4 * 10 / (time.perf_counter() - started) / 1e9
 
 
-def build_random_checkpoint(name: str, directory: Path) -> Path:
+def build_random_checkpoint(name: str, directory: Path, tokenizer_dir: str | None) -> Path:
     """Save a randomly initialised model with the real config (bf16) plus a tokenizer, loadable as a directory."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen2Config
-
-    from assistant.config import AssistantSettings
-    from assistant.model import offline_model_dir
-    from assistant.offline import OFFLINE_MODELS
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     target = directory / name
-    config = Qwen2Config(**R1_DISTILL_CONFIGS[name])
+    family, values = DEEPSEEK_CONFIGS[name]
+    config = AutoConfig.for_model(family, **values)
     with torch.device("cuda"):
         model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
     model.save_pretrained(target)
     del model
     torch.cuda.empty_cache()
-    tokenizer_source = offline_model_dir(OFFLINE_MODELS["smollm2-135m"], AssistantSettings().cache_dir)
-    AutoTokenizer.from_pretrained(tokenizer_source).save_pretrained(target)  # ids only: any tokenizer will do
+    AutoTokenizer.from_pretrained(tokenizer_dir or _packaged_tokenizer()).save_pretrained(target)  # ids only
     return target
+
+
+def _packaged_tokenizer() -> Path:
+    from assistant.config import AssistantSettings
+    from assistant.model import offline_model_dir
+    from assistant.offline import OFFLINE_MODELS
+
+    return offline_model_dir(OFFLINE_MODELS["smollm2-135m"], AssistantSettings().cache_dir)
 
 
 def decode_rate(model, batch_size: int, prompt_tokens: int, steps: int) -> tuple[float, float]:
     """(TTFT of a batch prefill in s, aggregate decode tok/s) with random prompts, through LoadedModel's batch API."""
     import torch
 
-    prompts = [torch.randint(100, 40000, (prompt_tokens,)).tolist() for _ in range(batch_size)]
+    vocab = model.model.config.vocab_size
+    prompts = [torch.randint(100, min(40000, vocab), (prompt_tokens,)).tolist() for _ in range(batch_size)]
     torch.cuda.synchronize()
     started = time.perf_counter()
     batch, _ = model.prefill(prompts, [0.0] * batch_size, [1.0] * batch_size)
     torch.cuda.synchronize()
     ttft = time.perf_counter() - started
+    model.decode_step(batch)  # untimed: moves the batch onto the graph slots (and captures the shape once)
     started = time.perf_counter()
     for _ in range(steps):
         model.decode_step(batch)
@@ -174,7 +187,7 @@ def decode_rate(model, batch_size: int, prompt_tokens: int, steps: int) -> tuple
 
 
 def gpu_bench(args: argparse.Namespace) -> str:
-    """R1-Distill 1.5B and 7B shapes in nf4 and bf16: decode speed vs the memory-bandwidth bound."""
+    """DeepSeek shapes in nf4 and bf16: decode speed, eager and CUDA-graph steps, vs the memory-bandwidth bound."""
     import torch
 
     from assistant.config import AssistantSettings
@@ -182,33 +195,58 @@ def gpu_bench(args: argparse.Namespace) -> str:
 
     bandwidth = measure_bandwidth_gbs(torch)
     sections = [f"GPU {torch.cuda.get_device_name()}, measured copy bandwidth {bandwidth:.0f} GB/s; random weights "
-                f"with the real configs; prompt {args.prompt_tokens} tokens, {args.tokens} decode steps"]
+                f"with the real configs; prompt {args.prompt_tokens} tokens, {args.tokens} decode steps, greedy"]
     with tempfile.TemporaryDirectory() as scratch:
-        for name in R1_DISTILL_CONFIGS:
-            checkpoint = build_random_checkpoint(name, Path(scratch))
-            for quantization in ("nf4", "none"):
+        for name in args.models:
+            checkpoint = build_random_checkpoint(name, Path(scratch), args.tokenizer)
+            for quantization in args.quantizations:
                 settings = AssistantSettings(device="cuda", quantization=quantization, max_context_tokens=4096)
                 model = load_pretrained(str(checkpoint), settings, display_name=name)
                 sections.append(gpu_table(model, name, quantization, bandwidth, args))
+                print(sections[-1] + "\n", flush=True)
                 del model
                 torch.cuda.empty_cache()
+            shutil.rmtree(checkpoint)
     return "\n\n".join(sections)
 
 
+def graph_agreement(model, graphs, rows: int = 4, steps: int = 32) -> str:
+    """How many greedy tokens CUDA-graph decoding shares with eager decoding from the same random prompts."""
+    import torch
+
+    prompts = [torch.randint(100, min(40000, model.model.config.vocab_size), (64,)).tolist() for _ in range(rows)]
+    runs = []
+    for decoder in (None, graphs):
+        model.graphs = decoder
+        batch, first = model.prefill(prompts, [0.0] * rows, [1.0] * rows)
+        runs.append([first] + [model.decode_step(batch) for _ in range(steps)])
+    same = sum(a == b for x, y in zip(*runs, strict=True) for a, b in zip(x, y, strict=True))
+    return f"{same}/{rows * (steps + 1)}"
+
+
 def gpu_table(model, name: str, quantization: str, bandwidth: float, args: argparse.Namespace) -> str:
+    """Rows for eager and CUDA-graph decoding at each concurrency, plus TTFT of one long prompt."""
     import torch
 
     weight_bytes = model.info.footprint_bytes
     bound = bandwidth * 1e9 / weight_bytes  # tokens/s of one stream if every step reads all weights once
-    rows = []
-    for concurrency in args.concurrency:
-        torch.cuda.reset_peak_memory_stats()
-        ttft, tps = decode_rate(model, concurrency, args.prompt_tokens, args.tokens)
-        memory = f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB peak"
-        rows.append(Row(concurrency, ttft, tps, tps / concurrency, memory, tps / bound))
+    graphs, rows = model.graphs, []
+    decode_rate(model, 1, 16, 2)  # discarded: CUDA context, cuBLAS and allocator set-up
+    agreement = graph_agreement(model, graphs)
+    for mode in ("eager", "cuda graphs"):
+        model.graphs = graphs if mode == "cuda graphs" else None
+        for concurrency in args.concurrency:
+            torch.cuda.reset_peak_memory_stats()
+            ttft, tps = decode_rate(model, concurrency, args.prompt_tokens, args.tokens)
+            memory = f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB peak"
+            rows.append(Row(concurrency, ttft, tps, tps / concurrency, memory, tps / bound, mode))
+    long_ttft = statistics.median(decode_rate(model, 1, args.ttft_tokens, 0)[0] for _ in range(3))
     label = "nf4 (bf16 compute)" if quantization == "nf4" else "bf16"
+    one = {r.mode: r.aggregate_tps for r in rows if r.concurrency == args.concurrency[0]}
     return (f"{name}, {label}: weights {weight_bytes / 2**30:.2f} GiB, bandwidth bound {bound:.0f} tok/s per "
-            f"stream\n\n" + table(rows, "aggregate tok/s / bound"))
+            f"stream; TTFT of one {args.ttft_tokens}-token prompt {long_ttft * 1000:.0f} ms; "
+            f"CUDA graphs vs eager at {args.concurrency[0]} stream(s): "
+            f"{one['cuda graphs'] / one['eager']:.2f}x; greedy tokens equal to eager: {agreement}\n\n" + table(rows, "aggregate tok/s / bound"))
 
 
 # ---------------------------------------------------------------- output
@@ -216,9 +254,9 @@ def gpu_table(model, name: str, quantization: str, bandwidth: float, args: argpa
 
 def table(rows: list[Row], ratio_label: str) -> str:
     """Markdown table of the rows."""
-    lines = [f"| concurrency | TTFT p50 (s) | aggregate tok/s | per-stream tok/s | memory | {ratio_label} |",
-             "|---:|---:|---:|---:|---|---:|"]
-    lines += [f"| {r.concurrency} | {r.ttft_p50_s:.2f} | {r.aggregate_tps:.1f} | {r.per_stream_tps:.1f} | "
+    lines = [f"| decoding | concurrency | TTFT p50 (s) | aggregate tok/s | per-stream tok/s | memory | {ratio_label} |",
+             "|---|---:|---:|---:|---:|---|---:|"]
+    lines += [f"| {r.mode} | {r.concurrency} | {r.ttft_p50_s:.2f} | {r.aggregate_tps:.1f} | {r.per_stream_tps:.1f} | "
               f"{r.memory} | {r.ratio:.2f}x |" for r in rows]
     return "\n".join(lines)
 
@@ -232,6 +270,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per request (decode steps with --gpu)")
     parser.add_argument("--prompt-tokens", type=int, default=256, help="prompt length with --gpu")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--models", nargs="+", default=list(DEEPSEEK_CONFIGS), choices=list(DEEPSEEK_CONFIGS),
+                        help="with --gpu: which DeepSeek shapes")
+    parser.add_argument("--quantizations", nargs="+", default=["nf4", "none"], choices=["nf4", "int8", "none"],
+                        help="with --gpu")
+    parser.add_argument("--ttft-tokens", type=int, default=2048, help="with --gpu: the long prompt timed alone")
+    parser.add_argument("--tokenizer", help="with --gpu: tokenizer directory (default: the packaged SmolLM2's)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
