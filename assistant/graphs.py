@@ -88,8 +88,8 @@ class GraphDecoder:
         """Copy a dynamic cache (rows x width, left-padded) into the slots; return the slots as the new cache."""
         rows, width = attention_mask.shape
         layers = cache.layers
-        if self.slots is None:
-            self._allocate(layers[0], len(layers), attention_mask.device)
+        if self.slots is None or len(self.slots.keys[0]) < rows:
+            self._allocate(layers[0], len(layers), bucket(rows, 1, self.max_rows), attention_mask.device)
         for index, layer in enumerate(layers):
             self.slots.keys[index][:rows, :, :width].copy_(layer.keys)
             self.slots.values[index][:rows, :, :width].copy_(layer.values)
@@ -121,16 +121,18 @@ class GraphDecoder:
 
     # -- internals
 
-    def _allocate(self, like: Any, layers: int, device: torch.device) -> None:
-        self.slots = StaticSlots(like.keys, like.values, layers, self.max_rows, self.max_len)
+    def _allocate(self, like: Any, layers: int, rows: int, device: torch.device) -> None:
+        """Slots for `rows` rows (grown by powers of two as batches grow); graphs of older slots are dropped."""
+        self.slots, self._graphs, self._pool = None, {}, None
+        self.slots = StaticSlots(like.keys, like.values, layers, rows, self.max_len)
         self._buffers = {
-            "mask": torch.zeros((self.max_rows, self.max_len), dtype=torch.bool, device=device),
-            "input_ids": torch.zeros((self.max_rows, 1), dtype=torch.long, device=device),
-            "positions": torch.zeros((self.max_rows, 1), dtype=torch.long, device=device),
+            "mask": torch.zeros((rows, self.max_len), dtype=torch.bool, device=device),
+            "input_ids": torch.zeros((rows, 1), dtype=torch.long, device=device),
+            "positions": torch.zeros((rows, 1), dtype=torch.long, device=device),
         }
         size = sum(t.numel() * t.element_size() for t in self.slots.keys + self.slots.values)
-        logger.info("static kv slots rows=%d length=%d mib=%.0f graphs=%s", self.max_rows, self.max_len,
-                    size / 2**20, self.capture)
+        logger.info("static kv slots rows=%d length=%d mib=%.0f graphs=%s", rows, self.max_len, size / 2**20,
+                    self.capture)
 
     def _forward(self, rows: int, length: int) -> torch.Tensor:
         self.slots.rows, self.slots.length = rows, length
@@ -150,9 +152,21 @@ class GraphDecoder:
                 logger.warning("decode step cannot be captured as a CUDA graph (%s); decoding eagerly", error)
                 self.capture = False
                 return self._forward(*shape)
+            return self._verified(shape)
         graph, logits = self._graphs[shape]
         graph.replay()
         return logits
+
+    def _verified(self, shape: tuple[int, int]) -> torch.Tensor:
+        """First replay of a new graph, checked against the same step run eagerly; a mismatch turns graphs off."""
+        expected = self._forward(*shape).float()  # the step is idempotent: both write the same KV column
+        graph, logits = self._graphs[shape]
+        graph.replay()
+        gap = float((logits.float() - expected).abs().max())
+        if gap > 0.05 * max(1.0, float(expected.abs().max())) or not torch.equal(logits.argmax(-1), expected.argmax(-1)):
+            logger.warning("captured decode step disagrees with eager (max gap %.3g); decoding eagerly", gap)
+            self.capture, self._graphs, self._pool = False, {}, None
+        return expected.to(logits.dtype)
 
     def _capture(self, shape: tuple[int, int]) -> tuple[Any, torch.Tensor]:
         """Warm the shape up on a side stream (as torch requires), then capture one step into a graph."""
@@ -163,7 +177,8 @@ class GraphDecoder:
                 self._forward(*shape)
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self._pool):
+        # thread_local: the embedder or another model may use the GPU from other threads while this one captures
+        with torch.cuda.graph(graph, pool=self._pool, capture_error_mode="thread_local"):
             logits = self._forward(*shape)
         self._pool = graph.pool()
         logger.info("captured decode graph rows=%d length=%d graphs=%d", *shape, len(self._graphs) + 1)

@@ -370,23 +370,32 @@ class LoadedModel:
     @torch.inference_mode()
     def decode_step(self, batch: Batch) -> list[int]:
         """Feed every row's last token, sample the next one; one forward pass for the whole batch."""
-        graphs = self.graphs
-        if graphs is not None and graphs.fits(batch.size, batch.attention_mask.shape[1]):
-            if not isinstance(batch.cache, StaticSlots):
-                batch.cache = graphs.load(batch.cache, batch.attention_mask)
-            logits = graphs.step(batch.last_tokens, batch.positions)
-        else:
+        logits = self._graph_logits(batch)
+        ones = torch.ones((batch.size, 1), dtype=batch.attention_mask.dtype, device=self.device)
+        if logits is None:
             self._to_dynamic(batch)
-            ones = torch.ones((batch.size, 1), dtype=batch.attention_mask.dtype, device=self.device)
             out = self.model(input_ids=batch.last_tokens[:, None], attention_mask=torch.cat(
                 [batch.attention_mask, ones], dim=-1), position_ids=batch.positions[:, None],
                 past_key_values=batch.cache, use_cache=True)
             batch.cache, logits = out.past_key_values, out.logits[:, -1, :]
-        ones = torch.ones((batch.size, 1), dtype=batch.attention_mask.dtype, device=self.device)
         batch.attention_mask = torch.cat([batch.attention_mask, ones], dim=-1)
         batch.positions = batch.positions + 1
         batch.last_tokens = self._sample(logits, batch)
         return batch.last_tokens.tolist()
+
+    def _graph_logits(self, batch: Batch) -> torch.Tensor | None:
+        """The step on the static graph slots, or None when there are none or the batch does not fit them."""
+        graphs = self.graphs
+        if graphs is None or not graphs.fits(batch.size, batch.attention_mask.shape[1]):
+            return None
+        if not isinstance(batch.cache, StaticSlots):
+            try:
+                batch.cache = graphs.load(batch.cache, batch.attention_mask)
+            except torch.OutOfMemoryError:
+                logger.warning("no GPU memory for static KV slots (%d rows); decoding eagerly from now on", batch.size)
+                self.graphs = None
+                return None
+        return graphs.step(batch.last_tokens, batch.positions)
 
     def _to_dynamic(self, batch: Batch) -> None:
         """Move a batch decoding on the static graph slots back to a dynamic cache (before its rows change)."""

@@ -92,6 +92,54 @@ def test_slots_hand_back_the_exact_cache(small_model, rows):
         assert (layer.keys[:, :, :old.shape[2]] == old).all()
 
 
+class FakeGraph:
+    """Stands in for a captured CUDA graph on CPU: replay runs the step eagerly, optionally corrupting it."""
+
+    def __init__(self, decoder: GraphDecoder, shape: tuple[int, int], corrupt: bool) -> None:
+        self.decoder, self.shape, self.corrupt = decoder, shape, corrupt
+        self.out = torch.zeros(shape[0], decoder.model.config.vocab_size)
+        self.replays = 0
+
+    def replay(self) -> None:
+        self.replays += 1
+        self.out.copy_(self.decoder._forward(*self.shape))
+        if self.corrupt:
+            self.out.mul_(-1.0)
+
+
+def with_fake_capture(model: LoadedModel, monkeypatch, corrupt: bool = False, error: bool = False) -> GraphDecoder:
+    decoder = model.graphs
+    decoder.capture = True
+
+    def capture(shape):
+        if error:
+            raise RuntimeError("operation not permitted when stream is capturing")
+        graph = FakeGraph(decoder, shape, corrupt)
+        return graph, graph.out
+
+    monkeypatch.setattr(decoder, "_capture", capture)
+    return decoder
+
+
+def test_replayed_graphs_decode_like_the_dynamic_cache(small_model, monkeypatch):
+    static = twin(small_model)
+    decoder = with_fake_capture(static, monkeypatch)
+    plan = [("prefill", PROMPTS[:2]), ("decode", 20), ("join", PROMPTS[2:]), ("decode", 4)]
+    assert run(static, plan) == run(small_model, plan)
+    # The third row grew the slots from 2 to 4 rows: the 2-row graphs went with the old slots.
+    assert decoder.capture and set(decoder._graphs) == {(4, 32), (4, 64)}
+    assert sum(graph.replays for graph, _ in decoder._graphs.values()) == 4
+
+
+@pytest.mark.parametrize("failure", ["corrupt", "error"])
+def test_graphs_that_fail_or_disagree_are_switched_off(small_model, monkeypatch, failure):
+    static = twin(small_model)
+    decoder = with_fake_capture(static, monkeypatch, corrupt=failure == "corrupt", error=failure == "error")
+    plan = [("prefill", PROMPTS), ("decode", 8)]
+    assert run(static, plan) == run(small_model, plan)
+    assert not decoder.capture and not decoder._graphs
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA device")
 @pytest.mark.parametrize("rows", [1, 3])
 def test_cuda_graph_replay_matches_the_eager_static_step(rows):
