@@ -13,7 +13,7 @@ class ModelInfo:
         name: what was configured (Hub id, directory or GGUF path).
         label: human-readable name, marked "offline fallback" when it is one.
         device: torch device the weights live on.
-        quantization: nf4, int8 or none.
+        quantization: nf4, int8 (bitsandbytes), int8-dynamic (torch, CPU) or none.
         dtype: compute dtype.
         footprint_bytes: `model.get_memory_footprint()` after load.
         offline_fallback: True when the configured weights were unavailable.

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import platform
@@ -62,9 +63,9 @@ class Row:
     mode: str = "engine"
 
 
-def peak_rss_gib() -> float:
-    """Peak resident memory of this process (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+def rss_gib() -> float:
+    """Resident memory of this process now (Linux)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**30
 
 
 # ---------------------------------------------------------------- CPU: the real engine, concurrent streams
@@ -100,30 +101,36 @@ def run_streams(engine, concurrency: int, tokens: int) -> Row:
         ttft_p50_s=statistics.median(r[1] - r[0] for r in results),
         aggregate_tps=sum(r[3] for r in results) / wall,
         per_stream_tps=statistics.mean((r[3] - 1) / max(r[2] - r[1], 1e-9) for r in results),
-        memory=f"{peak_rss_gib():.2f} GiB RSS",
+        memory=f"{rss_gib():.2f} GiB RSS",
     )
 
 
 def cpu_bench(args: argparse.Namespace) -> str:
-    """Benchmark the LocalEngine on CPU with the packaged offline model."""
+    """Benchmark the LocalEngine on CPU with the packaged offline model, unquantized (fp32) and torch int8."""
     from assistant.config import AssistantSettings
     from assistant.generation import LocalEngine
     from assistant.model import load_offline_fallback
 
-    settings = AssistantSettings(offline_model=args.offline_model, device="cpu", max_batch_size=16,
-                                 max_context_tokens=2048)
-    model = load_offline_fallback(settings, "benchmark")
-    engine = LocalEngine(model, settings)
-    engine.warmup()
-    run_streams(engine, 1, args.tokens)  # discarded: first long prompt pays one-off kernel set-up
-    rows = []
-    for concurrency in args.concurrency:
-        rows.append(run_streams(engine, concurrency, args.tokens))
-        rows[-1].ratio = rows[-1].aggregate_tps / rows[0].aggregate_tps
-    engine.close()
-    title = (f"CPU, {model.info.label}, fp32, {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-             f"{args.tokens} new tokens per request, greedy; weights {model.info.footprint_bytes / 2**30:.2f} GiB")
-    return title + "\n\n" + table(rows, "aggregate tok/s vs 1 stream")
+    rows, sizes = [], []
+    for quantization in args.quantizations or ["none", "int8"]:
+        settings = AssistantSettings(offline_model=args.offline_model, device="cpu", max_batch_size=16,
+                                     max_context_tokens=2048, quantization=quantization)
+        model = load_offline_fallback(settings, "benchmark")
+        engine = LocalEngine(model, settings)
+        engine.warmup()
+        run_streams(engine, 1, args.tokens)  # discarded: first long prompt pays one-off kernel set-up
+        for concurrency in args.concurrency:
+            rows.append(run_streams(engine, concurrency, args.tokens))
+            rows[-1].mode = "fp32" if model.info.quantization == "none" else model.info.quantization
+            rows[-1].ratio = rows[-1].aggregate_tps / rows[0].aggregate_tps
+        engine.close()
+        sizes.append(f"{rows[-1].mode} {model.info.footprint_bytes / 2**30:.2f} GiB")
+        label = model.info.label
+        del engine, model
+        gc.collect()
+    title = (f"CPU, {label}, {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+             f"{args.tokens} new tokens per request, greedy; weights: {', '.join(sizes)}")
+    return title + "\n\n" + table(rows, f"aggregate tok/s vs {rows[0].mode}, 1 stream")
 
 
 # ---------------------------------------------------------------- GPU: DeepSeek shapes, random weights
@@ -199,7 +206,7 @@ def gpu_bench(args: argparse.Namespace) -> str:
     with tempfile.TemporaryDirectory() as scratch:
         for name in args.models:
             checkpoint = build_random_checkpoint(name, Path(scratch), args.tokenizer)
-            for quantization in args.quantizations:
+            for quantization in args.quantizations or ["nf4", "none"]:
                 settings = AssistantSettings(device="cuda", quantization=quantization, max_context_tokens=4096)
                 model = load_pretrained(str(checkpoint), settings, display_name=name)
                 sections.append(gpu_table(model, name, quantization, bandwidth, args))
@@ -272,8 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--models", nargs="+", default=list(DEEPSEEK_CONFIGS), choices=list(DEEPSEEK_CONFIGS),
                         help="with --gpu: which DeepSeek shapes")
-    parser.add_argument("--quantizations", nargs="+", default=["nf4", "none"], choices=["nf4", "int8", "none"],
-                        help="with --gpu")
+    parser.add_argument("--quantizations", nargs="+", choices=["nf4", "int8", "none"],
+                        help="default: none and int8 on CPU (torch int8), nf4 and none with --gpu")
     parser.add_argument("--ttft-tokens", type=int, default=2048, help="with --gpu: the long prompt timed alone")
     parser.add_argument("--tokenizer", help="with --gpu: tokenizer directory (default: the packaged SmolLM2's)")
     args = parser.parse_args(argv)

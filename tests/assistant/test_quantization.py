@@ -14,12 +14,14 @@ from assistant.model import (
     build_quantization_config,
     choose_quantization,
     compute_dtype,
+    cpu_int8_problem,
     needs_bitsandbytes,
 )
 
 
 @pytest.mark.parametrize(("requested", "device", "expected"), [
     ("auto", "cpu", "none"),
+    ("int8", "cpu", "int8-dynamic"),  # torch's CPU kernels, not bitsandbytes
     ("auto", "cuda", "nf4"),
     ("auto", "cuda:1", "nf4"),
     ("int8", "cuda", "int8"),
@@ -31,8 +33,32 @@ def test_choice_with_working_bitsandbytes(requested, device, expected):
 
 
 def test_cpu_auto_never_touches_bitsandbytes():
-    assert not needs_bitsandbytes("auto", "cpu")
-    assert needs_bitsandbytes("auto", "cuda") and needs_bitsandbytes("int8", "cpu")
+    assert not needs_bitsandbytes("auto", "cpu") and not needs_bitsandbytes("int8", "cpu")
+    assert needs_bitsandbytes("auto", "cuda") and needs_bitsandbytes("nf4", "cpu")
+
+
+def test_cpu_without_int8_kernels_runs_unquantized():
+    choice, notice = choose_quantization("int8", "cpu", None, "no int8 CPU kernels")
+    assert choice == "none" and "int8 quantization unavailable: no int8 CPU kernels" in notice
+
+
+def test_this_machine_has_int8_cpu_kernels():
+    assert cpu_int8_problem() is None
+
+
+def test_int8_dynamic_model_streams_and_reports_its_real_size(small_settings):
+    """The real SmolLM2 with torch int8 weights: smaller footprint, same tokenizer, generates text."""
+    from assistant.model import load_offline_fallback
+
+    fp32 = load_offline_fallback(small_settings.model_copy(update={"quantization": "none"}), "test")
+    int8 = load_offline_fallback(small_settings.model_copy(update={"quantization": "int8"}), "test")
+    assert (fp32.info.quantization, int8.info.quantization) == ("none", "int8-dynamic")
+    assert int8.info.footprint_bytes < 0.75 * fp32.info.footprint_bytes
+    assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in int8.model.modules())
+    prompt = int8.encode(int8.render_prompt([{"role": "user", "content": "Name a colour."}]))
+    batch, first = int8.prefill([prompt], [0.0], [1.0])
+    tokens = first + [t for _ in range(8) for t in int8.decode_step(batch)]
+    assert int8.decode(tokens).strip()
 
 
 def test_missing_bitsandbytes_falls_back_with_a_message():
@@ -63,7 +89,7 @@ def test_nf4_config_uses_bf16_compute_and_double_quant():
 
 def test_int8_and_none_configs():
     assert build_quantization_config("int8").load_in_8bit
-    assert build_quantization_config("none") is None
+    assert build_quantization_config("none") is None and build_quantization_config("int8-dynamic") is None
 
 
 def test_gpu_weights_are_resident_on_one_device():
@@ -76,3 +102,4 @@ def test_cpu_dtype():
     assert compute_dtype("cpu", "none", "float32") == torch.float32
     assert compute_dtype("cpu", "none", "bfloat16") == torch.bfloat16
     assert compute_dtype("cpu", "nf4", "float32") == torch.bfloat16
+    assert compute_dtype("cpu", "int8-dynamic", "bfloat16") == torch.float32  # quantized from fp32

@@ -1,11 +1,13 @@
 """The real page in headless Debian Chromium (Playwright) against the real app and small offline model on loopback.
 
-Saves assets/screenshot-<tab>.png for the README.
+Screenshots of each tab go to a temporary folder; `UPDATE_SCREENSHOTS=1` writes them to assets/ for the README.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -18,7 +20,7 @@ from tests import factory
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSETS = ROOT / "assets"
+ASSETS = ROOT / "assets" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else Path(tempfile.mkdtemp(prefix="shots-"))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
