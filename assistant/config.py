@@ -31,8 +31,8 @@ class AssistantSettings(BaseSettings):
     code_model: str = Field(DEFAULT_CODE_MODEL, description="Code-generation model: Hub id, local directory or "
                             ".gguf file. Set equal to chat_model to load one model only.")
     quantization: Quantization = Field("auto", description="`auto`: NF4 4-bit (bf16 compute) on CUDA, none on "
-                                       "CPU; `nf4`, `int8` (bitsandbytes on CUDA; on CPU torch's dynamic int8: 3.5x "
-                                       "faster, weaker answers) or `none` to force.")
+                                       "CPU; `nf4`, `int8` (bitsandbytes on CUDA; on CPU torch's dynamic int8: faster "
+                                       "decode steps, weaker answers) or `none` to force.")
     device: str = Field("auto", description="`auto` (cuda if present, else cpu), `cpu`, `cuda`, `cuda:1`...")
     cpu_dtype: Literal["float32", "bfloat16"] = Field("float32", description="Weights dtype on CPU (fp32 is "
                                                       "faster on CPUs without bf16 instructions).")

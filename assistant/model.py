@@ -73,7 +73,7 @@ def choose_quantization(requested: Quantization, device: str, bnb_problem: str |
     """Pick the quantization actually used, and a notice when the request cannot be honoured.
 
     `auto` means NF4 on CUDA (4x smaller weights, decode is memory-bound) and none (fp32) on CPU. `int8` on
-    CPU means torch's dynamic quantization (3.5x faster decoding, clearly worse answers: see
+    CPU means torch's dynamic quantization (2.4x faster decode steps, clearly worse answers: see
     `quantize_int8_dynamic`), not bitsandbytes, whose CPU kernels are slower than fp32; `nf4` on CPU stays
     bitsandbytes.
 
@@ -281,7 +281,7 @@ def load_pretrained(source: str, settings: AssistantSettings, display_name: str,
 def quantize_int8_dynamic(model: Any) -> Any:
     """Int8 weights for every Linear layer, activations quantized per call (torch's fbgemm/x86 kernels).
 
-    Opt-in on CPU (`int8`): 3.5x faster decoding than fp32 here, but per-tensor activation scales cost the
+    Opt-in on CPU (`int8`): 2.4x faster decode steps than fp32 here, but per-tensor activation scales cost the
     Qwen2.5 offline model dearly (HumanEval pass@1 0.85 -> 0.35; keeping lm_head in fp32 did not help).
     """
     with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
