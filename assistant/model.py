@@ -431,15 +431,15 @@ class LoadedModel:
     @torch.inference_mode()
     def decode_step(self, batch: Batch) -> list[int]:
         """Feed every row's last token, sample the next one; one forward pass for the whole batch."""
-        logits = self._graph_logits(batch)
         ones = torch.ones((batch.size, 1), dtype=batch.attention_mask.dtype, device=self.device)
+        extended = torch.cat([batch.attention_mask, ones], dim=-1)  # the new token's column included
+        logits = self._graph_logits(batch)  # loads the slots from the mask before the new column
         if logits is None:
             self._to_dynamic(batch)
-            out = self.model(input_ids=batch.last_tokens[:, None], attention_mask=torch.cat(
-                [batch.attention_mask, ones], dim=-1), position_ids=batch.positions[:, None],
-                past_key_values=batch.cache, use_cache=True)
+            out = self.model(input_ids=batch.last_tokens[:, None], attention_mask=extended,
+                             position_ids=batch.positions[:, None], past_key_values=batch.cache, use_cache=True)
             batch.cache, logits = out.past_key_values, out.logits[:, -1, :]
-        batch.attention_mask = torch.cat([batch.attention_mask, ones], dim=-1)
+        batch.attention_mask = extended
         batch.positions = batch.positions + 1
         batch.last_tokens = self._sample(logits, batch)
         return batch.last_tokens.tolist()

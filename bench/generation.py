@@ -174,12 +174,18 @@ def _packaged_tokenizer() -> Path:
     return offline_model_dir(OFFLINE_MODELS["smollm2-135m"], AssistantSettings().cache_dir)
 
 
+def random_prompts(model, rows: int, tokens: int) -> list[list[int]]:
+    """Random token ids inside the model's vocabulary (deepseek-coder's is 32k, the R1 distills' 152k)."""
+    import torch
+
+    return [torch.randint(100, min(40000, model.model.config.vocab_size), (tokens,)).tolist() for _ in range(rows)]
+
+
 def decode_rate(model, batch_size: int, prompt_tokens: int, steps: int) -> tuple[float, float]:
     """(TTFT of a batch prefill in s, aggregate decode tok/s) with random prompts, through LoadedModel's batch API."""
     import torch
 
-    vocab = model.model.config.vocab_size
-    prompts = [torch.randint(100, min(40000, vocab), (prompt_tokens,)).tolist() for _ in range(batch_size)]
+    prompts = random_prompts(model, batch_size, prompt_tokens)
     torch.cuda.synchronize()
     started = time.perf_counter()
     batch, _ = model.prefill(prompts, [0.0] * batch_size, [1.0] * batch_size)
@@ -219,9 +225,7 @@ def gpu_bench(args: argparse.Namespace) -> str:
 
 def graph_agreement(model, graphs, rows: int = 4, steps: int = 32) -> str:
     """How many greedy tokens CUDA-graph decoding shares with eager decoding from the same random prompts."""
-    import torch
-
-    prompts = [torch.randint(100, min(40000, model.model.config.vocab_size), (64,)).tolist() for _ in range(rows)]
+    prompts = random_prompts(model, rows, 64)
     runs = []
     for decoder in (None, graphs):
         model.graphs = decoder
