@@ -53,6 +53,9 @@ class AssistantSettings(BaseSettings):
                               "over static KV slots (max_batch_size x context); off = eager steps.")
     batch_window_ms: float = Field(10.0, ge=0.0, description="How long the scheduler waits for more requests "
                                    "before starting a new batch.")
+    engine_idle_s: float = Field(5.0, gt=0.0, description="Seconds the scheduler thread waits with nothing to do "
+                                 "before it ends (the next request starts a new one): an idle thread keeps torch's "
+                                 "OpenMP workers, which slow other threads' torch work on CPU.")
     warmup: bool = Field(True, description="Run a short generation at startup so the first user waits less.")
     sensitive_words: list[str] = Field(default_factory=list, description="Words refused in user input and masked "
                                        "in model output (JSON list in the env var), e.g. `[\"secret project\"]`.")

@@ -185,8 +185,7 @@ class LocalEngine:
             logger.warning("input trimmed %s", warning)
             yield Notice(warning)
         request = _Request(prompt, sampling, cancel or threading.Event())
-        self._ensure_started()
-        self._inbox.put(request)
+        self._submit(request)
         try:
             yield from self._events(request)
         finally:
@@ -201,10 +200,12 @@ class LocalEngine:
 
     def close(self) -> None:
         """Stop the scheduler thread."""
-        if self._thread is not None:
-            self._inbox.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._inbox.put(None)
+        if thread is not None:
+            thread.join(timeout=30)
 
     # -- request side
 
@@ -239,11 +240,21 @@ class LocalEngine:
             yield Notice(f"Generation failed: {end.error}", level="error")
         yield Done(end.reason, Usage(len(request.prompt), received), request.batch_size)
 
-    def _ensure_started(self) -> None:
+    def _submit(self, request: _Request) -> None:
+        # Under the lock the scheduler takes to retire when idle: a request is never left without a thread.
         with self._start_lock:
+            self._inbox.put(request)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="local-engine", daemon=True)
                 self._thread.start()
+
+    def _retire_if_idle(self) -> bool:
+        """End the scheduler thread if nothing is queued (its OpenMP pool goes with it; see knowledge.threads)."""
+        with self._start_lock:
+            if not self._inbox.empty():
+                return False
+            self._thread = None
+            return True
 
     # -- scheduler side (one thread owns the model)
 
@@ -263,7 +274,10 @@ class LocalEngine:
         """New requests: when idle, wait for one and then `batch_window_ms` for company; else take what's queued."""
         arrivals: list[_Request] = []
         if block:
-            first = self._inbox.get()
+            try:
+                first = self._inbox.get(timeout=self._settings.engine_idle_s)
+            except queue.Empty:
+                return None if self._retire_if_idle() else []
             if first is None:
                 return None
             arrivals.append(first)

@@ -19,6 +19,7 @@ from assistant.config import AssistantSettings, Quantization
 from assistant.graphs import GraphDecoder, StaticSlots
 from assistant.info import ModelInfo
 from assistant.offline import OFFLINE_MODELS, OfflineModelMissing, OfflineModelSpec, assemble_gguf
+from knowledge.threads import run_in_own_thread
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +238,9 @@ def load_pretrained(source: str, settings: AssistantSettings, display_name: str,
                     fallback_notice: str | None = None) -> LoadedModel:
     """Load tokenizer and weights from a Hub id or directory with the configured device and quantization.
 
+    Loads on a short-lived thread: loading (and int8 quantization) runs torch kernels, and a long-lived
+    caller such as the main thread would keep an OpenMP pool that slows the engine's decoding on CPU.
+
     Args:
         source: what `from_pretrained` gets.
         settings: runtime settings.
@@ -246,6 +250,12 @@ def load_pretrained(source: str, settings: AssistantSettings, display_name: str,
     Returns:
         The loaded model.
     """
+    return run_in_own_thread(lambda: _load_pretrained(source, settings, display_name, fallback_notice),
+                             name="model-load")
+
+
+def _load_pretrained(source: str, settings: AssistantSettings, display_name: str,
+                     fallback_notice: str | None) -> LoadedModel:
     device = resolve_device(settings.device)
     bnb_problem = bitsandbytes_problem(device) if needs_bitsandbytes(settings.quantization, device) else None
     cpu_problem = cpu_int8_problem() if settings.quantization == "int8" and not device.startswith("cuda") else None

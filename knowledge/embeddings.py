@@ -11,6 +11,7 @@ import numpy as np
 
 from knowledge.config import KnowledgeSettings
 from knowledge.errors import KnowledgeError
+from knowledge.threads import run_in_own_thread
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,15 @@ class SentenceTransformerEmbedder:
         self._offsets_tokenizer = _untruncated(model.tokenizer, name)
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
-        """Embed passages; returns float32 array of shape (len(texts), dim)."""
+        """Embed passages with all cores, on a thread of their own; returns float32 array (len(texts), dim).
+
+        The callers (the main thread, Gradio's workers) live long: their OpenMP pools would slow the
+        answer engine's decoding for good (see knowledge.threads).
+        """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         texts = [self._prefixes.passage + t for t in texts]
-        return self._encode(texts)
+        return run_in_own_thread(lambda: self._encode(texts), name="embed-batch")
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query on the calling thread's one core; returns a float32 vector of shape (dim,).
@@ -123,7 +128,7 @@ def load_embedder(settings: KnowledgeSettings) -> SentenceTransformerEmbedder:
         KnowledgeError: neither the configured model nor the offline fallback could be loaded.
     """
     try:
-        model = _load(settings.embedding_model, settings)
+        model = run_in_own_thread(lambda: _load(settings.embedding_model, settings), name="embedder-load")
         name = settings.embedding_model
     except Exception as exc:  # OSError offline, ValueError for a bad id, ImportError for exotic models
         log.warning(
@@ -131,7 +136,8 @@ def load_embedder(settings: KnowledgeSettings) -> SentenceTransformerEmbedder:
             settings.embedding_model, str(exc).splitlines()[0][:160], OFFLINE_MODEL_NAME,
             "English-centric: Chinese retrieval relies on BM25 (jieba) while this fallback is in use",
         )
-        model, name = _load(_offline_model_path(), settings), OFFLINE_MODEL_NAME
+        path = _offline_model_path()
+        model, name = run_in_own_thread(lambda: _load(path, settings), name="embedder-load"), OFFLINE_MODEL_NAME
     _fit_sequence_length(model, settings.chunk_tokens)
     log.info("embedding_model_loaded model=%r dim=%d max_seq_length=%d", name, model.get_embedding_dimension(),
              model.max_seq_length)

@@ -124,3 +124,38 @@ def test_runtime_loads_one_shared_model_and_warms_it_up(small_settings):
         assert runtime.chat.active_requests == 0 and runtime.chat.largest_batch == 1  # warm-up ran
     finally:
         runtime.close()
+
+
+def test_idle_scheduler_thread_ends_and_the_next_request_starts_a_new_one(small_model, small_settings):
+    """An idle scheduler must not keep its OpenMP pool alive (it slows other threads' torch work on CPU)."""
+    from assistant.generation import LocalEngine
+
+    engine = LocalEngine(small_model, small_settings.model_copy(update={"engine_idle_s": 0.1}))
+    try:
+        first, _ = answer(engine.stream(QUESTION))
+        assert wait_until(lambda: not any(t.name == "local-engine" and t.is_alive() for t in threading.enumerate()))
+        second, done = answer(engine.stream(QUESTION))
+        assert second == first and "Paris" in second and done.finish_reason == "stop"
+    finally:
+        engine.close()
+
+
+def test_requests_arriving_while_the_scheduler_retires_are_all_answered(small_model, small_settings):
+    from assistant.generation import LocalEngine
+
+    engine = LocalEngine(small_model, small_settings.model_copy(update={"engine_idle_s": 0.01}))
+    results: list[str] = []
+
+    def ask(delay: float) -> None:
+        time.sleep(delay)
+        results.append(answer(engine.stream(QUESTION, GenerationParams(max_new_tokens=3)))[1].finish_reason)
+
+    threads = [threading.Thread(target=ask, args=(i * 0.007,)) for i in range(12)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert results == ["length"] * 12
+    finally:
+        engine.close()
