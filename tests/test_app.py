@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import string
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from assistant.sandbox import SandboxResult
 from knowledge.sessions import SessionKnowledgeBases
 from tests import factory
 from tests.assistant.fakes import ScriptedEngine
-from ui import chat, code, contracts, knowledge, render
+from ui import chat, code, contracts, knowledge, messages, render
 from ui.config import AppSettings
 from ui.i18n import EN, ZH
 from ui.metrics import Metrics, summary_markdown
@@ -265,6 +266,31 @@ def test_ending_a_session_deletes_its_data(stores, docs, tmp_path):
 
 def test_every_ui_text_has_a_chinese_translation():
     assert EN.keys() == ZH.keys()
+    fields = lambda text: sorted(name for _, name, _, _ in string.Formatter().parse(text) if name)  # noqa: E731
+    assert messages.EN.keys() == messages.ZH.keys()
+    assert all(fields(messages.EN[key]) == fields(messages.ZH[key]) for key in messages.EN)
+
+
+def test_handler_messages_follow_the_browsers_first_language():
+    assert messages.language("zh-CN,zh;q=0.9,en;q=0.8") == "zh" and messages.language("zh-Hant-TW") == "zh"
+    assert messages.language("en-US,en;q=0.9,zh-CN;q=0.8") == "en" and messages.language(None) == "en"
+    assert messages.language("zu") == "en" and messages.language("") == "en"
+    turn = render.Turn("合同期限？", confidence=0.82, finished=True)
+    assert render.confidence_markdown(turn, "zh") == "**可信度：82%**（高）"
+    assert render.confidence_markdown(turn) == "**Confidence: 82%** (high)"
+
+
+def test_chinese_visitors_get_chinese_reports(stores, docs, tmp_path):
+    services = make_services(stores, tmp_path)
+    table, report = knowledge.ingest_files(services, "s", [str(docs["docx"])], lang="zh")
+    assert table[0][-1] == "已索引" and report.startswith("- ✅ handbook.docx：2 页，其中 OCR 0 页，2 个分块")
+    assert knowledge.ingest_files(services, "s", [str(docs["docx"])], lang="zh")[1].endswith("已在知识库中")
+    assert code.run_tests("", "assert 1", lang="zh") == "请先生成或粘贴代码。"
+    assert code.run_tests("def f():\n    return 1\n", "assert f() == 1", lang="zh").startswith("✅ **通过** (你的测试)")
+    upload = factory.contract_pdf(tmp_path / "contract.pdf")
+    final = list(contracts.review_stream(services, "s", str(upload), None, explain=False, lang="zh"))[-1]
+    assert final.status.startswith("✅ 审阅完成：contract.pdf：20 种条款类型中找到") and "不构成法律意见" in final.status
+    assert {row[1] for row in final.rows} <= {"是", "否"}
 
 
 def test_operators_shared_library_is_searched_by_every_visitor_and_stays_read_only(settings, embedder, stores,

@@ -12,6 +12,7 @@ from assistant.events import Done, Notice, ReasoningDelta, TextDelta
 from assistant.tasks.chat import ChatOptions, answer
 from assistant.tasks.events import Answer, Sources
 from ui.i18n import t
+from ui.messages import request_language
 from ui.render import Turn, chat_messages, confidence_markdown, history_for_model, sources_markdown
 from ui.services import Services
 
@@ -100,11 +101,12 @@ def build_chat(services: Services, inputs: ChatTab) -> None:
                 sources = gr.Markdown(elem_id="sources")
 
     def on_ask(text, state, request: gr.Request):
-        cancel = services.stops.start(request.session_hash, "chat")
+        cancel, lang = services.stops.start(request.session_hash, "chat"), request_language(request)
         for current in chat_stream(services, request.session_hash, text, state or [], cancel):
             last = current[-1] if current else None
-            yield (chat_messages(current), current, sources_markdown(last.sources, last.cited, last.query) if last else "",
-                   confidence_markdown(last), "")
+            yield (chat_messages(current, lang), current,
+                   sources_markdown(last.sources, last.cited, last.query, lang) if last else "",
+                   confidence_markdown(last, lang), "")
 
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "chat")

@@ -12,6 +12,7 @@ from assistant.events import Done, Notice, ReasoningDelta, TextDelta
 from assistant.sandbox import SandboxResult, run_python
 from assistant.tasks.code import CodeBlock, CodeRun, generate_code
 from ui.i18n import t
+from ui.messages import request_language, say
 from ui.render import escape, sandbox_markdown
 from ui.services import Services
 
@@ -36,12 +37,12 @@ class CodeView:
 
 
 def code_stream(services: Services, request: str, tests: str = "", generate_tests: bool = False,
-                cancel: threading.Event | None = None) -> Iterator[CodeView]:
+                cancel: threading.Event | None = None, lang: str = "en") -> Iterator[CodeView]:
     """Generate code for `request`; run it against the given (or generated) tests; retry once on failure."""
     request, tests = (request or "").strip(), (tests or "").strip()
     view = CodeView(tests=tests)
     if not request:
-        yield CodeView(tests=tests, result="Describe the code you want first.")
+        yield CodeView(tests=tests, result=say(lang, "code.describe"))
         return
     raw, notices, have_block = "", [], False
     run = bool(tests) or generate_tests
@@ -63,29 +64,29 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
                     view.tests = code
                 case CodeBlock(code=code):
                     view.code, raw, have_block = code, "", True
-                    view.result = "⏳ running the tests in the sandbox…" if run else ""
+                    view.result = say(lang, "code.running") if run else ""
                 case CodeRun(result=result, attempt=attempt, tests=origin):
-                    view.result = run_markdown(result, attempt, origin)
+                    view.result = run_markdown(result, attempt, origin, lang)
                 case Done(finish_reason=reason, usage=usage):
                     generation.done(usage.completion_tokens)
                     if reason == "cancelled":
-                        notices.append("⏹ stopped")
+                        notices.append(say(lang, "code.stopped"))
             yield _with_notices(view, notices)
 
 
-def run_markdown(result: SandboxResult, attempt: int, origin: str) -> str:
-    label = f"attempt {attempt}, {origin} tests"
-    retry = "\n\n*The model gets one retry with the failure output.*" if not result.passed and attempt == 1 else ""
-    return sandbox_markdown(result, label) + retry
+def run_markdown(result: SandboxResult, attempt: int, origin: str, lang: str = "en") -> str:
+    label = say(lang, "code.attempt", attempt=attempt, origin=say(lang, f"code.{origin}"))
+    retry = "\n\n" + say(lang, "code.retry") if not result.passed and attempt == 1 else ""
+    return sandbox_markdown(result, label, lang) + retry
 
 
-def run_tests(code: str, tests: str, runner: Callable[[str, str], SandboxResult] = run_python) -> str:
+def run_tests(code: str, tests: str, runner: Callable[[str, str], SandboxResult] = run_python, lang: str = "en") -> str:
     """Run the code in the editor (maybe edited by the visitor) against the tests in the sandbox."""
     if not (code or "").strip():
-        return "Generate or paste some code first."
+        return say(lang, "code.need_code")
     if not (tests or "").strip():
-        return "Write some tests (asserts or `test_*` functions) first."
-    return sandbox_markdown(runner(code, tests), "your tests")
+        return say(lang, "code.need_tests")
+    return sandbox_markdown(runner(code, tests), say(lang, "code.your_tests"), lang)
 
 
 def _with_notices(view: CodeView, notices: list[str]) -> CodeView:
@@ -121,7 +122,7 @@ def build_code(services: Services) -> None:
 
     def on_generate(text, test_code, write_tests, request: gr.Request):
         cancel = services.stops.start(request.session_hash, "code")
-        for view in code_stream(services, text, test_code, write_tests, cancel):
+        for view in code_stream(services, text, test_code, write_tests, cancel, request_language(request)):
             yield view.code, view.tests, escape(view.reasoning), view.result
 
     def on_stop(request: gr.Request):
@@ -130,6 +131,9 @@ def build_code(services: Services) -> None:
     generate.click(on_generate, [prompt, tests, generate_tests], [code, tests, reasoning, result],
                    api_name="generate_code", concurrency_id="model",
                    concurrency_limit=services.settings.model_concurrency)
-    run.click(run_tests, [code, tests], [result], api_name="run_tests", concurrency_id="sandbox",
+    def on_run(code_text, test_code, request: gr.Request):
+        return run_tests(code_text, test_code, lang=request_language(request))
+
+    run.click(on_run, [code, tests], [result], api_name="run_tests", concurrency_id="sandbox",
               concurrency_limit=2)
     stop.click(on_stop, None, None, queue=False, api_name="stop_code")

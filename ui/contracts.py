@@ -13,6 +13,7 @@ import gradio as gr
 from assistant.tasks.contracts import Finding, ReviewReport, review_contract
 from assistant.tasks.events import Progress
 from ui.i18n import t
+from ui.messages import request_language, say
 from ui.render import escape, finding_row
 from ui.services import Services
 
@@ -33,7 +34,7 @@ class ReviewView:
 
 
 def review_stream(services: Services, session_id: str, upload: str | None, doc_id: int | None,
-                  explain: bool = True, cancel: threading.Event | None = None) -> Iterator[ReviewView]:
+                  explain: bool = True, cancel: threading.Event | None = None, lang: str = "en") -> Iterator[ReviewView]:
     """Review an uploaded file (ingested into the session first) or one of the session's documents."""
     if upload:
         result = services.stores.get(session_id).ingest([Path(upload)], names=[Path(upload).name])[0]
@@ -43,28 +44,28 @@ def review_stream(services: Services, session_id: str, upload: str | None, doc_i
         doc_id = result.doc_id
     documents = {d.doc_id: d.name for d in services.stores.get(session_id).documents()}
     if doc_id not in documents:
-        yield ReviewView(status="Upload a contract or pick one of your documents.")
+        yield ReviewView(status=say(lang, "review.pick"))
         return
-    yield from _review(services, session_id, doc_id, documents[doc_id], explain, cancel)
+    yield from _review(services, session_id, doc_id, documents[doc_id], explain, cancel, lang)
 
 
 def _review(services: Services, session_id: str, doc_id: int, name: str, explain: bool,
-            cancel: threading.Event | None) -> Iterator[ReviewView]:
+            cancel: threading.Event | None, lang: str) -> Iterator[ReviewView]:
     chunks = services.stores.get(session_id).chunks(doc_id)
-    view, rows = ReviewView(status=f"Reviewing {escape(name)}…"), {}
+    view, rows = ReviewView(status=say(lang, "review.reviewing", name=escape(name))), {}
     engine = services.runtime.chat if explain else None
     with services.metrics.track("review"):
         for event in review_contract(chunks, engine, cancel):
             match event:
                 case Progress(done=done, total=total):
-                    view.status = f"Scanning {escape(name)}: {done}/{total} passages"
+                    view.status = say(lang, "review.scanning", name=escape(name), done=done, total=total)
                 case Finding():
-                    rows[event.category] = finding_row(event)  # a re-emitted category replaces its row
+                    rows[event.category] = finding_row(event, lang)  # a re-emitted category replaces its row
                     if event.explanation:
-                        view.status = f"Explaining: {escape(event.category)}"
+                        view.status = say(lang, "review.explaining", category=escape(event.category))
                 case ReviewReport():
                     view.markdown_path, view.json_path = write_report(services, session_id, event)
-                    view.status = report_summary(event, stopped=bool(cancel and cancel.is_set()))
+                    view.status = report_summary(event, stopped=bool(cancel and cancel.is_set()), lang=lang)
             view.rows = list(rows.values())
             yield replace(view)
 
@@ -79,12 +80,12 @@ def write_report(services: Services, session_id: str, report: ReviewReport) -> t
     return str(markdown), str(data)
 
 
-def report_summary(report: ReviewReport, stopped: bool = False) -> str:
+def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en") -> str:
     found = sum(1 for f in report.findings if f.found)
     risky = sum(1 for f in report.findings if f.risk == "high")
-    head = "⏹ Stopped" if stopped else "✅ Review done"
-    return (f"{head}: {escape(report.document)}: {found} of {len(report.findings)} clause types found, "
-            f"{risky} high-risk item(s). Not legal advice.")
+    head = say(lang, "review.stopped" if stopped else "review.done")
+    return say(lang, "review.summary", head=head, document=escape(report.document), found=found,
+               total=len(report.findings), risky=risky)
 
 
 # ---------------------------------------------------------------- UI
@@ -119,7 +120,8 @@ def build_contracts(services: Services) -> ContractsTab:
 
     def on_review(file, doc_id, explain_on, request: gr.Request):
         cancel = services.stops.start(request.session_hash, "review")
-        for view in review_stream(services, request.session_hash, file, doc_id, explain_on, cancel):
+        lang = request_language(request)
+        for view in review_stream(services, request.session_hash, file, doc_id, explain_on, cancel, lang):
             yield view.rows, view.status, view.markdown_path, view.json_path
 
     def on_stop(request: gr.Request):

@@ -10,6 +10,7 @@ import gradio as gr
 
 from knowledge.types import IngestResult
 from ui.i18n import t
+from ui.messages import request_language, say
 from ui.render import escape, ingest_line
 from ui.services import Services
 
@@ -21,24 +22,26 @@ FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files
 
 
 def ingest_files(services: Services, session_id: str, files: list[str] | None,
-                 progress: FileProgress | None = None) -> tuple[list[list], str]:
+                 progress: FileProgress | None = None, lang: str = "en") -> tuple[list[list], str]:
     """Ingest uploads one file at a time into the visitor's own store; returns (table, report)."""
     if not files:
-        return documents_table(services, session_id), "Choose one or more files first."
+        return documents_table(services, session_id, lang=lang), say(lang, "ingest.choose")
     kb = services.stores.get(session_id)
     results: list[IngestResult] = []
     with services.metrics.track("ingest"):
         for index, path in enumerate(Path(f) for f in files):
             report = (lambda f, m, i=index, n=path.name: progress(i, len(files), n, f, m)) if progress else None
             results += kb.ingest([path], progress=report, names=[path.name])
-    lines = "\n".join(f"- {ingest_line(r)}" for r in results)
-    return documents_table(services, session_id, results), lines
+    lines = "\n".join(f"- {ingest_line(r, lang)}" for r in results)
+    return documents_table(services, session_id, results, lang), lines
 
 
-def documents_table(services: Services, session_id: str, recent: list[IngestResult] | None = None) -> list[list]:
+def documents_table(services: Services, session_id: str, recent: list[IngestResult] | None = None,
+                    lang: str = "en") -> list[list]:
     """The visitor's documents plus this batch's failures (so no file disappears without a word)."""
-    rows = [[d.name, d.pages, d.ocr_pages, d.chunks, "indexed"] for d in services.stores.get(session_id).documents()]
-    rows += [[r.file_name, 0, 0, 0, f"error: {r.error}"] for r in recent or [] if r.status == "error"]
+    indexed = say(lang, "docs.indexed")
+    rows = [[d.name, d.pages, d.ocr_pages, d.chunks, indexed] for d in services.stores.get(session_id).documents()]
+    rows += [[r.file_name, 0, 0, 0, say(lang, "docs.error", error=r.error)] for r in recent or [] if r.status == "error"]
     return rows
 
 
@@ -47,26 +50,27 @@ def document_choices(services: Services, session_id: str) -> list[tuple[str, int
     return [(d.name, d.doc_id) for d in services.stores.get(session_id).documents()]
 
 
-def delete_document(services: Services, session_id: str, doc_id: int | None) -> tuple[list[list], str]:
+def delete_document(services: Services, session_id: str, doc_id: int | None,
+                    lang: str = "en") -> tuple[list[list], str]:
     kb = services.stores.get(session_id)
     names = {d.doc_id: d.name for d in kb.documents()}
     if doc_id is None or doc_id not in names:
-        return documents_table(services, session_id), "Pick one of your documents to delete."
+        return documents_table(services, session_id, lang=lang), say(lang, "docs.pick")
     kb.delete(doc_id)
-    return documents_table(services, session_id), f"🗑 Deleted {escape(names[doc_id])}."
+    return documents_table(services, session_id, lang=lang), say(lang, "docs.deleted", name=escape(names[doc_id]))
 
 
-def clear_documents(services: Services, session_id: str) -> tuple[list[list], str]:
+def clear_documents(services: Services, session_id: str, lang: str = "en") -> tuple[list[list], str]:
     services.stores.get(session_id).clear()
-    return documents_table(services, session_id), "🗑 All your documents were removed."
+    return documents_table(services, session_id, lang=lang), say(lang, "docs.cleared")
 
 
-def library_markdown(services: Services) -> str:
+def library_markdown(services: Services, lang: str = "en") -> str:
     if services.library is None:
         return ""
     docs = services.library.documents()
     names = ", ".join(escape(d.name) for d in docs[:20]) + (" …" if len(docs) > 20 else "")
-    return f"📚 Shared read-only library ({len(docs)} documents), searched by every chat: {names}"
+    return say(lang, "docs.library", count=len(docs), names=names)
 
 
 # ---------------------------------------------------------------- UI
@@ -107,13 +111,13 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
             clear = gr.Button(t("knowledge.clear"), scale=1)
 
     def on_ingest(files, request: gr.Request, progress=gr.Progress()):
-        return ingest_files(services, request.session_hash, files, gradio_progress(progress))
+        return ingest_files(services, request.session_hash, files, gradio_progress(progress), request_language(request))
 
     def on_delete(doc_id, request: gr.Request):
-        return delete_document(services, request.session_hash, doc_id)
+        return delete_document(services, request.session_hash, doc_id, request_language(request))
 
     def on_clear(request: gr.Request):
-        return clear_documents(services, request.session_hash)
+        return clear_documents(services, request.session_hash, request_language(request))
 
     def refresh_picker(request: gr.Request):
         return gr.Dropdown(choices=document_choices(services, request.session_hash), value=None)

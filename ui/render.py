@@ -9,6 +9,7 @@ from assistant.sandbox import SandboxResult
 from assistant.tasks.contracts import Finding
 from assistant.tasks.events import Source
 from knowledge.types import IngestResult
+from ui.messages import MESSAGES, say
 
 PASSAGE_CHARS = 700
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
@@ -40,16 +41,16 @@ class Turn:
     stopped: bool = False
 
 
-def chat_messages(turns: list[Turn]) -> list[dict]:
+def chat_messages(turns: list[Turn], lang: str = "en") -> list[dict]:
     """The ONE function that knows gr.Chatbot's message format (Gradio 6: role/content/metadata dicts)."""
     messages: list[dict] = []
     for turn in turns:
         messages.append({"role": "user", "content": escape(turn.question)})
         if turn.reasoning:
-            log = "" if turn.finished or turn.answer else "thinking…"
+            log = "" if turn.finished or turn.answer else say(lang, "chat.thinking")
             messages.append({"role": "assistant", "content": escape(turn.reasoning.strip()),
-                             "metadata": {"title": "🧠 Reasoning", "status": "done", "log": log}})
-        messages.append({"role": "assistant", "content": answer_markdown(turn)})
+                             "metadata": {"title": say(lang, "chat.reasoning"), "status": "done", "log": log}})
+        messages.append({"role": "assistant", "content": answer_markdown(turn, lang)})
     return messages
 
 
@@ -62,16 +63,17 @@ def history_for_model(turns: list[Turn]) -> list[dict]:
     return history
 
 
-def answer_markdown(turn: Turn) -> str:
+def answer_markdown(turn: Turn, lang: str = "en") -> str:
     """The visible answer, notices above it and the cited sources below it."""
     parts = [f"> ⚠️ {escape(n)}" for n in turn.notices]
     parts.append(turn.answer.strip() or ("…" if not turn.finished else ""))
     if turn.stopped:
-        parts.append("*(stopped)*")
+        parts.append(say(lang, "chat.stopped"))
     by_number = {s.number: s for s in turn.sources}
     cited = [by_number[n] for n in turn.cited if n in by_number]
     if cited:
-        parts.append("**Sources:** " + "; ".join(f"\\[{s.number}\\] {escape(s.file_name)}, p. {s.page}" for s in cited))
+        parts.append(say(lang, "chat.sources") + "; ".join(
+            say(lang, "chat.source_ref", number=s.number, file=escape(s.file_name), page=s.page) for s in cited))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -88,54 +90,56 @@ def excerpt(text: str, query: str, limit: int = PASSAGE_CHARS) -> str:
     return ("…" if start else "") + text[start:start + limit].strip() + ("…" if start + limit < len(text) else "")
 
 
-def sources_markdown(sources: tuple[Source, ...], cited: tuple[int, ...] = (), query: str = "") -> str:
+def sources_markdown(sources: tuple[Source, ...], cited: tuple[int, ...] = (), query: str = "", lang: str = "en") -> str:
     """The side panel: every passage the model was given, cited ones marked, with file and page."""
     if not sources:
-        return "*No passages from your documents matched this question.*"
+        return say(lang, "chat.no_passages")
     blocks = []
     for s in sources:
-        mark = " ✅ cited" if s.number in cited else ""
-        blocks.append(f"**\\[{s.number}\\] {escape(s.file_name)} — page {s.page}**{mark} "
-                      f"<small>relevance {s.relevance:.2f}</small>\n\n> {escape(excerpt(s.text, query))}")
+        mark = say(lang, "chat.cited") if s.number in cited else ""
+        head = say(lang, "chat.source_head", number=s.number, file=escape(s.file_name), page=s.page)
+        blocks.append(f"{head}{mark} <small>{say(lang, 'chat.relevance')} {s.relevance:.2f}</small>\n\n"
+                      f"> {escape(excerpt(s.text, query))}")
     return "\n\n".join(blocks)
 
 
-def confidence_markdown(turn: Turn | None) -> str:
+def confidence_markdown(turn: Turn | None, lang: str = "en") -> str:
     if turn is None or turn.confidence is None:
         return ""
     if turn.not_found:
-        return f"**Not in your documents** (confidence it is absent: {turn.confidence:.0%})"
+        return say(lang, "chat.absent", confidence=f"{turn.confidence:.0%}")
     level = "high" if turn.confidence >= 0.7 else "medium" if turn.confidence >= 0.4 else "low"
-    return f"**Confidence: {turn.confidence:.0%}** ({level})"
+    return say(lang, "chat.confidence", confidence=f"{turn.confidence:.0%}", level=say(lang, f"level.{level}"))
 
 
 # ---------------------------------------------------------------- knowledge
 
 
-def ingest_line(result: IngestResult) -> str:
+def ingest_line(result: IngestResult, lang: str = "en") -> str:
     name = escape(result.file_name)
     if result.status == "error":
         return f"❌ {escape(result.error or 'error')}"
     if result.status == "duplicate":
-        return f"↺ {name}: already indexed"
-    warn = f" ({len(result.warnings)} warning(s))" if result.warnings else ""
-    return (f"✅ {name}: {result.pages} pages, {result.ocr_pages} OCR'd, {result.chunks} chunks, "
-            f"{result.seconds:.1f} s{warn}")
+        return say(lang, "ingest.duplicate", name=name)
+    warn = say(lang, "ingest.warnings", count=len(result.warnings)) if result.warnings else ""
+    return say(lang, "ingest.done", name=name, pages=result.pages, ocr=result.ocr_pages, chunks=result.chunks,
+               seconds=result.seconds) + warn
 
 
 # ---------------------------------------------------------------- contracts and code
 
 
-def finding_row(finding: Finding) -> list:
+def finding_row(finding: Finding, lang: str = "en") -> list:
     """A row of the findings table (a Dataframe shows plain text: no escaping needed)."""
-    return [finding.category, "yes" if finding.found else "no", finding.quote, finding.page or "", finding.risk,
+    return [finding.category, say(lang, "finding.yes" if finding.found else "finding.no"), finding.quote, finding.page or "", finding.risk,
             finding.explanation]
 
 
-def sandbox_markdown(result: SandboxResult, label: str = "") -> str:
+def sandbox_markdown(result: SandboxResult, label: str = "", lang: str = "en") -> str:
     """The sandbox's verdict, reason and output (output in a fenced block: inert)."""
     icon = "✅" if result.passed else "❌"
-    head = f"{icon} **{result.status}**{f' ({escape(label)})' if label else ''}: {escape(result.reason)} " \
+    status = say(lang, f"sandbox.{result.status}") if f"sandbox.{result.status}" in MESSAGES["en"] else result.status
+    head = f"{icon} **{status}**{f' ({escape(label)})' if label else ''}: {escape(result.reason)} " \
            f"· {result.duration_s:.2f} s"
     output = "\n".join(x for x in (result.stdout.strip(), result.stderr.strip()) if x)
     if not output:

@@ -29,6 +29,7 @@ _INJECTION = re.compile(
     r"|忽略(?:之前|以上|前面|上述)?的?(?:所有)?(?:指令|指示|提示)|你现在是|系统(?:提示|指令)",
     re.IGNORECASE,
 )
+_DIGITS = re.compile(r"\d+")
 _TRAILING_CITATION = re.compile(r"([.!?。！？])\s*((?:\[\d{1,3}\])+)")
 
 
@@ -147,31 +148,46 @@ def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
 def attribute(text: str, sources: list[Source], min_support: float = 0.6) -> tuple[str, tuple[int, ...]]:
     """Check each answer sentence's [n] against the sources; add or re-point markers where one source clearly holds it.
 
-    Small models often answer right but forget the marker, or cite the wrong passage. A sentence (of
-    at least two content terms) whose cited sources hold less than `min_support` of its content terms
-    gets the source holding the largest share instead, if that share reaches `min_support`; otherwise
-    it is left as the model wrote it. Returns the new text and the numbers put in.
+    Small models often answer right but forget the marker, or cite the wrong passage. A source holds a
+    sentence (of at least two content terms) when it has `min_support` of the sentence's content terms
+    and every number the sentence states ("founded in 911": a passage about the duchy without "911"
+    does not hold it). A sentence no cited source holds gets the holding source with the largest share;
+    if none holds the numbers too, the content share alone decides (as before numbers were checked);
+    otherwise it is left as the model wrote it. Returns the new text and the numbers put in.
     """
     text = _TRAILING_CITATION.sub(r" \2\1", text)
     source_terms = {s.number: set(terms(s.text)) for s in sources}
+    source_numbers = {s.number: set(_DIGITS.findall(s.text)) for s in sources}
     added: list[int] = []
 
     def check(match: re.Match) -> str:
         sentence = match.group()
-        wanted = set(query_terms(_CITATION.sub(" ", sentence)))
+        claim = _CITATION.sub(" ", sentence)
+        wanted = set(query_terms(claim))
         if len(wanted) < 2 or not source_terms:
             return sentence
         support = {n: len(wanted & have) / len(wanted) for n, have in source_terms.items()}
-        if any(support.get(int(n), 0.0) >= min_support for n in _CITATION.findall(sentence)):
-            return sentence
-        best = max(support, key=lambda n: (support[n], -n))
-        if support[best] < min_support:
+        numbers = set(_DIGITS.findall(claim))
+        cited = [int(n) for n in _CITATION.findall(sentence)]
+        best = (_best_holder(support, min_support, cited, lambda n: numbers <= source_numbers.get(n, set()))
+                if numbers else None)
+        if best is None:
+            best = _best_holder(support, min_support, cited, lambda n: True)
+        if best is None:
             return sentence
         added.append(best)
         tail = sentence[len(sentence.rstrip(".!?。！？ ")):]
         return f"{_CITATION.sub('', sentence[:len(sentence) - len(tail)]).rstrip()} [{best}]{tail}"
 
     return _SENTENCE.sub(check, text), tuple(dict.fromkeys(added))
+
+
+def _best_holder(support: dict[int, float], min_support: float, cited: list[int], holds_numbers) -> int | None:
+    """The source to cite instead, or None: when a cited source already holds the sentence, or none does."""
+    holders = [n for n, share in support.items() if share >= min_support and holds_numbers(n)]
+    if not holders or any(n in holders for n in cited):
+        return None
+    return max(holders, key=lambda n: (support[n], -n))
 
 
 def confidence(text: str, sources: list[Source], cited: tuple[int, ...], invalid: tuple[int, ...]) -> float:

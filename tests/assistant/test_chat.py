@@ -151,6 +151,18 @@ def test_uncited_sentences_get_the_source_that_supports_them():
     assert zh.text == "合同期限为两年 [2]。" and zh.cited == (2,)
 
 
+def test_a_citation_must_hold_the_numbers_the_sentence_states():
+    sources = [Source(1, "a.pdf", 1, "The Duchy of Normandy was a great fief of medieval France.", 0.8),
+               Source(2, "b.pdf", 4, "In 911 the Duchy of Normandy was founded as a fief by treaty.", 0.7)]
+    moved = finish_answer("The Duchy of Normandy was founded in 911 as a fief [1].", sources, "en")
+    assert moved.text == "The Duchy of Normandy was founded in 911 as a fief [2]." and moved.attributed == (2,)
+    kept = finish_answer("The Duchy of Normandy was founded in 911 as a fief [2].", sources, "en")
+    assert kept.text == "The Duchy of Normandy was founded in 911 as a fief [2]." and kept.attributed == ()
+    # No source states 1066: the content rule alone decides, and the model's [1] holds the content.
+    unsure = finish_answer("The Duchy of Normandy was a great fief in 1066 [1].", sources, "en")
+    assert unsure.text == "The Duchy of Normandy was a great fief in 1066 [1]." and unsure.attributed == ()
+
+
 def test_chinese_questions_get_the_rules_in_chinese():
     sources = [Source(1, "合同.pdf", 2, "合同期限为两年。", 0.9)]
     system, user = (m["content"] for m in build_messages("合同期限是多久？", sources))

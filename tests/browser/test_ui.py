@@ -166,13 +166,20 @@ def test_generate_code_and_run_its_tests(alice):
     shoot(page, "code")
 
 
-def test_page_follows_the_browsers_language(browser, server):
+def test_page_follows_the_browsers_language(browser, server, files):
+    """Static labels (gr.I18n, in the page) and the handlers' own messages (Accept-Language) are Chinese."""
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
+    page.set_default_timeout(60_000)
     try:
         page.goto(server)
         page.get_by_role("tab", name="问答").wait_for(timeout=30_000)
         assert page.get_by_role("tab", name="合同审阅").count() == 1
+        page.locator("#upload input[type=file]").set_input_files(str(files["report"]))
+        wait_text(page, "#upload", "KB")
+        page.locator("#ingest").click()
+        wait_text(page, "#ingest-report", "✅ report.pdf：4 页")
+        assert "已索引" in page.locator("#documents").inner_text()
     finally:
         context.close()
 

@@ -1,0 +1,135 @@
+"""Text the handlers write (status lines, reports, labels around answers) in the visitor's language.
+
+The page's static labels are translated in the browser by gr.I18n (ui.i18n); what handlers compose on
+the server follows the same choice: Chinese when the browser's first language is Chinese, else
+English. Error details raised by the knowledge layer (a file's own problem) stay as written.
+"""
+
+from __future__ import annotations
+
+EN = {
+    "chat.reasoning": "🧠 Reasoning",
+    "chat.thinking": "thinking…",
+    "chat.stopped": "*(stopped)*",
+    "chat.sources": "**Sources:** ",
+    "chat.source_ref": "\\[{number}\\] {file}, p. {page}",
+    "chat.no_passages": "*No passages from your documents matched this question.*",
+    "chat.source_head": "**\\[{number}\\] {file} — page {page}**",
+    "chat.cited": " ✅ cited",
+    "chat.relevance": "relevance",
+    "chat.absent": "**Not in your documents** (confidence it is absent: {confidence})",
+    "chat.confidence": "**Confidence: {confidence}** ({level})",
+    "level.high": "high",
+    "level.medium": "medium",
+    "level.low": "low",
+    "ingest.choose": "Choose one or more files first.",
+    "ingest.duplicate": "↺ {name}: already indexed",
+    "ingest.done": "✅ {name}: {pages} pages, {ocr} OCR'd, {chunks} chunks, {seconds:.1f} s",
+    "ingest.warnings": " ({count} warning(s))",
+    "docs.indexed": "indexed",
+    "docs.error": "error: {error}",
+    "docs.pick": "Pick one of your documents to delete.",
+    "docs.deleted": "🗑 Deleted {name}.",
+    "docs.cleared": "🗑 All your documents were removed.",
+    "docs.library": "📚 Shared read-only library ({count} documents), searched by every chat: {names}",
+    "review.pick": "Upload a contract or pick one of your documents.",
+    "review.reviewing": "Reviewing {name}…",
+    "review.scanning": "Scanning {name}: {done}/{total} passages",
+    "review.explaining": "Explaining: {category}",
+    "review.done": "✅ Review done",
+    "review.stopped": "⏹ Stopped",
+    "review.summary": "{head}: {document}: {found} of {total} clause types found, {risky} high-risk item(s). "
+                      "Not legal advice.",
+    "finding.yes": "yes",
+    "finding.no": "no",
+    "code.describe": "Describe the code you want first.",
+    "code.running": "⏳ running the tests in the sandbox…",
+    "code.stopped": "⏹ stopped",
+    "code.attempt": "attempt {attempt}, {origin} tests",
+    "code.given": "given",
+    "code.generated": "generated",
+    "code.retry": "*The model gets one retry with the failure output.*",
+    "code.need_code": "Generate or paste some code first.",
+    "code.need_tests": "Write some tests (asserts or `test_*` functions) first.",
+    "code.your_tests": "your tests",
+    "sandbox.passed": "passed",
+    "sandbox.failed": "failed",
+    "sandbox.timeout": "timeout",
+    "sandbox.memory": "memory",
+    "sandbox.killed": "killed",
+    "sandbox.blocked": "blocked",
+    "sandbox.error": "error",
+}
+
+ZH = {
+    "chat.reasoning": "🧠 推理过程",
+    "chat.thinking": "思考中…",
+    "chat.stopped": "*（已停止）*",
+    "chat.sources": "**来源：** ",
+    "chat.source_ref": "\\[{number}\\] {file}，第 {page} 页",
+    "chat.no_passages": "*你的文档中没有与这个问题相关的段落。*",
+    "chat.source_head": "**\\[{number}\\] {file} — 第 {page} 页**",
+    "chat.cited": " ✅ 已引用",
+    "chat.relevance": "相关度",
+    "chat.absent": "**你的文档中没有这方面的内容**（确信没有的程度：{confidence}）",
+    "chat.confidence": "**可信度：{confidence}**（{level}）",
+    "level.high": "高",
+    "level.medium": "中",
+    "level.low": "低",
+    "ingest.choose": "请先选择一个或多个文件。",
+    "ingest.duplicate": "↺ {name}：已在知识库中",
+    "ingest.done": "✅ {name}：{pages} 页，其中 OCR {ocr} 页，{chunks} 个分块，{seconds:.1f} 秒",
+    "ingest.warnings": "（{count} 条警告）",
+    "docs.indexed": "已索引",
+    "docs.error": "错误：{error}",
+    "docs.pick": "请选择要删除的文档。",
+    "docs.deleted": "🗑 已删除 {name}。",
+    "docs.cleared": "🗑 你的文档已全部删除。",
+    "docs.library": "📚 共享只读资料库（{count} 份文档），所有问答都会检索：{names}",
+    "review.pick": "请上传合同，或选择一份你的文档。",
+    "review.reviewing": "正在审阅 {name}…",
+    "review.scanning": "正在扫描 {name}：{done}/{total} 段",
+    "review.explaining": "正在解释：{category}",
+    "review.done": "✅ 审阅完成",
+    "review.stopped": "⏹ 已停止",
+    "review.summary": "{head}：{document}：{total} 种条款类型中找到 {found} 种，高风险 {risky} 项。不构成法律意见。",
+    "finding.yes": "是",
+    "finding.no": "否",
+    "code.describe": "请先描述你想要的代码。",
+    "code.running": "⏳ 正在沙箱中运行测试…",
+    "code.stopped": "⏹ 已停止",
+    "code.attempt": "第 {attempt} 次尝试，{origin}测试",
+    "code.given": "你提供的",
+    "code.generated": "模型编写的",
+    "code.retry": "*模型会根据失败输出再试一次。*",
+    "code.need_code": "请先生成或粘贴代码。",
+    "code.need_tests": "请先编写测试（assert 语句或 `test_*` 函数）。",
+    "code.your_tests": "你的测试",
+    "sandbox.passed": "通过",
+    "sandbox.failed": "失败",
+    "sandbox.timeout": "超时",
+    "sandbox.memory": "内存超限",
+    "sandbox.killed": "被终止",
+    "sandbox.blocked": "已拦截",
+    "sandbox.error": "错误",
+}
+
+MESSAGES = {"en": EN, "zh": ZH}
+
+
+def say(lang: str, key: str, **values) -> str:
+    """The message `key` in `lang` (English when the language or the key has no translation), filled in."""
+    template = MESSAGES.get(lang, EN).get(key) or EN[key]
+    return template.format(**values)
+
+
+def language(accept_language: str | None) -> str:
+    """"zh" when the browser's first preferred language is Chinese (any region or script), else "en"."""
+    first = (accept_language or "").split(",")[0].split(";")[0].strip().lower()
+    return "zh" if first == "zh" or first.startswith("zh-") else "en"
+
+
+def request_language(request) -> str:
+    """The visitor's language from a gr.Request (its Accept-Language header); "en" without one."""
+    headers = getattr(request, "headers", None)
+    return language(headers.get("accept-language") if headers is not None else None)
