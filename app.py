@@ -19,9 +19,10 @@ from knowledge.sessions import SessionKnowledgeBases
 from ui.chat import build_chat, chat_inputs
 from ui.code import build_code
 from ui.config import AppSettings
-from ui.contracts import ContractsTab, build_contracts
+from ui.contracts import ContractsTab, build_contracts, findings_view
 from ui.i18n import I18N, t
-from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table
+from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table, documents_view
+from ui.messages import request_language
 from ui.metrics import Metrics, build_metrics
 from ui.render import escape
 from ui.services import Services
@@ -89,7 +90,7 @@ def build_demo(services: Services) -> gr.Blocks:
             build_chat(services, chat)
             contracts = build_contracts(services)
             build_code(services)
-        refresh_on_change(services, knowledge, contracts)
+        refresh_on_change(demo, services, knowledge, contracts)
 
         def on_unload(request: gr.Request):
             services.end_session(request.session_hash)
@@ -99,14 +100,21 @@ def build_demo(services: Services) -> gr.Blocks:
     return demo
 
 
-def refresh_on_change(services: Services, knowledge: KnowledgeTab, contracts: ContractsTab) -> None:
-    """Document pickers and the table follow the session's documents, whichever tab changed them."""
+def refresh_on_change(demo: gr.Blocks, services: Services, knowledge: KnowledgeTab, contracts: ContractsTab) -> None:
+    """Document pickers and the table follow the session's documents, whichever tab changed them; headers its language."""
     def pickers(request: gr.Request):
         return gr.Dropdown(choices=document_choices(services, request.session_hash), value=None)
 
     def table(request: gr.Request):
-        return documents_table(services, request.session_hash)
+        lang = request_language(request)
+        return documents_view(documents_table(services, request.session_hash, lang=lang), lang)
 
+    def headers(request: gr.Request):
+        """Table header rows in the visitor's language from the start (labels elsewhere translate in the page)."""
+        lang = request_language(request)
+        return documents_view([], lang), findings_view([], lang)
+
+    demo.load(headers, None, [knowledge.table, contracts.table], api_visibility="private", queue=False)
     for dependency in knowledge.changed:
         dependency.then(pickers, None, contracts.picker, api_visibility="private")
     contracts.tab.select(pickers, None, contracts.picker, api_visibility="private")

@@ -290,7 +290,9 @@ def test_chinese_visitors_get_chinese_reports(stores, docs, tmp_path):
     upload = factory.contract_pdf(tmp_path / "contract.pdf")
     final = list(contracts.review_stream(services, "s", str(upload), None, explain=False, lang="zh"))[-1]
     assert final.status.startswith("✅ 审阅完成：contract.pdf：20 种条款类型中找到") and "不构成法律意见" in final.status
-    assert {row[1] for row in final.rows} <= {"是", "否"}
+    assert {row[1] for row in final.rows} <= {"是", "否"} and {row[4] for row in final.rows} <= {"高", "中", "低", "无"}
+    assert "适用法律 (Governing Law)" in {row[0] for row in final.rows}
+    assert messages.columns("zh", "findings")[0] == "条款类型" and messages.columns("fr", "documents")[0] == "File"
 
 
 def test_operators_shared_library_is_searched_by_every_visitor_and_stays_read_only(settings, embedder, stores,

@@ -13,11 +13,10 @@ import gradio as gr
 from assistant.tasks.contracts import Finding, ReviewReport, review_contract
 from assistant.tasks.events import Progress
 from ui.i18n import t
-from ui.messages import request_language, say
+from ui.messages import columns, request_language, say
 from ui.render import escape, finding_row
 from ui.services import Services
 
-FINDING_COLUMNS = ["Category", "Found", "Quote", "Page", "Risk", "Explanation"]
 
 
 @dataclass
@@ -91,10 +90,18 @@ def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en"
 # ---------------------------------------------------------------- UI
 
 
+def findings_view(rows: list[list], lang: str):
+    """The findings table with its header row in the visitor's language (a pandas frame: see documents_view)."""
+    import pandas as pd  # noqa: PLC0415 - gradio's own dependency
+
+    return pd.DataFrame(rows, columns=columns(lang, "findings"))
+
+
 @dataclass
 class ContractsTab:
     picker: gr.Dropdown
     tab: gr.Tab
+    table: gr.Dataframe
 
 
 def build_contracts(services: Services) -> ContractsTab:
@@ -111,7 +118,7 @@ def build_contracts(services: Services) -> ContractsTab:
                     review = gr.Button(t("contracts.review"), variant="primary", elem_id="review")
                     stop = gr.Button(t("chat.stop"), variant="stop")
         status = gr.Markdown(elem_id="review-status")
-        table = gr.Dataframe(headers=FINDING_COLUMNS, value=[], label=t("contracts.findings"), interactive=False,
+        table = gr.Dataframe(headers=columns("en", "findings"), value=[], label=t("contracts.findings"), interactive=False,
                              wrap=True, max_height=640, elem_id="findings",
                              column_widths=["16%", "6%", "44%", "6%", "8%", "20%"])
         with gr.Row():
@@ -122,7 +129,7 @@ def build_contracts(services: Services) -> ContractsTab:
         cancel = services.stops.start(request.session_hash, "review")
         lang = request_language(request)
         for view in review_stream(services, request.session_hash, file, doc_id, explain_on, cancel, lang):
-            yield view.rows, view.status, view.markdown_path, view.json_path
+            yield findings_view(view.rows, lang), view.status, view.markdown_path, view.json_path
 
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "review")
@@ -130,4 +137,4 @@ def build_contracts(services: Services) -> ContractsTab:
     review.click(on_review, [upload, picker, explain], [table, status, markdown_file, json_file], api_name="review",
                  concurrency_id="model", concurrency_limit=services.settings.model_concurrency)
     stop.click(on_stop, None, None, queue=False, api_name="stop_review")
-    return ContractsTab(picker, tab)
+    return ContractsTab(picker, tab, table)

@@ -10,11 +10,10 @@ import gradio as gr
 
 from knowledge.types import IngestResult
 from ui.i18n import t
-from ui.messages import request_language, say
+from ui.messages import columns, request_language, say
 from ui.render import escape, ingest_line
 from ui.services import Services
 
-DOC_COLUMNS = ["File", "Pages", "OCR'd pages", "Chunks", "Status"]
 FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files, name, fraction, message)
 
 
@@ -87,6 +86,16 @@ class KnowledgeTab:
     changed: list[gr.events.Dependency]
 
 
+def documents_view(rows: list[list], lang: str):
+    """The documents table with its header row in the visitor's language.
+
+    A pandas frame, not a gr.Dataframe update: API clients keep getting {"headers", "data"}.
+    """
+    import pandas as pd  # noqa: PLC0415 - gradio's own dependency
+
+    return pd.DataFrame(rows, columns=columns(lang, "documents"))
+
+
 def gradio_progress(progress: gr.Progress) -> FileProgress:
     """Two bars: files done, and the current file's own progress."""
     def report(index: int, total: int, name: str, fraction: float, message: str) -> None:
@@ -103,7 +112,7 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
         upload = gr.File(label=t("knowledge.upload"), file_count="multiple", type="filepath", elem_id="upload")
         ingest_button = gr.Button(t("knowledge.add"), variant="primary", elem_id="ingest")
         report = gr.Markdown(elem_id="ingest-report")
-        table = gr.Dataframe(headers=DOC_COLUMNS, value=[], label=t("knowledge.table"), interactive=False,
+        table = gr.Dataframe(headers=columns("en", "documents"), value=[], label=t("knowledge.table"), interactive=False,
                              elem_id="documents")
         with gr.Row():
             picker = gr.Dropdown(label=t("knowledge.pick"), choices=[], scale=3)
@@ -111,13 +120,19 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
             clear = gr.Button(t("knowledge.clear"), scale=1)
 
     def on_ingest(files, request: gr.Request, progress=gr.Progress()):
-        return ingest_files(services, request.session_hash, files, gradio_progress(progress), request_language(request))
+        lang = request_language(request)
+        rows, report = ingest_files(services, request.session_hash, files, gradio_progress(progress), lang)
+        return documents_view(rows, lang), report
 
     def on_delete(doc_id, request: gr.Request):
-        return delete_document(services, request.session_hash, doc_id, request_language(request))
+        lang = request_language(request)
+        rows, message = delete_document(services, request.session_hash, doc_id, lang)
+        return documents_view(rows, lang), message
 
     def on_clear(request: gr.Request):
-        return clear_documents(services, request.session_hash, request_language(request))
+        lang = request_language(request)
+        rows, message = clear_documents(services, request.session_hash, lang)
+        return documents_view(rows, lang), message
 
     def refresh_picker(request: gr.Request):
         return gr.Dropdown(choices=document_choices(services, request.session_hash), value=None)

@@ -179,7 +179,8 @@ def test_page_follows_the_browsers_language(browser, server, files):
         wait_text(page, "#upload", "KB")
         page.locator("#ingest").click()
         wait_text(page, "#ingest-report", "✅ report.pdf：4 页")
-        assert "已索引" in page.locator("#documents").inner_text()
+        table = page.locator("#documents").inner_text()
+        assert "已索引" in table and "文件" in table and "页数" in table  # rows and header row in Chinese
     finally:
         context.close()
 
