@@ -94,7 +94,13 @@ def test_cuad_annotations_are_rebuilt_identically_from_raw(name, raw_sub, patter
 def test_cuad_held_out_contracts_are_not_in_the_dev_set():
     dev = {p.stem for p in (DATA / "cuad" / "contracts").glob("*.txt")}
     held_out = {p.stem for p in (DATA / "cuad_heldout" / "contracts").glob("*.txt")}
-    assert dev and held_out and not dev & held_out
+    dev2 = {p.stem for p in (DATA / "cuad_dev2" / "contracts").glob("*.txt")}
+    assert dev and held_out and dev2 and not dev & held_out and not dev2 & (dev | held_out)
+    def cuad_names(folder: Path, pattern: str = "*.json") -> set[str]:
+        return {json.loads(p.read_text(encoding="utf-8"))["cuad_filename"] for p in folder.glob(pattern)}
+
+    raw_dev = cuad_names(DATA / "raw", "cuad_*.json") | cuad_names(DATA / "raw" / "cuad_dev2")
+    assert not raw_dev & cuad_names(DATA / "raw" / "cuad_heldout")  # not the same contract under another id
 
 
 def test_checker_catches_an_answer_missing_from_its_document(tmp_path):

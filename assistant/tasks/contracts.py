@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -109,16 +110,26 @@ def scan_chunk(chunk: Chunk) -> list[tuple[float, Finding]]:
     return findings
 
 
+_HEADING = re.compile(r"(?:[A-Z0-9][A-Z0-9&,.()'’-]*\s+){3,}(?=[A-Z][a-z])")  # 3+ capitalised words, then prose
+
+
 def _best_sentence(clause: ClauseType, text: str, sentences: list[tuple[int, int]]) -> tuple[float, int] | None:
-    """The sentence matching most of the clause's patterns; a heading-like sentence (< 8 words) ranks lower."""
+    """The sentence matching most of the clause's patterns; a heading-like sentence ranks lower.
+
+    Heading-like: under 8 words, or matched only inside a capitalised heading glued to the sentence
+    ("GOVERNING LAW AND JURISDICTION This agreement supersedes...").
+    """
     patterns, excludes = clause.compiled(), clause.compiled_excludes()
     best = None
     for index, (start, end) in enumerate(sentences):
         sentence = " ".join(text[start:end].split())  # PDF line breaks fall mid-sentence
-        hits = sum(1 for p in patterns if p.search(sentence))
-        if not hits or any(x.search(sentence) for x in excludes):
+        matches = [m for m in (p.search(sentence) for p in patterns) if m]
+        if not matches or any(x.search(sentence) for x in excludes):
             continue
-        score = hits + (1.0 if len(sentence.split()) >= 8 or has_cjk(sentence) else 0.0)
+        heading = _HEADING.match(sentence) if not sentence.isupper() else None
+        in_heading = heading is not None and all(m.end() <= heading.end() for m in matches)
+        prose = (len(sentence.split()) >= 8 or has_cjk(sentence)) and not in_heading
+        score = len(matches) + (1.0 if prose else 0.0)
         if best is None or score > best[0]:
             best = (score, index)
     return best

@@ -1,6 +1,6 @@
 """Make the dev sets: real slices of SQuAD v2 / CMRC 2018 / CUAD (primary) and synthetic gazetteers.
 
-    python evals/data/make_devsets.py --real               # rebuild squad_v2/, cmrc2018/, cuad/, cuad_heldout/ from raw/
+    python evals/data/make_devsets.py --real               # rebuild squad_v2/, cmrc2018/, cuad*/ from raw/
     python evals/data/make_devsets.py --check              # verify every committed set (answers/spans in their text)
     python evals/data/make_devsets.py                      # rebuild evals/data/squad_en and evals/data/zh (synthetic)
     python evals/data/make_devsets.py --squad dev-v2.0.json --cmrc cmrc2018_dev.json   # sampled whole-article slices
@@ -212,7 +212,8 @@ def write_cuad(out: Path, raw_dir: Path = RAW, pattern: str = "cuad_*.json") -> 
 
 REAL_SETS = (("squad_v2", "squad_v2_dev_slice.json", "squad"), ("cmrc2018", "cmrc2018_dev_slice.json", "cmrc"))
 # CUAD sets: (folder, raw subfolder, raw file pattern); the contract texts are committed in FOLDER/contracts/
-CUAD_SETS = (("cuad", ".", "cuad_*.json"), ("cuad_heldout", "cuad_heldout", "*.json"))
+CUAD_SETS = (("cuad", ".", "cuad_*.json"), ("cuad_heldout", "cuad_heldout", "*.json"),
+             ("cuad_dev2", "cuad_dev2", "*.json"))
 
 
 def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
