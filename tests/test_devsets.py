@@ -100,7 +100,9 @@ def test_cuad_held_out_contracts_are_not_in_the_dev_set():
         return {json.loads(p.read_text(encoding="utf-8"))["cuad_filename"] for p in folder.glob(pattern)}
 
     raw_dev = cuad_names(DATA / "raw", "cuad_*.json") | cuad_names(DATA / "raw" / "cuad_dev2")
+    held_out2 = cuad_names(DATA / "raw" / "cuad_heldout2")
     assert not raw_dev & cuad_names(DATA / "raw" / "cuad_heldout")  # not the same contract under another id
+    assert held_out2 and not held_out2 & (raw_dev | cuad_names(DATA / "raw" / "cuad_heldout"))
 
 
 def test_checker_catches_an_answer_missing_from_its_document(tmp_path):
