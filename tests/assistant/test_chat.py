@@ -6,7 +6,7 @@ import pytest
 
 from assistant import prompts
 from assistant.events import Done, TextDelta
-from assistant.tasks.chat import ChatOptions, answer, build_messages, finish_answer
+from assistant.tasks.chat import answer, build_messages, finish_answer
 from assistant.tasks.events import Answer, Source, Sources
 from tests import factory
 from tests.assistant.fakes import ScriptedEngine
