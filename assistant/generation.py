@@ -259,6 +259,7 @@ class LocalEngine:
     # -- scheduler side (one thread owns the model)
 
     def _run(self) -> None:
+        self.model.bind_thread()
         batch: Batch | None = None
         rows: list[_Request] = []
         while True:

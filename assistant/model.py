@@ -19,7 +19,7 @@ from assistant.config import AssistantSettings, Quantization
 from assistant.graphs import GraphDecoder, StaticSlots
 from assistant.info import ModelInfo
 from assistant.offline import OFFLINE_MODELS, OfflineModelMissing, OfflineModelSpec, assemble_gguf
-from knowledge.threads import run_in_own_thread
+from knowledge.threads import run_in_own_thread, torch_thread_count, use_torch_threads
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ def load_pretrained(source: str, settings: AssistantSettings, display_name: str,
         The loaded model.
     """
     return run_in_own_thread(lambda: _load_pretrained(source, settings, display_name, fallback_notice),
-                             name="model-load")
+                             name="model-load", torch_threads=torch_thread_count())
 
 
 def _load_pretrained(source: str, settings: AssistantSettings, display_name: str,
@@ -380,6 +380,16 @@ class LoadedModel:
         # R1-style templates strip `</think>` blocks from history: such models want no system turn.
         self.is_reasoning_model = "</think>" in str(getattr(tokenizer, "chat_template", None) or "")
         self.graphs: GraphDecoder | None = None  # set on CUDA: decode steps replayed from CUDA graphs
+        self.torch_threads = torch_thread_count()  # the loading thread's: the process default at start-up
+
+    def bind_thread(self) -> None:
+        """Give the calling thread (the engine's scheduler) the full torch thread count.
+
+        A new thread starts with whatever count the last `torch.set_num_threads` left in the process; a
+        query embedding lowers it to 1 for a few milliseconds, and a scheduler thread started then would
+        decode on one core for its whole life.
+        """
+        use_torch_threads(self.torch_threads)
 
     def _stop_ids(self) -> set[int]:
         ids: set[int] = set()

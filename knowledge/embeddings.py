@@ -11,7 +11,7 @@ import numpy as np
 
 from knowledge.config import KnowledgeSettings
 from knowledge.errors import KnowledgeError
-from knowledge.threads import run_in_own_thread
+from knowledge.threads import run_in_own_thread, torch_thread_count
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class SentenceTransformerEmbedder:
         # E5 models are trained with these prefixes; without them retrieval quality drops.
         self._prefixes = _Prefixes("query: ", "passage: ") if "e5" in lowered else _Prefixes()
         self._offsets_tokenizer = _untruncated(model.tokenizer, name)
+        self._cores = torch_thread_count()  # made at start-up: the process default, before any query lowers it
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         """Embed passages with all cores, on a thread of their own; returns float32 array (len(texts), dim).
@@ -63,7 +64,7 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         texts = [self._prefixes.passage + t for t in texts]
-        return run_in_own_thread(lambda: self._encode(texts), name="embed-batch")
+        return run_in_own_thread(lambda: self._encode(texts), name="embed-batch", torch_threads=self._cores)
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query on the calling thread's one core; returns a float32 vector of shape (dim,).

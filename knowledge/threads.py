@@ -17,12 +17,21 @@ from typing import Callable, TypeVar
 T = TypeVar("T")
 
 
-def run_in_own_thread(work: Callable[[], T], name: str = "torch-work") -> T:
-    """Call `work()` on a new thread, wait for it and return its result (or raise its exception)."""
+def run_in_own_thread(work: Callable[[], T], name: str = "torch-work", torch_threads: int | None = None) -> T:
+    """Call `work()` on a new thread, wait for it and return its result (or raise its exception).
+
+    Args:
+        work: the function to run.
+        name: the thread's name (logs, debuggers).
+        torch_threads: torch intra-op threads for the new thread. Set it: a new thread starts with whatever
+            count the last `torch.set_num_threads` left in the process, e.g. a query embedding's 1.
+    """
     outcome: dict[str, object] = {}
 
     def target() -> None:
         try:
+            if torch_threads:
+                use_torch_threads(torch_threads)
             outcome["value"] = work()
         except BaseException as error:  # noqa: BLE001 - re-raised on the caller's thread
             outcome["error"] = error
@@ -33,3 +42,18 @@ def run_in_own_thread(work: Callable[[], T], name: str = "torch-work") -> T:
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]  # type: ignore[return-value]
+
+
+def torch_thread_count() -> int:
+    """torch's intra-op thread count as the calling thread sees it (call at start-up: the process default)."""
+    import torch  # noqa: PLC0415 - torch loads only with a model
+
+    return torch.get_num_threads()
+
+
+def use_torch_threads(count: int) -> None:
+    """Give the calling thread `count` torch intra-op threads (torch keeps the count per thread)."""
+    import torch  # noqa: PLC0415
+
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)

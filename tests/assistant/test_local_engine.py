@@ -159,3 +159,23 @@ def test_requests_arriving_while_the_scheduler_retires_are_all_answered(small_mo
         assert results == ["length"] * 12
     finally:
         engine.close()
+
+
+def test_a_scheduler_started_while_a_query_holds_torch_at_one_thread_still_decodes_with_all(small_model, small_settings,
+                                                                                              monkeypatch):
+    import torch
+
+    from assistant.generation import LocalEngine
+
+    seen = []
+    prefill = small_model.prefill
+    monkeypatch.setattr(small_model, "prefill", lambda *a, **k: (seen.append(torch.get_num_threads()), prefill(*a, **k))[1])
+    previous = torch.get_num_threads()
+    engine = LocalEngine(small_model, small_settings)
+    torch.set_num_threads(1)  # a visitor's query embedding, at the moment the scheduler thread starts
+    try:
+        answer(engine.stream(QUESTION, GenerationParams(max_new_tokens=2)))
+    finally:
+        torch.set_num_threads(previous)
+        engine.close()
+    assert seen == [small_model.torch_threads] and small_model.torch_threads == previous

@@ -44,3 +44,19 @@ def test_the_real_embedder_embeds_passages_off_the_calling_thread(embedder, monk
     assert threads and threads[0] is not threading.current_thread()
     embedder.embed_query("where is Normandy")  # one query stays on the caller's thread, with one core
     assert threads[-1] is threading.current_thread()
+
+
+def test_batch_embedding_gets_all_cores_even_while_a_query_holds_torch_at_one(embedder, monkeypatch):
+    """A new thread inherits the last torch.set_num_threads in the process (a query's 1): embed_batch sets its own."""
+    import torch
+
+    seen = []
+    encode = embedder._encode
+    monkeypatch.setattr(embedder, "_encode", lambda texts: (seen.append(torch.get_num_threads()), encode(texts))[1])
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # what embed_query does for a few milliseconds on a visitor's thread
+    try:
+        embedder.embed_batch(["Normandy is a region in France."])
+    finally:
+        torch.set_num_threads(previous)
+    assert seen == [embedder._cores] and embedder._cores == previous
