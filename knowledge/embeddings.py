@@ -108,7 +108,11 @@ def _untruncated(tokenizer, name: str):
 
 @contextmanager
 def _torch_threads(count: int):
-    """Limit torch's intra-op threads on the calling thread only (torch keeps the setting per thread)."""
+    """Limit torch's intra-op threads on the calling thread (torch keeps the count per thread).
+
+    torch also stores the count as the default for threads that start meanwhile; threads that need every
+    core set their own (knowledge.threads.run_in_own_thread, LoadedModel.bind_thread).
+    """
     import torch
 
     previous = torch.get_num_threads()
