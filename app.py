@@ -19,12 +19,12 @@ from knowledge.sessions import SessionKnowledgeBases
 from ui.chat import build_chat, chat_inputs
 from ui.code import build_code
 from ui.config import AppSettings
-from ui.contracts import ContractsTab, build_contracts, findings_view
+from ui.contracts import ContractsTab, build_contracts
 from ui.i18n import I18N, t
-from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table, documents_view
+from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table
 from ui.messages import request_language
 from ui.metrics import Metrics, build_metrics
-from ui.render import escape
+from ui.render import escape, table_frame
 from ui.services import Services
 
 log = logging.getLogger("app")
@@ -101,18 +101,18 @@ def build_demo(services: Services) -> gr.Blocks:
 
 
 def refresh_on_change(demo: gr.Blocks, services: Services, knowledge: KnowledgeTab, contracts: ContractsTab) -> None:
-    """Document pickers and the table follow the session's documents, whichever tab changed them; headers its language."""
+    """Pickers and the table follow the session's documents, whichever tab changed them; headers its language."""
     def pickers(request: gr.Request):
         return gr.Dropdown(choices=document_choices(services, request.session_hash), value=None)
 
     def table(request: gr.Request):
         lang = request_language(request)
-        return documents_view(documents_table(services, request.session_hash, lang=lang), lang)
+        return table_frame(documents_table(services, request.session_hash, lang=lang), lang, "documents")
 
     def headers(request: gr.Request):
         """Table header rows in the visitor's language from the start (labels elsewhere translate in the page)."""
         lang = request_language(request)
-        return documents_view([], lang), findings_view([], lang)
+        return table_frame([], lang, "documents"), table_frame([], lang, "findings")
 
     demo.load(headers, None, [knowledge.table, contracts.table], api_visibility="private", queue=False)
     for dependency in knowledge.changed:

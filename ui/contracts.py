@@ -14,9 +14,8 @@ from assistant.tasks.contracts import Finding, ReviewReport, review_contract
 from assistant.tasks.events import Progress
 from ui.i18n import t
 from ui.messages import columns, request_language, say
-from ui.render import escape, finding_row
+from ui.render import escape, finding_row, table_frame
 from ui.services import Services
-
 
 
 @dataclass
@@ -33,7 +32,8 @@ class ReviewView:
 
 
 def review_stream(services: Services, session_id: str, upload: str | None, doc_id: int | None,
-                  explain: bool = True, cancel: threading.Event | None = None, lang: str = "en") -> Iterator[ReviewView]:
+                  explain: bool = True, cancel: threading.Event | None = None,
+                  lang: str = "en") -> Iterator[ReviewView]:
     """Review an uploaded file (ingested into the session first) or one of the session's documents."""
     if upload:
         result = services.stores.get(session_id).ingest([Path(upload)], names=[Path(upload).name])[0]
@@ -90,13 +90,6 @@ def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en"
 # ---------------------------------------------------------------- UI
 
 
-def findings_view(rows: list[list], lang: str):
-    """The findings table with its header row in the visitor's language (a pandas frame: see documents_view)."""
-    import pandas as pd  # noqa: PLC0415 - gradio's own dependency
-
-    return pd.DataFrame(rows, columns=columns(lang, "findings"))
-
-
 @dataclass
 class ContractsTab:
     picker: gr.Dropdown
@@ -118,8 +111,8 @@ def build_contracts(services: Services) -> ContractsTab:
                     review = gr.Button(t("contracts.review"), variant="primary", elem_id="review")
                     stop = gr.Button(t("chat.stop"), variant="stop")
         status = gr.Markdown(elem_id="review-status")
-        table = gr.Dataframe(headers=columns("en", "findings"), value=[], label=t("contracts.findings"), interactive=False,
-                             wrap=True, max_height=640, elem_id="findings",
+        table = gr.Dataframe(headers=columns("en", "findings"), value=[], label=t("contracts.findings"),
+                             interactive=False, wrap=True, max_height=640, elem_id="findings",
                              column_widths=["16%", "6%", "44%", "6%", "8%", "20%"])
         with gr.Row():
             markdown_file = gr.DownloadButton(t("contracts.download_md"), elem_id="download-md")
@@ -129,7 +122,7 @@ def build_contracts(services: Services) -> ContractsTab:
         cancel = services.stops.start(request.session_hash, "review")
         lang = request_language(request)
         for view in review_stream(services, request.session_hash, file, doc_id, explain_on, cancel, lang):
-            yield findings_view(view.rows, lang), view.status, view.markdown_path, view.json_path
+            yield table_frame(view.rows, lang, "findings"), view.status, view.markdown_path, view.json_path
 
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "review")

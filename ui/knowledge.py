@@ -11,7 +11,7 @@ import gradio as gr
 from knowledge.types import IngestResult
 from ui.i18n import t
 from ui.messages import columns, request_language, say
-from ui.render import escape, ingest_line
+from ui.render import escape, ingest_line, table_frame
 from ui.services import Services
 
 FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files, name, fraction, message)
@@ -40,7 +40,8 @@ def documents_table(services: Services, session_id: str, recent: list[IngestResu
     """The visitor's documents plus this batch's failures (so no file disappears without a word)."""
     indexed = say(lang, "docs.indexed")
     rows = [[d.name, d.pages, d.ocr_pages, d.chunks, indexed] for d in services.stores.get(session_id).documents()]
-    rows += [[r.file_name, 0, 0, 0, say(lang, "docs.error", error=r.error)] for r in recent or [] if r.status == "error"]
+    rows += [[r.file_name, 0, 0, 0, say(lang, "docs.error", error=r.error)]
+             for r in recent or [] if r.status == "error"]
     return rows
 
 
@@ -86,16 +87,6 @@ class KnowledgeTab:
     changed: list[gr.events.Dependency]
 
 
-def documents_view(rows: list[list], lang: str):
-    """The documents table with its header row in the visitor's language.
-
-    A pandas frame, not a gr.Dataframe update: API clients keep getting {"headers", "data"}.
-    """
-    import pandas as pd  # noqa: PLC0415 - gradio's own dependency
-
-    return pd.DataFrame(rows, columns=columns(lang, "documents"))
-
-
 def gradio_progress(progress: gr.Progress) -> FileProgress:
     """Two bars: files done, and the current file's own progress."""
     def report(index: int, total: int, name: str, fraction: float, message: str) -> None:
@@ -112,8 +103,8 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
         upload = gr.File(label=t("knowledge.upload"), file_count="multiple", type="filepath", elem_id="upload")
         ingest_button = gr.Button(t("knowledge.add"), variant="primary", elem_id="ingest")
         report = gr.Markdown(elem_id="ingest-report")
-        table = gr.Dataframe(headers=columns("en", "documents"), value=[], label=t("knowledge.table"), interactive=False,
-                             elem_id="documents")
+        table = gr.Dataframe(headers=columns("en", "documents"), value=[], label=t("knowledge.table"),
+                             interactive=False, elem_id="documents")
         with gr.Row():
             picker = gr.Dropdown(label=t("knowledge.pick"), choices=[], scale=3)
             delete = gr.Button(t("knowledge.delete"), variant="stop", scale=1)
@@ -122,17 +113,17 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
     def on_ingest(files, request: gr.Request, progress=gr.Progress()):
         lang = request_language(request)
         rows, report = ingest_files(services, request.session_hash, files, gradio_progress(progress), lang)
-        return documents_view(rows, lang), report
+        return table_frame(rows, lang, "documents"), report
 
     def on_delete(doc_id, request: gr.Request):
         lang = request_language(request)
         rows, message = delete_document(services, request.session_hash, doc_id, lang)
-        return documents_view(rows, lang), message
+        return table_frame(rows, lang, "documents"), message
 
     def on_clear(request: gr.Request):
         lang = request_language(request)
         rows, message = clear_documents(services, request.session_hash, lang)
-        return documents_view(rows, lang), message
+        return table_frame(rows, lang, "documents"), message
 
     def refresh_picker(request: gr.Request):
         return gr.Dropdown(choices=document_choices(services, request.session_hash), value=None)

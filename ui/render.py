@@ -9,10 +9,20 @@ from assistant.sandbox import SandboxResult
 from assistant.tasks.contracts import Finding
 from assistant.tasks.events import Source
 from knowledge.types import IngestResult
-from ui.messages import MESSAGES, category_name, say
+from ui.messages import MESSAGES, category_name, columns, say
 
 PASSAGE_CHARS = 700
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
+
+
+def table_frame(rows: list[list], lang: str, table: str):
+    """A "documents" or "findings" table with its header row in the visitor's language.
+
+    A pandas frame, not a gr.Dataframe update: API clients keep getting {"headers", "data"}.
+    """
+    import pandas as pd  # noqa: PLC0415 - gradio's own dependency
+
+    return pd.DataFrame(rows, columns=columns(lang, table))
 
 
 def escape(text: str) -> str:
@@ -90,7 +100,8 @@ def excerpt(text: str, query: str, limit: int = PASSAGE_CHARS) -> str:
     return ("…" if start else "") + text[start:start + limit].strip() + ("…" if start + limit < len(text) else "")
 
 
-def sources_markdown(sources: tuple[Source, ...], cited: tuple[int, ...] = (), query: str = "", lang: str = "en") -> str:
+def sources_markdown(sources: tuple[Source, ...], cited: tuple[int, ...] = (), query: str = "",
+                     lang: str = "en") -> str:
     """The side panel: every passage the model was given, cited ones marked, with file and page."""
     if not sources:
         return say(lang, "chat.no_passages")

@@ -169,7 +169,8 @@ def test_a_scheduler_started_while_a_query_holds_torch_at_one_thread_still_decod
 
     seen = []
     prefill = small_model.prefill
-    monkeypatch.setattr(small_model, "prefill", lambda *a, **k: (seen.append(torch.get_num_threads()), prefill(*a, **k))[1])
+    monkeypatch.setattr(small_model, "prefill",
+                        lambda *a, **k: (seen.append(torch.get_num_threads()), prefill(*a, **k))[1])
     previous = torch.get_num_threads()
     engine = LocalEngine(small_model, small_settings)
     torch.set_num_threads(1)  # a visitor's query embedding, at the moment the scheduler thread starts
