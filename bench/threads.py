@@ -23,6 +23,7 @@ import threading
 import time
 
 from bench.common import setup_offline
+from knowledge.threads import run_in_own_thread
 
 PASSAGES = ["The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, "
             "a region in France. They were descended from Norse raiders and pirates. " * 4] * 32
@@ -40,14 +41,6 @@ def decode_rate(model, steps: int) -> float:
     return steps / (time.perf_counter() - started)
 
 
-def on_fresh_thread(work):
-    result = {}
-    thread = threading.Thread(target=lambda: result.setdefault("value", work()))
-    thread.start()
-    thread.join()
-    return result["value"]
-
-
 def beside_live_thread(embed, model, steps: int) -> float:
     """Decode rate while another thread that has just run `embed()` stays alive (as Gradio's workers do)."""
     embedded, release = threading.Event(), threading.Event()
@@ -61,7 +54,7 @@ def beside_live_thread(embed, model, steps: int) -> float:
     thread.start()
     embedded.wait()
     try:
-        return on_fresh_thread(lambda: decode_rate(model, steps))
+        return run_in_own_thread(lambda: decode_rate(model, steps))
     finally:
         release.set()
         thread.join()
@@ -83,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
                                                     quantization="none"), "benchmark")
     embedder = load_embedder(KnowledgeSettings())
     modes = {
-        "alone": lambda: on_fresh_thread(lambda: decode_rate(model, args.steps)),
+        "alone": lambda: run_in_own_thread(lambda: decode_rate(model, args.steps)),
         "embedded on the caller (before)": lambda: beside_live_thread(
             lambda: embedder._encode(PASSAGES), model, args.steps),
         "embedded via embed_batch (now)": lambda: beside_live_thread(
