@@ -131,25 +131,9 @@ COLUMNS = {
            "findings": ["条款类型", "是否找到", "引用原文", "页码", "风险", "解释"]},
 }
 
-# The CUAD categories (assistant.tasks.clauses) as a Chinese reader knows them.
-CATEGORIES_ZH = {
-    "Parties": "合同当事人", "Agreement Date": "签署日期", "Effective Date": "生效日期", "Expiration Date": "到期日期",
-    "Renewal Term": "续约期限", "Notice Period to Terminate Renewal": "不续约通知期", "Governing Law": "适用法律",
-    "Termination for Convenience": "无因解约", "Cap on Liability": "责任上限", "Uncapped Liability": "无上限责任",
-    "Non-Compete": "竞业限制", "Exclusivity": "排他性", "Anti-Assignment": "禁止转让", "Change of Control": "控制权变更",
-    "License Grant": "许可授予", "IP Ownership Assignment": "知识产权归属转让", "Audit Rights": "审计权",
-    "Insurance": "保险", "Warranty Duration": "保证期限", "Liquidated Damages": "违约金",
-}
-
-
 def columns(lang: str, table: str) -> list[str]:
     """Header row of the "documents" or "findings" table in `lang`."""
     return COLUMNS.get(lang, COLUMNS["en"])[table]
-
-
-def category_name(name: str, lang: str) -> str:
-    """A clause category's name for the visitor: "适用法律 (Governing Law)" in Chinese, the CUAD name otherwise."""
-    return f"{CATEGORIES_ZH[name]} ({name})" if lang == "zh" and name in CATEGORIES_ZH else name
 
 
 def say(lang: str, key: str, **values) -> str:

@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.sandbox import SandboxResult
+from assistant.tasks.clauses import display_name
 from assistant.tasks.contracts import Finding
 from assistant.tasks.events import Source
 from knowledge.types import IngestResult
-from ui.messages import MESSAGES, category_name, columns, say
+from ui.messages import MESSAGES, columns, say
 
 PASSAGE_CHARS = 700
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
@@ -142,7 +143,7 @@ def ingest_line(result: IngestResult, lang: str = "en") -> str:
 
 def finding_row(finding: Finding, lang: str = "en") -> list:
     """A row of the findings table (a Dataframe shows plain text: no escaping needed)."""
-    return [category_name(finding.category, lang), say(lang, "finding.yes" if finding.found else "finding.no"),
+    return [display_name(finding.category, lang), say(lang, "finding.yes" if finding.found else "finding.no"),
             finding.quote, finding.page or "", say(lang, f"risk.{finding.risk}"),
             finding.explanation]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 Risk = str  # "high" | "medium" | "low" | "none"
 
@@ -20,6 +20,8 @@ class ClauseType:
         risk_missing: severity when it is absent ("none": absence is fine).
         question: what to ask a lawyer about it.
         excludes: a sentence matching one of these is not this clause (e.g. "non-exclusive").
+        name_zh: the category's name in Chinese.
+        question_zh: the lawyer question in Chinese (for Chinese contracts).
     """
 
     name: str
@@ -29,6 +31,12 @@ class ClauseType:
     risk_missing: Risk
     question: str
     excludes: tuple[str, ...] = ()
+    name_zh: str = ""
+    question_zh: str = ""
+
+    def question_in(self, lang: str) -> str:
+        """The lawyer question in the contract's language ("zh" or English)."""
+        return self.question_zh if lang == "zh" and self.question_zh else self.question
 
     def compiled(self) -> list[re.Pattern]:
         return [re.compile(p, re.IGNORECASE) for p in self.patterns]
@@ -178,4 +186,34 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                "medium", "none", "Is the fixed sum a fair pre-estimate of loss, and is it the only remedy?"),
 )
 
+# Chinese names and lawyer questions, for Chinese contracts and Chinese-speaking visitors.
+CHINESE: dict[str, tuple[str, str]] = {
+    "Parties": ("合同当事人", "所有签约主体是否都写明了完整的法定名称？"),
+    "Agreement Date": ("签署日期", "是否写明了签署日期，并与生效日期一致？"),
+    "Effective Date": ("生效日期", "各方义务从何时开始？"),
+    "Expiration Date": ("到期日期", "合同何时终止？终止后哪些条款继续有效？"),
+    "Renewal Term": ("续约期限", "能否阻止自动续约？最迟何时必须提出？"),
+    "Notice Period to Terminate Renewal": ("不续约通知期", "需在续约日前多少天、以何种方式发出通知？"),
+    "Governing Law": ("适用法律", "适用的法律是否可以接受？争议在何处解决？"),
+    "Termination for Convenience": ("无因解约", "谁可以无因解除合同？需提前多久通知？解除时应支付什么？"),
+    "Cap on Liability": ("责任上限", "责任上限是否足够且对双方对等？哪些情形不受上限约束？"),
+    "Uncapped Liability": ("无上限责任", "哪些责任没有上限？能否设定上限或通过保险覆盖？"),
+    "Non-Compete": ("竞业限制", "竞业限制的期限、地域和产品范围分别是什么？"),
+    "Exclusivity": ("排他性", "具体哪些内容是排他的？期限多长？是否有最低承诺量？"),
+    "Anti-Assignment": ("禁止转让", "我们能否不经同意将合同转让给关联方或收购方？"),
+    "Change of Control": ("控制权变更", "任何一方被收购时，本合同会怎样？"),
+    "License Grant": ("许可授予", "许可范围（领域、地域、期限、再许可）是否满足我们的使用需要？"),
+    "IP Ownership Assignment": ("知识产权归属转让", "我们让渡或取得哪些知识产权？既有知识产权是否排除在外？"),
+    "Audit Rights": ("审计权", "审计频率、通知期限和费用承担如何约定？"),
+    "Insurance": ("保险", "要求的险种和保额是否写明且合理？"),
+    "Warranty Duration": ("保证期限", "保证期多长、从何时起算、有哪些救济方式？"),
+    "Liquidated Damages": ("违约金", "约定的违约金是否是对损失的合理预估？是否为唯一救济？"),
+}
+CLAUSE_TYPES = tuple(replace(c, name_zh=CHINESE[c.name][0], question_zh=CHINESE[c.name][1]) for c in CLAUSE_TYPES)
 BY_NAME = {c.name: c for c in CLAUSE_TYPES}
+
+
+def display_name(category: str, lang: str) -> str:
+    """A category as a reader sees it: "适用法律 (Governing Law)" in Chinese, the CUAD name otherwise."""
+    clause = BY_NAME.get(category)
+    return f"{clause.name_zh} ({category})" if lang == "zh" and clause and clause.name_zh else category

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from assistant import prompts
 from assistant.events import GenerationParams, TextDelta
 from assistant.generation import Engine
-from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType
+from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_name
 from assistant.tasks.events import Progress
 from knowledge.chunking import sentence_spans
 from knowledge.lexical import has_cjk
@@ -22,6 +22,17 @@ log = logging.getLogger(__name__)
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
 MIN_QUOTE_CHARS = 60
+# The exported report's fixed text, in the contract's language.
+REPORT_WORDS = {
+    "en": {"title": "# Contract review: {document}", "columns": "| Category | Found | Page | Risk |",
+           "heading": "## {name} — {status} (risk: {risk})", "where": "*{file}, page {page}*",
+           "ask": "**Ask your lawyer:** {question}", "yes": "yes", "no": "no", "found": "found",
+           "not found": "not found", "high": "high", "medium": "medium", "low": "low", "none": "none"},
+    "zh": {"title": "# 合同审阅：{document}", "columns": "| 条款类型 | 是否找到 | 页码 | 风险 |",
+           "heading": "## {name} — {status}（风险：{risk}）", "where": "*{file}，第 {page} 页*",
+           "ask": "**请咨询律师：** {question}", "yes": "是", "no": "否", "found": "已找到", "not found": "未找到",
+           "high": "高", "medium": "中", "low": "低", "none": "无"},
+}
 
 
 @dataclass(frozen=True)
@@ -44,39 +55,54 @@ class ReviewReport:
 
     document: str
     findings: tuple[Finding, ...]
+    lang: str = "en"  # the contract's language ("zh" or "en"): lawyer questions and the Markdown export use it
 
     def to_json(self) -> str:
-        return json.dumps({"document": self.document, "findings": [asdict(f) for f in self.findings]},
-                          ensure_ascii=False, indent=2)
+        return json.dumps({"document": self.document, "language": self.lang,
+                           "findings": [asdict(f) for f in self.findings]}, ensure_ascii=False, indent=2)
 
     def to_markdown(self) -> str:
-        lines = [f"# Contract review: {self.document}", "", "| Category | Found | Page | Risk |", "|---|---|---|---|"]
-        lines += [f"| {f.category} | {'yes' if f.found else 'no'} | {f.page or ''} | {f.risk} |" for f in self.findings]
+        words = REPORT_WORDS.get(self.lang, REPORT_WORDS["en"])
+        names = {f.category: display_name(f.category, self.lang) for f in self.findings}
+        lines = [words["title"].format(document=self.document), "", words["columns"], "|---|---|---|---|"]
+        lines += [f"| {names[f.category]} | {words['yes' if f.found else 'no']} | {f.page or ''} | {words[f.risk]} |"
+                  for f in self.findings]
         for f in self.findings:
-            lines += ["", f"## {f.category} — {'found' if f.found else 'not found'} (risk: {f.risk})"]
+            status = words["found" if f.found else "not found"]
+            lines += ["", words["heading"].format(name=names[f.category], status=status, risk=words[f.risk])]
             if f.found:
-                lines += [f"> {f.quote}", "", f"*{f.file_name}, page {f.page}*"]
+                lines += [f"> {f.quote}", "", words["where"].format(file=f.file_name, page=f.page)]
             if f.explanation:
                 lines += ["", f.explanation]
-            lines += ["", f"**Ask your lawyer:** {f.question}"]
+            lines += ["", words["ask"].format(question=f.question)]
         return "\n".join(lines) + "\n"
 
 
-def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None,
-                    cancel: threading.Event | None = None) -> Iterator[Progress | Finding | ReviewReport]:
+def contract_language(chunks: Sequence[Chunk]) -> str:
+    """"zh" when the contract's opening chunks are mostly Chinese (a Chinese character ~ 3 Latin letters), else "en"."""
+    text = "".join(c.text for c in chunks[:5])
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return "zh" if cjk and cjk * 3 >= latin else "en"
+
+
+def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cancel: threading.Event | None = None,
+                    lang: str | None = None) -> Iterator[Progress | Finding | ReviewReport]:
     """Scan every chunk; stream Progress, a Finding per category as found, then missing ones, then the report.
 
     Args:
         chunks: the whole contract, in order (`KnowledgeBase.chunks(doc_id)`).
         engine: when given, explains each risky clause found (the rules set the risk, the model explains).
         cancel: set to stop (the report then covers what was scanned).
+        lang: the report's language for lawyer questions and the export; default: the contract's own.
     """
+    lang = lang or contract_language(chunks)
     best: dict[str, tuple[float, Finding]] = {}
     first: dict[str, Finding] = {}
     for i, chunk in enumerate(chunks, 1):
         if cancel is not None and cancel.is_set():
             break
-        for score, finding in scan_chunk(chunk):
+        for score, finding in scan_chunk(chunk, lang):
             if finding.category not in first:
                 first[finding.category] = finding
                 yield finding  # stream at first sight...
@@ -85,7 +111,7 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None,
         yield Progress(i, len(chunks), f"scanned {chunk.file_name} page {chunk.page}")
     found = {name: finding for name, (_, finding) in best.items()}
     yield from (f for name, f in found.items() if f != first[name])  # ...and again if a better quote turned up
-    missing = [_missing(c) for c in CLAUSE_TYPES if c.name not in found]
+    missing = [_missing(c, lang) for c in CLAUSE_TYPES if c.name not in found]
     yield from missing
     if engine is not None:
         for finding in _to_explain(found.values()):
@@ -94,10 +120,10 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None,
             found[finding.category] = explained = replace(finding, explanation=explain(engine, finding, cancel))
             yield explained
     name = chunks[0].file_name if chunks else ""
-    yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)))
+    yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)), lang)
 
 
-def scan_chunk(chunk: Chunk) -> list[tuple[float, Finding]]:
+def scan_chunk(chunk: Chunk, lang: str = "en") -> list[tuple[float, Finding]]:
     """(score, finding) for each category some sentence of this chunk matches, its best sentence each."""
     sentences = sentence_spans(chunk.text)
     findings = []
@@ -106,7 +132,7 @@ def scan_chunk(chunk: Chunk) -> list[tuple[float, Finding]]:
         if scored is not None:
             score, index = scored
             findings.append((score, Finding(clause.name, True, _quote(chunk.text, sentences, index), chunk.file_name,
-                                            chunk.page, clause.risk_found, clause.question)))
+                                            chunk.page, clause.risk_found, clause.question_in(lang))))
     return findings
 
 
@@ -143,8 +169,8 @@ def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
     return " ".join(text[start:end].split())
 
 
-def _missing(clause: ClauseType) -> Finding:
-    return Finding(clause.name, False, "", "", None, clause.risk_missing, clause.question)
+def _missing(clause: ClauseType, lang: str) -> Finding:
+    return Finding(clause.name, False, "", "", None, clause.risk_missing, clause.question_in(lang))
 
 
 def _to_explain(findings) -> list[Finding]:

@@ -68,6 +68,13 @@ def test_chinese_contract(kb, tmp_path):
     assert "中华人民共和国法律" in hits["Governing Law"].quote
     assert "Cap on Liability" not in hits  # a missing standard clause...
     assert {f.category: f.risk for f in report.findings}["Cap on Liability"] == "high"  # ...is flagged
+    # A Chinese contract gets its lawyer questions and its exported report in Chinese.
+    assert report.lang == "zh" and hits["Governing Law"].question == "适用的法律是否可以接受？争议在何处解决？"
+    markdown = report.to_markdown()
+    assert markdown.startswith("# 合同审阅：采购合同.txt\n") and "| 竞业限制 (Non-Compete) | 是 |" in markdown
+    assert "## 竞业限制 (Non-Compete) — 已找到（风险：高）" in markdown and "，第 " in markdown
+    assert "**请咨询律师：** 竞业限制的期限、地域和产品范围分别是什么？" in markdown
+    assert json.loads(report.to_json())["language"] == "zh"
 
 
 def test_model_explains_risky_clauses_and_exports(kb, tmp_path):
