@@ -105,7 +105,8 @@ class KnowledgeBase:
         try:
             result = self._ingest(path, name)
         except KnowledgeError as exc:
-            result = IngestResult(file_name=name, status="error", error=str(exc))
+            result = IngestResult(file_name=name, status="error", error=str(exc), error_code=exc.code,
+                                  error_values=exc.values)
         except Exception as exc:  # a loader bug must not lose the rest of the batch
             log.exception("ingest_failed file=%r", name)
             result = IngestResult(file_name=name, status="error", error=f"{name}: unexpected error ({exc!r})")
@@ -157,7 +158,8 @@ class KnowledgeBase:
         warnings = [f"page {p.number}: {p.error}" for p in document.pages if p.error]
         if not spans:
             raise KnowledgeError(f"{name}: no text found in {len(document.pages)} page(s)"
-                                 + (f" ({'; '.join(warnings)})" if warnings else ""))
+                                 + (f" ({'; '.join(warnings)})" if warnings else ""),
+                                 "no_text", name=name, pages=len(document.pages))
         vectors = self.embedder.embed_batch([s.text for s in spans])
         doc_id = self._store(document, spans, vectors, data_hash, size)
         return IngestResult(file_name=name, status="indexed", pages=len(document.pages),
@@ -215,7 +217,8 @@ def _hash_file(path: Path) -> tuple[str, int]:
                 digest.update(block)
                 size += len(block)
     except OSError as exc:
-        raise KnowledgeError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
+        raise KnowledgeError(f"{path.name}: cannot be read ({exc.strerror or exc})", "unreadable", name=path.name,
+                             detail=exc.strerror or str(exc)) from exc
     return digest.hexdigest(), size
 
 

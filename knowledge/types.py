@@ -97,6 +97,8 @@ class IngestResult:
     error: str | None = None
     doc_id: int | None = None
     warnings: list[str] = field(default_factory=list)
+    error_code: str | None = None  # KnowledgeError.code: lets a UI say the error in another language
+    error_values: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

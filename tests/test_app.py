@@ -266,7 +266,6 @@ def test_ending_a_session_deletes_its_data(stores, docs, tmp_path):
 
 def test_every_ui_text_has_a_chinese_translation():
     assert EN.keys() == ZH.keys()
-    fields = lambda text: sorted(name for _, name, _, _ in string.Formatter().parse(text) if name)  # noqa: E731
     assert messages.EN.keys() == messages.ZH.keys()
     assert all(fields(messages.EN[key]) == fields(messages.ZH[key]) for key in messages.EN)
 
@@ -280,11 +279,34 @@ def test_handler_messages_follow_the_browsers_first_language():
     assert render.confidence_markdown(turn) == "**Confidence: 82%** (high)"
 
 
+def test_every_knowledge_error_code_has_a_chinese_message_using_only_the_values_it_carries():
+    import ast
+
+    raised = {}
+    for path in (Path(__file__).resolve().parents[1] / "knowledge").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "").endswith("Error") and len(node.args) > 1:
+                raised[node.args[1].value] = {k.arg for k in node.keywords}
+    assert len(raised) >= 14 and raised.keys() <= messages.ERRORS_ZH.keys(), raised.keys() - messages.ERRORS_ZH.keys()
+    for error_code, values in raised.items():
+        assert fields(messages.ERRORS_ZH[error_code]) <= values, error_code
+
+
+def fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
 def test_chinese_visitors_get_chinese_reports(stores, docs, tmp_path):
     services = make_services(stores, tmp_path)
     table, report = knowledge.ingest_files(services, "s", [str(docs["docx"])], lang="zh")
     assert table[0][-1] == "已索引" and report.startswith("- ✅ handbook.docx：2 页，其中 OCR 0 页，2 个分块")
     assert knowledge.ingest_files(services, "s", [str(docs["docx"])], lang="zh")[1].endswith("已在知识库中")
+    empty, odd = factory.empty_file(tmp_path / "空.pdf"), tmp_path / "notes.xyz"
+    odd.write_text("x", encoding="utf-8")
+    table, report = knowledge.ingest_files(services, "s", [str(empty), str(odd)], lang="zh")
+    assert "❌ 空.pdf：文件是空的（0 字节）" in report and "❌ notes.xyz：不支持的文件类型 .xyz" in report
+    assert table[-1][-1].startswith("错误：notes.xyz：不支持的文件类型 .xyz；支持的类型：")
+    assert "❌ 空.pdf: the file is empty (0 bytes)" in knowledge.ingest_files(services, "s", [str(empty)])[1]
     assert code.run_tests("", "assert 1", lang="zh") == "请先生成或粘贴代码。"
     assert code.run_tests("def f():\n    return 1\n", "assert f() == 1", lang="zh").startswith("✅ **通过** (你的测试)")
     upload = factory.contract_pdf(tmp_path / "contract.pdf")

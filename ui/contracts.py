@@ -13,7 +13,7 @@ import gradio as gr
 from assistant.tasks.contracts import Finding, ReviewReport, review_contract
 from assistant.tasks.events import Progress
 from ui.i18n import t
-from ui.messages import columns, request_language, say
+from ui.messages import columns, error_text, request_language, say
 from ui.render import escape, finding_row, table_frame
 from ui.services import Services
 
@@ -38,7 +38,7 @@ def review_stream(services: Services, session_id: str, upload: str | None, doc_i
     if upload:
         result = services.stores.get(session_id).ingest([Path(upload)], names=[Path(upload).name])[0]
         if result.status == "error":
-            yield ReviewView(status=f"❌ {escape(result.error or 'error')}")
+            yield ReviewView(status=f"❌ {escape(error_text(result, lang))}")
             return
         doc_id = result.doc_id
     documents = {d.doc_id: d.name for d in services.stores.get(session_id).documents()}

@@ -10,7 +10,7 @@ import gradio as gr
 
 from knowledge.types import IngestResult
 from ui.i18n import t
-from ui.messages import columns, request_language, say
+from ui.messages import columns, error_text, request_language, say
 from ui.render import escape, ingest_line, table_frame
 from ui.services import Services
 
@@ -40,7 +40,7 @@ def documents_table(services: Services, session_id: str, recent: list[IngestResu
     """The visitor's documents plus this batch's failures (so no file disappears without a word)."""
     indexed = say(lang, "docs.indexed")
     rows = [[d.name, d.pages, d.ocr_pages, d.chunks, indexed] for d in services.stores.get(session_id).documents()]
-    rows += [[r.file_name, 0, 0, 0, say(lang, "docs.error", error=r.error)]
+    rows += [[r.file_name, 0, 0, 0, say(lang, "docs.error", error=error_text(r, lang))]
              for r in recent or [] if r.status == "error"]
     return rows
 

@@ -2,10 +2,12 @@
 
 The page's static labels are translated in the browser by gr.I18n (ui.i18n); what handlers compose on
 the server follows the same choice: Chinese when the browser's first language is Chinese, else
-English. Error details raised by the knowledge layer (a file's own problem) stay as written.
+English. Errors from the knowledge layer are translated by their code (ERRORS_ZH).
 """
 
 from __future__ import annotations
+
+from knowledge.types import IngestResult
 
 EN = {
     "chat.reasoning": "🧠 Reasoning",
@@ -131,9 +133,37 @@ COLUMNS = {
            "findings": ["条款类型", "是否找到", "引用原文", "页码", "风险", "解释"]},
 }
 
+# Knowledge-layer errors (KnowledgeError.code) in Chinese; English visitors see the error's own message.
+ERRORS_ZH = {
+    "unsupported": "{name}：不支持的文件类型 {suffix}；支持的类型：{supported}",
+    "unreadable": "{name}：无法读取（{detail}）",
+    "empty": "{name}：文件是空的（0 字节）",
+    "too_big": "{name}：{size} MB，超过了 {limit} MB 的上限",
+    "too_many_pages": "{name}：{count} 页，超过了 {limit} 页的上限",
+    "encrypted": "{name}：PDF 已加密，需要密码；请去掉密码后重新上传",
+    "bad_pdf": "{name}：不是可读取的 PDF（{detail}）",
+    "damaged_pdf": "{name}：PDF 的页面结构已损坏（{detail}）",
+    "image_bomb": "{name}：图片像素过多（可能是解压炸弹）",
+    "bad_image": "{name}：不是可读取的图片（{detail}）",
+    "binary": "{name}：看起来是二进制文件，不是文本",
+    "bad_docx": "{name}：不是可读取的 Word 文档（{detail}）",
+    "zip_bomb": "{name}：解压后远大于文件本身（可能是压缩炸弹）",
+    "no_text": "{name}：{pages} 页中都没有找到文字",
+}
+
+
 def columns(lang: str, table: str) -> list[str]:
     """Header row of the "documents" or "findings" table in `lang`."""
     return COLUMNS.get(lang, COLUMNS["en"])[table]
+
+
+def error_text(result: IngestResult, lang: str) -> str:
+    """Why a file failed, in `lang`: the translation of its error code when there is one, else its own message."""
+    template = ERRORS_ZH.get(result.error_code or "") if lang == "zh" else None
+    try:
+        return template.format(**result.error_values) if template else result.error or "error"
+    except (KeyError, IndexError):  # the error carries fewer values than the translation names
+        return result.error or "error"
 
 
 def say(lang: str, key: str, **values) -> str:

@@ -10,7 +10,7 @@ from assistant.tasks.clauses import display_name
 from assistant.tasks.contracts import Finding
 from assistant.tasks.events import Source
 from knowledge.types import IngestResult
-from ui.messages import MESSAGES, columns, say
+from ui.messages import MESSAGES, columns, error_text, say
 
 PASSAGE_CHARS = 700
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
@@ -130,7 +130,7 @@ def confidence_markdown(turn: Turn | None, lang: str = "en") -> str:
 def ingest_line(result: IngestResult, lang: str = "en") -> str:
     name = escape(result.file_name)
     if result.status == "error":
-        return f"❌ {escape(result.error or 'error')}"
+        return f"❌ {escape(error_text(result, lang))}"
     if result.status == "duplicate":
         return say(lang, "ingest.duplicate", name=name)
     warn = say(lang, "ingest.warnings", count=len(result.warnings)) if result.warnings else ""
