@@ -43,3 +43,8 @@ def query_terms(text: str) -> list[str]:
 
 def has_cjk(text: str) -> bool:
     return bool(_CJK_RUN.search(text))
+
+
+def cjk_chars(text: str) -> int:
+    """How many CJK ideographs the text holds."""
+    return sum(len(m.group()) for m in _CJK_RUN.finditer(text))

@@ -15,7 +15,7 @@ from assistant.generation import Engine
 from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_name
 from assistant.tasks.events import Progress
 from knowledge.chunking import sentence_spans
-from knowledge.lexical import has_cjk
+from knowledge.lexical import cjk_chars, has_cjk
 from knowledge.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class ReviewReport:
 def contract_language(chunks: Sequence[Chunk]) -> str:
     """"zh" when the contract's opening chunks are mostly Chinese (a Chinese character ~ 3 Latin letters), else "en"."""
     text = "".join(c.text for c in chunks[:5])
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    cjk = cjk_chars(text)
     latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
     return "zh" if cjk and cjk * 3 >= latin else "en"
 
