@@ -13,6 +13,7 @@ import gradio as gr
 
 from assistant.config import AssistantSettings
 from assistant.runtime import Runtime, load_runtime
+from assistant.tasks.similar import SimilarClauses, load_examples
 from knowledge.config import KnowledgeSettings
 from knowledge.kb import KnowledgeBase
 from knowledge.sessions import SessionKnowledgeBases
@@ -45,7 +46,18 @@ def build_services(settings: AppSettings, knowledge: KnowledgeSettings, assistan
     runtime = load_runtime(assistant)
     library = load_library(settings, knowledge, embedder)
     metrics = Metrics(active_generations=lambda: getattr(runtime.chat, "active_requests", 0))
-    return Services(settings, stores, runtime, embedder.name, library, metrics, max_file_mb=knowledge.max_file_mb)
+    return Services(settings, stores, runtime, embedder.name, library, metrics, max_file_mb=knowledge.max_file_mb,
+                    similar=load_similar(assistant, embedder))
+
+
+def load_similar(assistant: AssistantSettings, embedder) -> SimilarClauses | None:
+    """Contract review's likeness search; with warm-up on, its examples are embedded in the background now."""
+    if not assistant.clause_likeness:
+        return None
+    similar = SimilarClauses(embedder, load_examples(), threshold=assistant.clause_likeness_threshold)
+    if assistant.warmup:  # a first review waits for this thread (a lock), not for a second embedding
+        threading.Thread(target=similar.vectors, name="clause-examples", daemon=True).start()
+    return similar
 
 
 def load_library(settings: AppSettings, knowledge: KnowledgeSettings, embedder) -> KnowledgeBase | None:

@@ -61,6 +61,12 @@ class AssistantSettings(BaseSettings):
                                        "in model output (JSON list in the env var), e.g. `[\"secret project\"]`.")
     sensitive_words_file: Path | None = Field(None, description="File with more sensitive words, one per line "
                                               "(`#` starts a comment).")
+    clause_likeness: bool = Field(True, description="Contract review: look for the categories no rule matched by "
+                                  "likeness to clauses CUAD's annotators marked (shown as possible findings).")
+    clause_likeness_threshold: float = Field(0.6, ge=0.0, le=1.0, description="Mean cosine similarity to a "
+                                             "category's 3 nearest CUAD examples from which a sentence (more like this "
+                                             "category than any other) is a possible finding (chosen on the CUAD dev "
+                                             "sets).")
     openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="Base URL of the OpenAI-compatible "
                                  "server (e.g. https://api.deepseek.com/v1).")
     openai_model: str = Field("deepseek-reasoner", description="Model name sent to the remote server.")

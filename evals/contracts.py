@@ -1,12 +1,14 @@
 """Contract-review evaluation on CUAD-style annotations: per-category precision, recall, F1; micro and macro.
 
-    python -m evals.contracts --contracts DIR --annotations FILE.jsonl [--json OUT]
+    python -m evals.contracts --contracts DIR --annotations FILE.jsonl [--json OUT] [--similarity T | --rules-only]
 
 DIR holds `<contract_id>.txt` or `.pdf`; each annotation line has `contract_id`, `category`,
 `has_clause` (bool) and `spans` (list of {"text": ...}). A category found in a contract is a true
 positive when the contract has the clause and the quoted text overlaps a gold span (after whitespace
 and case normalisation, one contains the other or they share a run of at least 20 characters);
 a found clause without such overlap is a false positive (and the gold clause a false negative).
+The review runs as the app runs it (rules, then the likeness search's possible findings for what they
+miss; no model); the table scores both together, and a second table compares rules alone from the same run.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Sequence
 
+from assistant.tasks.similar import DEFAULT_THRESHOLD
 from evals.retrieval import normalize
 from evals.report import emit
 
@@ -90,27 +93,45 @@ def summary(scores: dict[str, CategoryScore]) -> dict:
                                         "recall": round(s.recall, 4), "f1": round(s.f1, 4)} for s in rated}}
 
 
-def predict(contracts_dir: Path, contract_ids: set[str]) -> tuple[dict, float]:
-    """Ingest each contract into a temporary store and run the review (rules only, no model)."""
+def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | None = None) -> tuple[dict, float]:
+    """Ingest each contract into a temporary store and run the review (no model).
+
+    Returns {(contract_id, category): (quote or None, basis)} and the seconds it took.
+
+    similarity: the threshold of the search by likeness to CUAD's examples for what the rules miss; None: rules only.
+    """
     from assistant.tasks.contracts import ReviewReport, review_contract
+    from assistant.tasks.similar import SimilarClauses, load_examples
     from knowledge.config import KnowledgeSettings
     from knowledge.embeddings import load_embedder
     from knowledge.kb import KnowledgeBase
 
-    predictions: dict[tuple[str, str], str | None] = {}
+    predictions: dict[tuple[str, str], tuple[str | None, str]] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="contracts-eval-") as tmp:
         settings = KnowledgeSettings(data_dir=Path(tmp))
-        kb = KnowledgeBase(settings, load_embedder(settings))
+        embedder = load_embedder(settings)
+        kb = KnowledgeBase(settings, embedder)
+        similar = None if similarity is None else SimilarClauses(embedder, load_examples(), threshold=similarity)
         for path in sorted(p for p in contracts_dir.iterdir() if p.stem in contract_ids):
             result = kb.ingest_file(path)
             if not result.ok:
                 logging.getLogger(__name__).warning("contract_unreadable file=%s error=%s", path.name, result.error)
                 continue
-            report = [e for e in review_contract(kb.chunks(result.doc_id)) if isinstance(e, ReviewReport)][0]
-            predictions |= {(path.stem, f.category): (f.quote if f.found else None) for f in report.findings}
+            report = [e for e in review_contract(kb.chunks(result.doc_id), similar=similar) if isinstance(e, ReviewReport)][0]
+            predictions |= {(path.stem, f.category): (f.quote if f.found else None, f.basis) for f in report.findings}
         kb.close()
     return predictions, time.perf_counter() - started
+
+
+def comparison(result: dict, rules: dict) -> str:
+    """Rules alone against rules plus the likeness search, micro-averaged, from the same run."""
+    if result["similarity"] is None:
+        return "rules only (no likeness search)"
+    lines = ["| micro | precision | recall | F1 |", "|---|---|---|---|"]
+    for name, m in (("rules only", rules["micro"]), (f"rules + likeness (threshold {result['similarity']})", result["micro"])):
+        lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
+    return "\n".join(lines)
 
 
 def format_markdown(result: dict) -> str:
@@ -128,13 +149,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--contracts", type=Path, required=True)
     parser.add_argument("--annotations", type=Path, required=True)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--similarity", type=float, default=DEFAULT_THRESHOLD,
+                        help="threshold of the likeness search for categories the rules miss (default: the app's)")
+    parser.add_argument("--rules-only", action="store_true", help="no likeness search")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     gold = [json.loads(line) for line in args.annotations.read_text(encoding="utf-8").splitlines() if line.strip()]
-    predictions, seconds = predict(args.contracts, {row["contract_id"] for row in gold})
-    result = summary(score(predictions, gold)) | {"seconds": round(seconds, 2), "contracts": len({r["contract_id"] for r in gold})}
-    emit(format_markdown(result) + f"\n\n{result['contracts']} contracts in {seconds:.1f} s", result, args.json)
+    similarity = None if args.rules_only else args.similarity
+    predictions, seconds = predict(args.contracts, {row["contract_id"] for row in gold}, similarity)
+    result = summary(score({k: quote for k, (quote, _) in predictions.items()}, gold))
+    rules = summary(score({k: quote if basis == "rules" else None for k, (quote, basis) in predictions.items()}, gold))
+    result |= {"similarity": similarity, "rules_only": rules["micro"], "seconds": round(seconds, 2),
+               "contracts": len({r["contract_id"] for r in gold})}
+    emit(format_markdown(result) + "\n\n" + comparison(result, rules) +
+         f"\n\n{result['contracts']} contracts in {seconds:.1f} s", result, args.json)
     return 0
 
 

@@ -181,6 +181,22 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     assert [r[:5] for r in again.rows] and again.markdown_path
 
 
+def test_review_shows_possible_findings_from_the_likeness_search(stores, embedder, tmp_path):
+    from app import load_similar
+    from assistant.config import AssistantSettings
+
+    services = make_services(stores, tmp_path)
+    services.similar = load_similar(AssistantSettings(warmup=False), embedder)
+    upload = tmp_path / "supply.txt"
+    upload.write_text("Neither party may hand over its rights or duties under this agreement to another company "
+                      "without the written permission of the other party.", encoding="utf-8")
+    final = list(contracts.review_stream(services, "s", str(upload), None, explain=False))[-1]
+    rows = {r[0]: r for r in final.rows}
+    assert rows["Anti-Assignment"][1] == "possibly" and "hand over" in rows["Anti-Assignment"][2]
+    assert "no rule matched" in Path(final.markdown_path).read_text()
+    assert load_similar(AssistantSettings(clause_likeness=False), embedder) is None
+
+
 def test_review_needs_a_document_of_this_session(stores, tmp_path):
     services = make_services(stores, tmp_path)
     other = factory.contract_pdf(tmp_path / "c.pdf")

@@ -91,18 +91,25 @@ def test_cuad_annotations_are_rebuilt_identically_from_raw(name, raw_sub, patter
     assert rows == committed
 
 
-def test_cuad_held_out_contracts_are_not_in_the_dev_set():
-    dev = {p.stem for p in (DATA / "cuad" / "contracts").glob("*.txt")}
-    held_out = {p.stem for p in (DATA / "cuad_heldout" / "contracts").glob("*.txt")}
-    dev2 = {p.stem for p in (DATA / "cuad_dev2" / "contracts").glob("*.txt")}
-    assert dev and held_out and dev2 and not dev & held_out and not dev2 & (dev | held_out)
-    def cuad_names(folder: Path, pattern: str = "*.json") -> set[str]:
-        return {json.loads(p.read_text(encoding="utf-8"))["cuad_filename"] for p in folder.glob(pattern)}
+def test_cuad_sets_share_no_contract():
+    """By CUAD file name, so the same contract under another id is caught too."""
+    sets = {name: {json.loads(p.read_text(encoding="utf-8"))["cuad_filename"].lower()
+                   for p in (DATA / "raw" / sub).glob(pattern)} for name, sub, pattern in devsets.CUAD_SETS}
+    assert all(sets.values()) and len(sets) == 5
+    names = list(sets)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            assert not sets[first] & sets[second], (first, second)
+    stems = [p.stem for name in names for p in (DATA / name / "contracts").glob("*.txt")]
+    assert len(stems) == len(set(stems))
 
-    raw_dev = cuad_names(DATA / "raw", "cuad_*.json") | cuad_names(DATA / "raw" / "cuad_dev2")
-    held_out2 = cuad_names(DATA / "raw" / "cuad_heldout2")
-    assert not raw_dev & cuad_names(DATA / "raw" / "cuad_heldout")  # not the same contract under another id
-    assert held_out2 and not held_out2 & (raw_dev | cuad_names(DATA / "raw" / "cuad_heldout"))
+
+def test_clause_examples_come_from_no_evaluated_contract_and_rebuild_identically():
+    rows, dropped = devsets.clause_examples()
+    evaluated = devsets.evaluated_cuad_files()
+    assert len(evaluated) >= 39 and dropped["evaluated contract"] > 0  # the raw parts do hold some: left out
+    assert rows and not {r["file"].lower() for r in rows} & evaluated
+    assert devsets.check_clause_examples() == []
 
 
 def test_checker_catches_an_answer_missing_from_its_document(tmp_path):

@@ -57,4 +57,9 @@ def test_contracts_cli_end_to_end(tmp_path, capsys):
     assert contracts.main(["--contracts", str(folder), "--annotations", str(annotations), "--json", str(tmp_path / "o.json")]) == 0
     result = json.loads((tmp_path / "o.json").read_text())
     assert result["micro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
-    assert "| Governing Law | 1 | 0 | 0 |" in capsys.readouterr().out
+    assert result["similarity"] == 0.6 and result["rules_only"] == result["micro"]
+    out = capsys.readouterr().out
+    assert "| Governing Law | 1 | 0 | 0 |" in out and "| rules + likeness (threshold 0.6) |" in out
+    assert contracts.main(["--contracts", str(folder), "--annotations", str(annotations), "--rules-only",
+                           "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["similarity"] is None

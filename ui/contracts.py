@@ -54,7 +54,7 @@ def _review(services: Services, session_id: str, doc_id: int, name: str, explain
     view, rows = ReviewView(status=say(lang, "review.reviewing", name=escape(name))), {}
     engine = services.runtime.chat if explain else None
     with services.metrics.track("review"):
-        for event in review_contract(chunks, engine, cancel):
+        for event in review_contract(chunks, engine, cancel, similar=services.similar):
             match event:
                 case Progress(done=done, total=total):
                     view.status = say(lang, "review.scanning", name=escape(name), done=done, total=total)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from assistant.sandbox import SandboxResult
 from assistant.tasks.clauses import display_name
-from assistant.tasks.contracts import REPORT_WORDS, Finding
+from assistant.tasks.contracts import REPORT_WORDS, Finding, found_word
 from assistant.tasks.events import Source
 from knowledge.types import IngestResult
 from ui.messages import MESSAGES, columns, error_text, say
@@ -144,7 +144,7 @@ def ingest_line(result: IngestResult, lang: str = "en") -> str:
 def finding_row(finding: Finding, lang: str = "en") -> list:
     """A row of the findings table (a Dataframe shows plain text: no escaping needed)."""
     words = REPORT_WORDS.get(lang, REPORT_WORDS["en"])  # the exported report's words for found and risk
-    return [display_name(finding.category, lang), words["yes" if finding.found else "no"],
+    return [display_name(finding.category, lang), words[found_word(finding)],
             finding.quote, finding.page or "", words[finding.risk],
             finding.explanation]
 

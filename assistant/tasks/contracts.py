@@ -14,6 +14,7 @@ from assistant.events import GenerationParams, TextDelta
 from assistant.generation import Engine
 from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_name
 from assistant.tasks.events import Progress
+from assistant.tasks.similar import MIN_SENTENCE_CHARS, SimilarClauses
 from knowledge.chunking import sentence_spans
 from knowledge.lexical import cjk_chars, has_cjk
 from knowledge.types import Chunk
@@ -27,10 +28,13 @@ REPORT_WORDS = {
     "en": {"title": "# Contract review: {document}", "columns": "| Category | Found | Page | Risk |",
            "heading": "## {name} — {status} (risk: {risk})", "where": "*{file}, page {page}*",
            "ask": "**Ask your lawyer:** {question}", "yes": "yes", "no": "no", "found": "found",
-           "not found": "not found", "high": "high", "medium": "medium", "low": "low", "none": "none"},
+           "not found": "not found", "possible": "possibly",
+           "similar": "possibly found: no rule matched, but this passage is like clauses CUAD's annotators marked "
+                      "as {name} (similarity {score:.2f}); check it", "high": "high", "medium": "medium", "low": "low", "none": "none"},
     "zh": {"title": "# 合同审阅：{document}", "columns": "| 条款类型 | 是否找到 | 页码 | 风险 |",
            "heading": "## {name} — {status}（风险：{risk}）", "where": "*{file}，第 {page} 页*",
-           "ask": "**请咨询律师：** {question}", "yes": "是", "no": "否", "found": "已找到", "not found": "未找到",
+           "ask": "**请咨询律师：** {question}", "yes": "是", "no": "否", "found": "已找到", "not found": "未找到", "possible": "可能",
+           "similar": "可能存在：没有规则匹配，但这段文字与 CUAD 标注的“{name}”条款相似（相似度 {score:.2f}），请核对",
            "high": "高", "medium": "中", "low": "低", "none": "无"},
 }
 
@@ -47,6 +51,8 @@ class Finding:
     risk: str
     question: str
     explanation: str = ""
+    basis: str = "rules"  # "rules": a pattern matched; "similar": like CUAD's examples of it (a possible match)
+    similarity: float | None = None  # for "similar": mean cosine similarity to the nearest examples
 
 
 @dataclass(frozen=True)
@@ -65,17 +71,24 @@ class ReviewReport:
         words = REPORT_WORDS.get(self.lang, REPORT_WORDS["en"])
         names = {f.category: display_name(f.category, self.lang) for f in self.findings}
         lines = [words["title"].format(document=self.document), "", words["columns"], "|---|---|---|---|"]
-        lines += [f"| {names[f.category]} | {words['yes' if f.found else 'no']} | {f.page or ''} | {words[f.risk]} |"
+        lines += [f"| {names[f.category]} | {words[found_word(f)]} | {f.page or ''} | {words[f.risk]} |"
                   for f in self.findings]
         for f in self.findings:
-            status = words["found" if f.found else "not found"]
+            status = words["possible" if f.basis == "similar" else "found" if f.found else "not found"]
             lines += ["", words["heading"].format(name=names[f.category], status=status, risk=words[f.risk])]
+            if f.basis == "similar":
+                lines += ["", words["similar"].format(name=names[f.category], score=f.similarity or 0.0)]
             if f.found:
                 lines += [f"> {f.quote}", "", words["where"].format(file=f.file_name, page=f.page)]
             if f.explanation:
                 lines += ["", f.explanation]
             lines += ["", words["ask"].format(question=f.question)]
         return "\n".join(lines) + "\n"
+
+
+def found_word(finding: Finding) -> str:
+    """The REPORT_WORDS key for a finding's found column: yes, no, or possible (likeness, not a rule)."""
+    return "possible" if finding.basis == "similar" else "yes" if finding.found else "no"
 
 
 def contract_language(chunks: Sequence[Chunk]) -> str:
@@ -87,7 +100,8 @@ def contract_language(chunks: Sequence[Chunk]) -> str:
 
 
 def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cancel: threading.Event | None = None,
-                    lang: str | None = None) -> Iterator[Progress | Finding | ReviewReport]:
+                    lang: str | None = None, similar: SimilarClauses | None = None,
+                    ) -> Iterator[Progress | Finding | ReviewReport]:
     """Scan every chunk; stream Progress, a Finding per category as found, then missing ones, then the report.
 
     Args:
@@ -95,12 +109,33 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cance
         engine: when given, explains each risky clause found (the rules set the risk, the model explains).
         cancel: set to stop (the report then covers what was scanned).
         lang: the report's language for lawyer questions and the export; default: the contract's own.
+        similar: when given, categories the rules did not find are looked for by likeness to CUAD's
+            annotated clauses; such findings have `basis="similar"` (possible matches).
     """
     lang = lang or contract_language(chunks)
+    found = yield from _scan_rules(chunks, lang, cancel)
+    if similar is not None and not _stopped(cancel):
+        for finding in find_similar(similar, chunks, [c for c in CLAUSE_TYPES if c.name not in found], lang):
+            found[finding.category] = finding
+            yield finding
+    missing = [_missing(c, lang) for c in CLAUSE_TYPES if c.name not in found]
+    yield from missing
+    if engine is not None:
+        for finding in _to_explain(found.values()):
+            if _stopped(cancel):
+                break
+            found[finding.category] = explained = replace(finding, explanation=explain(engine, finding, cancel))
+            yield explained
+    name = chunks[0].file_name if chunks else ""
+    yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)), lang)
+
+
+def _scan_rules(chunks: Sequence[Chunk], lang: str, cancel: threading.Event | None):
+    """The rule pass: yields Progress and findings as they turn up; returns each category's best finding."""
     best: dict[str, tuple[float, Finding]] = {}
     first: dict[str, Finding] = {}
     for i, chunk in enumerate(chunks, 1):
-        if cancel is not None and cancel.is_set():
+        if _stopped(cancel):
             break
         for score, finding in scan_chunk(chunk, lang):
             if finding.category not in first:
@@ -111,16 +146,11 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cance
         yield Progress(i, len(chunks), f"scanned {chunk.file_name} page {chunk.page}")
     found = {name: finding for name, (_, finding) in best.items()}
     yield from (f for name, f in found.items() if f != first[name])  # ...and again if a better quote turned up
-    missing = [_missing(c, lang) for c in CLAUSE_TYPES if c.name not in found]
-    yield from missing
-    if engine is not None:
-        for finding in _to_explain(found.values()):
-            if cancel is not None and cancel.is_set():
-                break
-            found[finding.category] = explained = replace(finding, explanation=explain(engine, finding, cancel))
-            yield explained
-    name = chunks[0].file_name if chunks else ""
-    yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)), lang)
+    return found
+
+
+def _stopped(cancel: threading.Event | None) -> bool:
+    return cancel is not None and cancel.is_set()
 
 
 def scan_chunk(chunk: Chunk, lang: str = "en") -> list[tuple[float, Finding]]:
@@ -159,6 +189,41 @@ def _best_sentence(clause: ClauseType, text: str, sentences: list[tuple[int, int
         if best is None or score > best[0]:
             best = (score, index)
     return best
+
+
+def find_similar(similar: SimilarClauses, chunks: Sequence[Chunk], clauses: Sequence[ClauseType],
+                 lang: str) -> list[Finding]:
+    """Possible findings for the given categories: the sentence most like CUAD's examples of each, if alike enough.
+
+    The examples are English; a Chinese contract is compared only with a multilingual embedder.
+    """
+    if lang == "zh" and not similar.multilingual:
+        log.info("similar_clauses_skipped reason=english_only_embedder embedder=%r", similar.embedder.name)
+        return []
+    places = _sentences(chunks)
+    by_name = {c.name: c for c in clauses}
+    matches = similar.best([" ".join(chunk.text[slice(*spans[i])].split()) for chunk, spans, i in places], by_name)
+    findings = []
+    for match in matches:
+        chunk, spans, index = places[match.index]
+        clause = by_name[match.category]
+        findings.append(Finding(clause.name, True, _quote(chunk.text, spans, index), chunk.file_name, chunk.page,
+                                clause.risk_found, clause.question_in(lang), basis="similar",
+                                similarity=match.score))
+    return findings
+
+
+def _sentences(chunks: Sequence[Chunk]) -> list[tuple[Chunk, list[tuple[int, int]], int]]:
+    """Every distinct sentence of the contract long enough to be a clause: (chunk, its sentence spans, index)."""
+    places, seen = [], set()
+    for chunk in chunks:
+        spans = sentence_spans(chunk.text)
+        for index, (start, end) in enumerate(spans):
+            text = " ".join(chunk.text[start:end].split())
+            if len(text) >= MIN_SENTENCE_CHARS and text not in seen:  # chunks overlap: a sentence once
+                seen.add(text)
+                places.append((chunk, spans, index))
+    return places
 
 
 def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:

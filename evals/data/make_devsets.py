@@ -213,7 +213,8 @@ def write_cuad(out: Path, raw_dir: Path = RAW, pattern: str = "cuad_*.json") -> 
 REAL_SETS = (("squad_v2", "squad_v2_dev_slice.json", "squad"), ("cmrc2018", "cmrc2018_dev_slice.json", "cmrc"))
 # CUAD sets: (folder, raw subfolder, raw file pattern); the contract texts are committed in FOLDER/contracts/
 CUAD_SETS = (("cuad", ".", "cuad_*.json"), ("cuad_heldout", "cuad_heldout", "*.json"),
-             ("cuad_dev2", "cuad_dev2", "*.json"), ("cuad_heldout2", "cuad_heldout2", "*.json"))
+             ("cuad_dev2", "cuad_dev2", "*.json"), ("cuad_heldout2", "cuad_heldout2", "*.json"),
+             ("cuad_heldout3", "cuad_heldout3", "*.json"))
 
 
 def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
@@ -230,6 +231,7 @@ def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
             for problem in write_cuad(out / name, raw_dir / raw_sub, pattern):
                 print("  " + problem)
                 problems += 1
+    write_clause_examples(raw_dir)
     return problems
 
 
@@ -280,8 +282,56 @@ def check_cuad(cuad_dir: Path, categories: set[str] | None = None) -> list[str]:
     return problems
 
 
+# --- contract review's likeness examples -----------------------------------------------------------------
+#
+# raw/cuad_examples/part_*.jsonl: CUAD gold spans of 17 clause categories, transcribed from master_clauses.csv
+# rows (one {"file", "category", "text"} per span). The app's file keeps those of contracts no CUAD set here
+# uses, whitespace collapsed, soft hyphens removed, at least 40 characters, each (category, text) once.
+
+EXAMPLES = HERE.parents[1] / "assistant" / "data" / "cuad_clause_examples.jsonl"
+MIN_EXAMPLE_CHARS = 40
+
+
+def evaluated_cuad_files(raw_dir: Path = RAW) -> set[str]:
+    """CUAD file names (lower case) of every contract in a CUAD set here: none may lend an example."""
+    files = [p for _name, sub, pattern in CUAD_SETS for p in (raw_dir / sub).glob(pattern)]
+    return {json.loads(p.read_text(encoding="utf-8"))["cuad_filename"].lower() for p in files}
+
+
+def clause_examples(raw_dir: Path = RAW) -> tuple[list[dict], dict[str, int]]:
+    """The examples file's rows, and how many raw lines were left out and why."""
+    excluded, rows, seen = evaluated_cuad_files(raw_dir), [], set()
+    dropped = {"evaluated contract": 0, "short": 0, "duplicate": 0}
+    for path in sorted((raw_dir / "cuad_examples").glob("part_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            text = " ".join(row["text"].replace("\u00ad", "").split())
+            key = (row["category"], text)
+            reason = ("evaluated contract" if row["file"].lower() in excluded else
+                      "short" if len(text) < MIN_EXAMPLE_CHARS else "duplicate" if key in seen else None)
+            if reason:
+                dropped[reason] += 1
+                continue
+            seen.add(key)
+            rows.append({"category": row["category"], "text": text, "file": row["file"]})
+    return rows, dropped
+
+
+def write_clause_examples(raw_dir: Path = RAW, out: Path = EXAMPLES) -> None:
+    rows, dropped = clause_examples(raw_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    print(f"{out}: {len(rows)} examples from {len({r['file'] for r in rows})} contracts; left out: {dropped}")
+
+
+def check_clause_examples(raw_dir: Path = RAW, committed: Path = EXAMPLES) -> list[str]:
+    rows, _ = clause_examples(raw_dir)
+    built = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return [] if committed.read_text(encoding="utf-8") == built else [f"{committed}: differs from its rebuild from raw"]
+
+
 def check_all(root: Path = HERE) -> list[str]:
-    problems = []
+    problems = check_clause_examples() if root == HERE else []
     for name in ("squad_v2", "cmrc2018", "squad_en", "zh"):
         if (root / name / "questions.jsonl").exists():
             problems += check_questions(root / name)

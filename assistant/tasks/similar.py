@@ -1,0 +1,127 @@
+"""Clauses the rules miss, found by likeness to clauses CUAD's annotators marked (nearest sentence embeddings)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "data" / "cuad_clause_examples.jsonl"
+# Categories whose CUAD spans are clauses (sentences). Parties and dates are names and dates: nothing to liken.
+CATEGORIES = ("Expiration Date", "Renewal Term", "Notice Period to Terminate Renewal", "Governing Law",
+              "Termination for Convenience", "Cap on Liability", "Uncapped Liability", "Non-Compete", "Exclusivity",
+              "Anti-Assignment", "Change of Control", "License Grant", "IP Ownership Assignment", "Audit Rights",
+              "Insurance", "Warranty Duration", "Liquidated Damages")
+MIN_SENTENCE_CHARS = 40
+DEFAULT_THRESHOLD = 0.6  # the best F1 of the search alone on the CUAD dev sets (BENCHMARKS.md)
+
+
+class Embedder(Protocol):
+    """What this needs from knowledge's embedder (normalised vectors, so a dot product is cosine similarity)."""
+
+    name: str
+    multilingual: bool
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Example:
+    """A clause CUAD's annotators marked: its category, text and the CUAD contract it comes from."""
+
+    category: str
+    text: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Match:
+    """The sentence most like a category's examples, and how alike (mean cosine of its nearest examples)."""
+
+    category: str
+    index: int
+    score: float
+
+
+def load_examples(path: Path = EXAMPLES_FILE) -> list[Example]:
+    """The examples file: JSON Lines of {"category", "text", "file"} (see assistant/data/README.md)."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Example(r["category"], r["text"], r.get("file", "")) for r in rows]
+
+
+class SimilarClauses:
+    """Finds, per category, the contract sentence closest to that category's CUAD examples.
+
+    Args:
+        embedder: the knowledge base's embedder (its vectors are normalised).
+        examples: annotated clauses; their vectors are computed on first use, once.
+        threshold: a sentence counts when the mean cosine similarity to its `neighbours` nearest
+            examples of the category reaches this (chosen on the CUAD dev sets; BENCHMARKS.md).
+        neighbours: how many nearest examples are averaged (more is steadier than the single nearest).
+    """
+
+    def __init__(self, embedder: Embedder, examples: Sequence[Example], threshold: float = DEFAULT_THRESHOLD, neighbours: int = 3):
+        self.embedder, self.threshold, self.neighbours = embedder, threshold, neighbours
+        self._examples = [e for e in examples if e.category in CATEGORIES]
+        self._vectors: dict[str, np.ndarray] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(getattr(self.embedder, "multilingual", False))
+
+    def scores(self, sentences: Sequence[str]) -> dict[str, np.ndarray]:
+        """Per category with examples, every sentence's similarity to it (mean cosine of its nearest examples)."""
+        vectors = self.vectors()
+        if not sentences or not vectors:
+            return {}
+        matrix = self.embedder.embed_batch(list(sentences))
+        return {c: _mean_of_nearest(matrix @ v.T, self.neighbours) for c, v in vectors.items()}
+
+    def best(self, sentences: Sequence[str], categories: Iterable[str]) -> list[Match]:
+        """For each category, its closest sentence among those more like it than like any other category.
+
+        A sentence counts for one category only (the one it is most like: an assignment clause is not also
+        a change-of-control clause), and only when its similarity reaches the threshold.
+        """
+        scores = self.scores(sentences)
+        if not scores:
+            return []
+        names = list(scores)
+        nearest = np.argmax(np.stack([scores[c] for c in names], axis=1), axis=1)
+        matches = []
+        for category in (c for c in categories if c in scores):
+            mine = np.where(nearest == names.index(category), scores[category], -1.0)
+            index = int(np.argmax(mine))
+            if mine[index] >= self.threshold:
+                matches.append(Match(category, index, round(float(mine[index]), 3)))
+        return matches
+
+    def vectors(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = self._embed_examples()
+        return self._vectors
+
+    def _embed_examples(self) -> dict[str, np.ndarray]:
+        if not self._examples:
+            return {}
+        matrix = self.embedder.embed_batch([e.text for e in self._examples])
+        categories = np.array([e.category for e in self._examples])
+        log.info("clause_examples_embedded examples=%d categories=%d embedder=%r", len(self._examples),
+                 len(set(categories)), self.embedder.name)
+        return {c: matrix[categories == c] for c in dict.fromkeys(categories)}
+
+
+def _mean_of_nearest(similarities: np.ndarray, k: int) -> np.ndarray:
+    """Row-wise mean of the k largest values (all of them when a row has fewer)."""
+    k = min(k, similarities.shape[1])
+    return np.sort(similarities, axis=1)[:, -k:].mean(axis=1)
