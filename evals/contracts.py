@@ -131,7 +131,18 @@ def comparison(result: dict, rules: dict) -> str:
     lines = ["| micro | precision | recall | F1 |", "|---|---|---|---|"]
     for name, m in (("rules only", rules["micro"]), (f"rules + likeness (threshold {result['similarity']})", result["micro"])):
         lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
+    possible = result["possible"]
+    lines.append(f"\npossible findings (likeness only): {possible['found']}, right {possible['right']}")
     return "\n".join(lines)
+
+
+def split(predictions: dict, gold: list[dict]) -> tuple[dict, dict, dict]:
+    """Scores of everything found, of rule findings alone, and the count of possible findings and right ones."""
+    both = summary(score({k: quote for k, (quote, _) in predictions.items()}, gold))
+    rules = summary(score({k: quote if basis == "rules" else None for k, (quote, basis) in predictions.items()}, gold))
+    similar = score({k: quote if basis == "similar" else None for k, (quote, basis) in predictions.items()}, gold)
+    right = sum(s.tp for s in similar.values())
+    return both, rules, {"found": right + sum(s.fp for s in similar.values()), "right": right}
 
 
 def format_markdown(result: dict) -> str:
@@ -158,9 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gold = [json.loads(line) for line in args.annotations.read_text(encoding="utf-8").splitlines() if line.strip()]
     similarity = None if args.rules_only else args.similarity
     predictions, seconds = predict(args.contracts, {row["contract_id"] for row in gold}, similarity)
-    result = summary(score({k: quote for k, (quote, _) in predictions.items()}, gold))
-    rules = summary(score({k: quote if basis == "rules" else None for k, (quote, basis) in predictions.items()}, gold))
-    result |= {"similarity": similarity, "rules_only": rules["micro"], "seconds": round(seconds, 2),
+    result, rules, possible = split(predictions, gold)
+    result |= {"similarity": similarity, "rules_only": rules["micro"], "possible": possible, "seconds": round(seconds, 2),
                "contracts": len({r["contract_id"] for r in gold})}
     emit(format_markdown(result) + "\n\n" + comparison(result, rules) +
          f"\n\n{result['contracts']} contracts in {seconds:.1f} s", result, args.json)
