@@ -194,6 +194,7 @@ def test_review_shows_possible_findings_from_the_likeness_search(stores, embedde
     rows = {r[0]: r for r in final.rows}
     assert rows["Anti-Assignment"][1] == "possibly" and "hand over" in rows["Anti-Assignment"][2]
     assert "no rule matched" in Path(final.markdown_path).read_text()
+    assert "(1 of them possibly" in final.status
     assert load_similar(AssistantSettings(clause_likeness=False), embedder) is None
 
 

@@ -81,9 +81,10 @@ def write_report(services: Services, session_id: str, report: ReviewReport) -> t
 
 def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en") -> str:
     found = sum(1 for f in report.findings if f.found)
+    possible = sum(1 for f in report.findings if f.basis == "similar")
     risky = sum(1 for f in report.findings if f.risk == "high")
     head = say(lang, "review.stopped" if stopped else "review.done")
-    return say(lang, "review.summary", head=head, document=escape(report.document), found=found,
+    return say(lang, "review.summary", head=head, document=escape(report.document), found=found, possible=possible,
                total=len(report.findings), risky=risky)
 
 
