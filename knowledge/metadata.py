@@ -50,7 +50,7 @@ class MetadataStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
-            raise StoreError(_store_message(path, exc)) from exc
+            raise _store_error(path, exc) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -176,7 +176,7 @@ class MetadataStore:
             try:
                 return _Rows(self._db.execute(sql, args).fetchall())
             except sqlite3.Error as exc:
-                raise StoreError(_store_message(self.path, exc)) from exc
+                raise _store_error(self.path, exc) from exc
 
     def _bump(self, db) -> None:
         db.execute(
@@ -196,7 +196,7 @@ class MetadataStore:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise StoreError(_store_message(self.path, exc)) from exc
+                    raise _store_error(self.path, exc) from exc
                 raise
 
 
@@ -216,12 +216,12 @@ def _chunk(row) -> Chunk:
                  end_char=end, chunk_id=chunk_id)
 
 
-def _store_message(path: Path, exc: Exception) -> str:
+def _store_error(path: Path, exc: Exception) -> StoreError:
     text = str(exc)
     if "readonly" in text or "read-only" in text:
-        return f"the knowledge store at {path.parent} is read-only; choose a writable data directory"
+        return StoreError("store_read_only", directory=path.parent)
     if "disk is full" in text or "database or disk is full" in text:
-        return f"the disk holding {path.parent} is full; nothing was written"
+        return StoreError("store_full", directory=path.parent)
     if "unable to open" in text:
-        return f"cannot open the knowledge store at {path} ({text})"
-    return f"knowledge store error at {path}: {text}"
+        return StoreError("store_unopenable", directory=path, detail=text)
+    return StoreError("store_failed", directory=path, detail=text)

@@ -59,7 +59,7 @@ def available_languages() -> frozenset[str]:
     try:
         return frozenset(pytesseract.get_languages(config=""))
     except (pytesseract.TesseractNotFoundError, FileNotFoundError) as exc:
-        raise OcrUnavailableError(f"Tesseract OCR is not installed. {INSTALL_HINT}") from exc
+        raise OcrUnavailableError("ocr_missing", hint=INSTALL_HINT) from exc
 
 
 def resolve_languages(requested: str) -> str:
@@ -75,7 +75,7 @@ def resolve_languages(requested: str) -> str:
     if missing:
         log.warning("ocr_languages_missing missing=%s installed=%s hint=%r", missing, sorted(have), INSTALL_HINT)
     if not usable:
-        raise OcrUnavailableError(f"Tesseract has none of the languages {requested!r}. {INSTALL_HINT}")
+        raise OcrUnavailableError("ocr_languages", languages=repr(requested), hint=INSTALL_HINT)
     return "+".join(usable)
 
 
@@ -86,7 +86,7 @@ def ocr_image(image: Image.Image, lang: str, timeout_s: float = 120.0) -> str:
     try:
         text = pytesseract.image_to_string(image, lang=lang, timeout=timeout_s)
     except pytesseract.TesseractNotFoundError as exc:
-        raise OcrUnavailableError(f"Tesseract OCR is not installed. {INSTALL_HINT}") from exc
+        raise OcrUnavailableError("ocr_missing", hint=INSTALL_HINT) from exc
     except (pytesseract.TesseractError, RuntimeError, OSError) as exc:
         raise RuntimeError(f"OCR failed: {exc}") from exc
     return tidy_ocr_text(text)

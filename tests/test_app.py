@@ -299,14 +299,28 @@ def test_handler_messages_follow_the_browsers_first_language():
 def test_every_knowledge_error_code_has_a_chinese_message_using_only_the_values_it_carries():
     import ast
 
-    raised = {}
+    from knowledge.errors import MESSAGES
+
+    assert MESSAGES.keys() == messages.ERRORS_ZH.keys(), MESSAGES.keys() ^ messages.ERRORS_ZH.keys()
+    for error_code, english in MESSAGES.items():
+        assert fields(messages.ERRORS_ZH[error_code]) <= fields(english), error_code
+    raised = []
     for path in (Path(__file__).resolve().parents[1] / "knowledge").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "").endswith("Error") and len(node.args) > 1:
-                raised[node.args[1].value] = {k.arg for k in node.keywords}
-    assert len(raised) >= 14 and raised.keys() <= messages.ERRORS_ZH.keys(), raised.keys() - messages.ERRORS_ZH.keys()
-    for error_code, values in raised.items():
-        assert fields(messages.ERRORS_ZH[error_code]) <= values, error_code
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "").endswith("Error") and node.args \
+                    and isinstance(node.args[0], ast.Constant) and node.args[0].value in MESSAGES:
+                raised.append((node.args[0].value, {k.arg for k in node.keywords}))
+    assert len({code for code, _ in raised}) >= 25
+    for error_code, values in raised:  # each raise carries exactly what its English message names
+        assert fields(MESSAGES[error_code]) == values, error_code
+    from knowledge.errors import OcrUnavailableError
+    from knowledge.types import IngestResult
+
+    error = OcrUnavailableError("ocr_missing", hint="apt-get install tesseract-ocr")
+    result = IngestResult(file_name="scan.pdf", status="error", error=str(error), error_code=error.code,
+                          error_values=error.values)
+    assert messages.error_text(result, "zh") == "未安装 Tesseract OCR，无法识别扫描页。apt-get install tesseract-ocr"
+    assert messages.error_text(result, "en") == "Tesseract OCR is not installed. apt-get install tesseract-ocr"
 
 
 def fields(template: str) -> set[str]:

