@@ -92,3 +92,18 @@ def test_model_explains_risky_clauses_and_exports(kb, tmp_path):
 @pytest.mark.parametrize("clause", CLAUSE_TYPES, ids=lambda c: c.name)
 def test_every_pattern_compiles_and_has_a_question(clause):
     assert clause.compiled() and clause.question.endswith("?")
+
+
+def test_rules_recognise_most_of_cuads_example_clauses_from_other_contracts():
+    """A guard on the patterns: the 1,052 CUAD clauses the likeness search uses (94 contracts no evaluation
+    uses) are each scanned alone; the rules name their category for 72% of them (0.653 before session 5)."""
+    from assistant.tasks.contracts import scan_chunk
+    from assistant.tasks.similar import load_examples
+    from knowledge.types import Chunk
+
+    examples = load_examples()
+    hits = 0
+    for example in examples:
+        chunk = Chunk(1, "x.txt", 1, 0, example.text, 0, len(example.text))
+        hits += example.category in {f.category for _, f in scan_chunk(chunk)}
+    assert hits / len(examples) >= 0.71
