@@ -118,7 +118,8 @@ def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | Non
             if not result.ok:
                 logging.getLogger(__name__).warning("contract_unreadable file=%s error=%s", path.name, result.error)
                 continue
-            report = [e for e in review_contract(kb.chunks(result.doc_id), similar=similar) if isinstance(e, ReviewReport)][0]
+            events = review_contract(kb.chunks(result.doc_id), similar=similar)
+            report = [e for e in events if isinstance(e, ReviewReport)][0]
             predictions |= {(path.stem, f.category): (f.quote if f.found else None, f.basis) for f in report.findings}
         kb.close()
     return predictions, time.perf_counter() - started
@@ -129,7 +130,8 @@ def comparison(result: dict, rules: dict) -> str:
     if result["similarity"] is None:
         return "rules only (no likeness search)"
     lines = ["| micro | precision | recall | F1 |", "|---|---|---|---|"]
-    for name, m in (("rules only", rules["micro"]), (f"rules + likeness (threshold {result['similarity']})", result["micro"])):
+    both = f"rules + likeness (threshold {result['similarity']})"
+    for name, m in (("rules only", rules["micro"]), (both, result["micro"])):
         lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
     possible = result["possible"]
     lines.append(f"\npossible findings (likeness only): {possible['found']}, right {possible['right']}")

@@ -28,12 +28,13 @@ REPORT_WORDS = {
     "en": {"title": "# Contract review: {document}", "columns": "| Category | Found | Page | Risk |",
            "heading": "## {name} — {status} (risk: {risk})", "where": "*{file}, page {page}*",
            "ask": "**Ask your lawyer:** {question}", "yes": "yes", "no": "no", "found": "found",
-           "not found": "not found", "possible": "possibly",
-           "similar": "possibly found: no rule matched, but this passage is like clauses CUAD's annotators marked "
-                      "as {name} (similarity {score:.2f}); check it", "high": "high", "medium": "medium", "low": "low", "none": "none"},
+           "not found": "not found", "possible": "possibly", "high": "high", "medium": "medium", "low": "low",
+           "none": "none", "similar": "possibly found: no rule matched, but this passage is like clauses CUAD's "
+                                      "annotators marked as {name} (similarity {score:.2f}); check it"},
     "zh": {"title": "# 合同审阅：{document}", "columns": "| 条款类型 | 是否找到 | 页码 | 风险 |",
            "heading": "## {name} — {status}（风险：{risk}）", "where": "*{file}，第 {page} 页*",
-           "ask": "**请咨询律师：** {question}", "yes": "是", "no": "否", "found": "已找到", "not found": "未找到", "possible": "可能",
+           "ask": "**请咨询律师：** {question}", "yes": "是", "no": "否", "found": "已找到", "not found": "未找到",
+           "possible": "可能",
            "similar": "可能存在：没有规则匹配，但这段文字与 CUAD 标注的“{name}”条款相似（相似度 {score:.2f}），请核对",
            "high": "高", "medium": "中", "low": "低", "none": "无"},
 }
@@ -202,7 +203,8 @@ def find_similar(similar: SimilarClauses, chunks: Sequence[Chunk], clauses: Sequ
         return []
     places = _sentences(chunks)
     by_name = {c.name: c for c in clauses}
-    matches = similar.best([" ".join(chunk.text[slice(*spans[i])].split()) for chunk, spans, i in places], by_name)
+    texts = [" ".join(chunk.text[slice(*spans[i])].split()) for chunk, spans, i in places]
+    matches = similar.best(texts, list(by_name))
     findings = []
     for match in matches:
         chunk, spans, index = places[match.index]

@@ -8,9 +8,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
+
+from knowledge.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +23,6 @@ CATEGORIES = ("Expiration Date", "Renewal Term", "Notice Period to Terminate Ren
               "Insurance", "Warranty Duration", "Liquidated Damages")
 MIN_SENTENCE_CHARS = 40
 DEFAULT_THRESHOLD = 0.6  # the best F1 of the search alone on the CUAD dev sets (BENCHMARKS.md)
-
-
-class Embedder(Protocol):
-    """What this needs from knowledge's embedder (normalised vectors, so a dot product is cosine similarity)."""
-
-    name: str
-    multilingual: bool
-
-    def embed_batch(self, texts: list[str]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -68,7 +60,8 @@ class SimilarClauses:
         neighbours: how many nearest examples are averaged (more is steadier than the single nearest).
     """
 
-    def __init__(self, embedder: Embedder, examples: Sequence[Example], threshold: float = DEFAULT_THRESHOLD, neighbours: int = 3):
+    def __init__(self, embedder: Embedder, examples: Sequence[Example], threshold: float = DEFAULT_THRESHOLD,
+                 neighbours: int = 3):
         self.embedder, self.threshold, self.neighbours = embedder, threshold, neighbours
         self._examples = [e for e in examples if e.category in CATEGORIES]
         self._vectors: dict[str, np.ndarray] | None = None

@@ -630,7 +630,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=300, help="questions per real-data slice")
     parser.add_argument("--seed", type=int, default=2018)
     parser.add_argument("--real", action="store_true",
-                        help="rebuild squad_v2/, cmrc2018/, cuad/ and cuad_heldout/ from raw/")
+                        help="rebuild squad_v2/, cmrc2018/, the cuad*/ sets and the app's CUAD clause examples from raw/")
     parser.add_argument("--check", action="store_true", help="check the committed sets; exit 1 on any problem")
     args = parser.parse_args()
     if args.check:
