@@ -1,6 +1,6 @@
 """Make the dev sets: real slices of SQuAD v2 / CMRC 2018 / CUAD (primary) and synthetic gazetteers.
 
-    python evals/data/make_devsets.py --real               # rebuild squad_v2/, cmrc2018/, cuad*/ from raw/
+    python evals/data/make_devsets.py --real               # rebuild squad_v2/, cmrc2018/, cuad*/ and the clause examples from raw/
     python evals/data/make_devsets.py --check              # verify every committed set (answers/spans in their text)
     python evals/data/make_devsets.py                      # rebuild evals/data/squad_en and evals/data/zh (synthetic)
     python evals/data/make_devsets.py --squad dev-v2.0.json --cmrc cmrc2018_dev.json   # sampled whole-article slices
