@@ -39,8 +39,12 @@ def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
 
 def score(model, passage: str, question: str) -> float:
     """P(yes) normalised over yes/no for one question."""
-    probs = model.choice_probabilities([{"role": "user", "content": PROMPT.format(passage=passage,
-                                                                                  question=question)}], ["yes", "no"])
+    return p_yes(model, PROMPT.format(passage=passage, question=question))
+
+
+def p_yes(model, prompt: str) -> float:
+    """The model's P(yes) / (P(yes) + P(no)) for the first token of its reply to one user message."""
+    probs = model.choice_probabilities([{"role": "user", "content": prompt}], ["yes", "no"])
     return probs["yes"] / max(probs["yes"] + probs["no"], 1e-9)
 
 

@@ -13,7 +13,6 @@ Run it on the dev sets only: a threshold chosen here must not be chosen on the h
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -21,8 +20,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from evals.answerability import auc
-from evals.contracts import overlaps
+from evals.answerability import auc, p_yes
+from evals.contracts import load_annotations, overlaps
 from evals.report import emit
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -36,7 +35,7 @@ def candidates(similar, kb, set_dir: Path) -> list[dict]:
     from assistant.tasks.contracts import find_similar
     from assistant.tasks.clauses import BY_NAME
 
-    gold = [json.loads(line) for line in (set_dir / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
+    gold = load_annotations(set_dir / "annotations.jsonl")
     rows = []
     for path in sorted((set_dir / "contracts").iterdir()):
         wanted = {g["category"]: g for g in gold if g["contract_id"] == path.stem}
@@ -55,8 +54,7 @@ def check(model, rows: list[dict]) -> list[dict]:
     for row in rows:
         prompt = PROMPT.format(category=row["category"], description=BY_NAME[row["category"]].description,
                                quote=row["quote"][:1500])
-        probs = model.choice_probabilities([{"role": "user", "content": prompt}], ["yes", "no"])
-        row["p_yes"] = probs["yes"] / max(probs["yes"] + probs["no"], 1e-9)
+        row["p_yes"] = p_yes(model, prompt)
     return rows
 
 

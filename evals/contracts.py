@@ -125,6 +125,11 @@ def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | Non
     return predictions, time.perf_counter() - started
 
 
+def load_annotations(path: Path) -> list[dict]:
+    """The annotation lines of a CUAD-style set (JSON Lines)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def comparison(result: dict, rules: dict) -> str:
     """Rules alone against rules plus the likeness search, micro-averaged, from the same run."""
     if result["similarity"] is None:
@@ -168,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    gold = [json.loads(line) for line in args.annotations.read_text(encoding="utf-8").splitlines() if line.strip()]
+    gold = load_annotations(args.annotations)
     similarity = None if args.rules_only else args.similarity
     predictions, seconds = predict(args.contracts, {row["contract_id"] for row in gold}, similarity)
     result, rules, possible = split(predictions, gold)

@@ -13,7 +13,7 @@ from knowledge import lexical
 from knowledge.chunking import Chunker
 from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import Embedder
-from knowledge.errors import MESSAGES, KnowledgeError, StoreError
+from knowledge.errors import KnowledgeError, StoreError
 from knowledge.loading import load_document
 from knowledge.metadata import MetadataStore
 from knowledge.retrieval import HybridRetriever
@@ -104,14 +104,12 @@ class KnowledgeBase:
         started = time.perf_counter()
         try:
             result = self._ingest(path, name)
-        except KnowledgeError as exc:
+        except Exception as exc:  # a loader bug must not lose the rest of the batch either
+            if not isinstance(exc, KnowledgeError):
+                log.exception("ingest_failed file=%r", name)
+                exc = KnowledgeError("unexpected", name=name, detail=repr(exc))
             result = IngestResult(file_name=name, status="error", error=str(exc), error_code=exc.code,
                                   error_values=exc.values)
-        except Exception as exc:  # a loader bug must not lose the rest of the batch
-            log.exception("ingest_failed file=%r", name)
-            values = {"name": name, "detail": repr(exc)}
-            result = IngestResult(file_name=name, status="error", error=MESSAGES["unexpected"].format(**values),
-                                  error_code="unexpected", error_values=values)
         result.seconds = time.perf_counter() - started
         log.info("ingested file=%r status=%s pages=%d ocr_pages=%d chunks=%d seconds=%.2f error=%r",
                  name, result.status, result.pages, result.ocr_pages, result.chunks, result.seconds, result.error)

@@ -86,6 +86,9 @@ def test_failure_while_storing_leaves_store_unchanged(kb, docs, monkeypatch):
     result = kb.ingest_file(docs["text_pdf"])
     assert result.status == "error"
     assert (len(kb), [d.name for d in kb.documents()]) == before
+    assert result.error_code == "unexpected" and result.error_values["name"] == docs["text_pdf"].name
+    assert result.error == f"{docs['text_pdf'].name}: unexpected error (RuntimeError('simulated crash inside the " \
+                           "transaction'))"
 
 
 def test_kill_mid_ingest_keeps_finished_documents(settings, docs, tmp_path):
