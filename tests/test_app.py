@@ -195,6 +195,8 @@ def test_review_shows_possible_findings_from_the_likeness_search(stores, embedde
     assert rows["Anti-Assignment"][1] == "possibly" and "hand over" in rows["Anti-Assignment"][2]
     assert "no rule matched" in Path(final.markdown_path).read_text()
     assert "(1 of them possibly" in final.status
+    rules_only = make_services(stores, tmp_path)
+    assert "possibly" not in list(contracts.review_stream(rules_only, "t", str(upload), None, explain=False))[-1].status
     assert load_similar(AssistantSettings(clause_likeness=False), embedder) is None
 
 

@@ -84,7 +84,8 @@ def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en"
     possible = sum(1 for f in report.findings if f.basis == "similar")
     risky = sum(1 for f in report.findings if f.risk == "high")
     head = say(lang, "review.stopped" if stopped else "review.done")
-    return say(lang, "review.summary", head=head, document=escape(report.document), found=found, possible=possible,
+    possibly = say(lang, "review.possible", count=possible) if possible else ""
+    return say(lang, "review.summary", head=head, document=escape(report.document), found=found, possible=possibly,
                total=len(report.findings), risky=risky)
 
 

@@ -40,8 +40,9 @@ EN = {
     "review.explaining": "Explaining: {category}",
     "review.done": "✅ Review done",
     "review.stopped": "⏹ Stopped",
-    "review.summary": "{head}: {document}: {found} of {total} clause types found ({possible} of them possibly: "
-                      "no rule matched, check them), {risky} high-risk item(s). Not legal advice.",
+    "review.summary": "{head}: {document}: {found} of {total} clause types found{possible}, {risky} high-risk "
+                      "item(s). Not legal advice.",
+    "review.possible": " ({count} of them possibly: no rule matched, check them)",
     "code.describe": "Describe the code you want first.",
     "code.running": "⏳ running the tests in the sandbox…",
     "code.stopped": "⏹ stopped",
@@ -92,8 +93,8 @@ ZH = {
     "review.explaining": "正在解释：{category}",
     "review.done": "✅ 审阅完成",
     "review.stopped": "⏹ 已停止",
-    "review.summary": "{head}：{document}：{total} 种条款类型中找到 {found} 种（其中 {possible} 种为“可能”：没有规则匹配，"
-                      "请核对），高风险 {risky} 项。不构成法律意见。",
+    "review.summary": "{head}：{document}：{total} 种条款类型中找到 {found} 种{possible}，高风险 {risky} 项。不构成法律意见。",
+    "review.possible": "（其中 {count} 种为“可能”：没有规则匹配，请核对）",
     "code.describe": "请先描述你想要的代码。",
     "code.running": "⏳ 正在沙箱中运行测试…",
     "code.stopped": "⏹ 已停止",
