@@ -203,11 +203,10 @@ def find_similar(similar: SimilarClauses, chunks: Sequence[Chunk], clauses: Sequ
         return []
     places = _sentences(chunks)
     by_name = {c.name: c for c in clauses}
-    texts = [" ".join(chunk.text[slice(*spans[i])].split()) for chunk, spans, i in places]
-    matches = similar.best(texts, list(by_name))
+    matches = similar.best([text for *_, text in places], list(by_name))
     findings = []
     for match in matches:
-        chunk, spans, index = places[match.index]
+        chunk, spans, index, _ = places[match.index]
         clause = by_name[match.category]
         findings.append(Finding(clause.name, True, _quote(chunk.text, spans, index), chunk.file_name, chunk.page,
                                 clause.risk_found, clause.question_in(lang), basis="similar",
@@ -215,8 +214,11 @@ def find_similar(similar: SimilarClauses, chunks: Sequence[Chunk], clauses: Sequ
     return findings
 
 
-def _sentences(chunks: Sequence[Chunk]) -> list[tuple[Chunk, list[tuple[int, int]], int]]:
-    """Every distinct sentence of the contract long enough to be a clause: (chunk, its sentence spans, index)."""
+def _sentences(chunks: Sequence[Chunk]) -> list[tuple[Chunk, list[tuple[int, int]], int, str]]:
+    """Every distinct sentence of the contract long enough to be a clause.
+
+    Returns (chunk, its sentence spans, the sentence's index, its text with whitespace collapsed) each.
+    """
     places, seen = [], set()
     for chunk in chunks:
         spans = sentence_spans(chunk.text)
@@ -224,7 +226,7 @@ def _sentences(chunks: Sequence[Chunk]) -> list[tuple[Chunk, list[tuple[int, int
             text = " ".join(chunk.text[start:end].split())
             if len(text) >= MIN_SENTENCE_CHARS and text not in seen:  # chunks overlap: a sentence once
                 seen.add(text)
-                places.append((chunk, spans, index))
+                places.append((chunk, spans, index, text))
     return places
 
 

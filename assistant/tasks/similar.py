@@ -69,7 +69,7 @@ class SimilarClauses:
 
     @property
     def multilingual(self) -> bool:
-        return bool(getattr(self.embedder, "multilingual", False))
+        return self.embedder.multilingual
 
     def scores(self, sentences: Sequence[str]) -> dict[str, np.ndarray]:
         """Per category with examples, every sentence's similarity to it (mean cosine of its nearest examples)."""
