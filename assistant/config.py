@@ -63,7 +63,7 @@ class AssistantSettings(BaseSettings):
                                               "(`#` starts a comment).")
     clause_likeness: bool = Field(True, description="Contract review: look for the categories no rule matched by "
                                   "likeness to clauses CUAD's annotators marked (shown as possible findings).")
-    clause_likeness_threshold: float = Field(0.6, ge=0.0, le=1.0, description="Mean cosine similarity to a "
+    clause_likeness_threshold: float = Field(0.65, ge=0.0, le=1.0, description="Mean cosine similarity to a "
                                              "category's 3 nearest CUAD examples from which a sentence (more like this "
                                              "category than any other) is a possible finding (chosen on the CUAD dev "
                                              "sets).")

@@ -13,8 +13,13 @@ from knowledge.types import Page
 TokenOffsets = Callable[[list[str]], list[list[tuple[int, int]]]]
 
 # A sentence ends after . ! ? (followed by space/end) or after CJK 。！？；, plus closing quotes/brackets;
-# a blank line ends a paragraph.
-_SENTENCE_END = re.compile(r"(?:[.!?;](?=\s|$)|[。！？；!?]|\n\s*\n)[\"'”’」』）)\]]*")
+# a blank line ends a paragraph. A full stop does not end one after a company suffix, a title or "e.g."
+# ("Acme, Inc. (the Company)", "Mr. Smith"), nor after a month or "No." when a number follows ("Dec. 8, 2005").
+_NO_END_AFTER = ("Inc", "Ltd", "Corp", "Co", "Mr", "Mrs", "Ms", "Dr", "e.g", "i.e", "vs")
+_NO_END_BEFORE_NUMBER = ("Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "No")
+_FULL_STOP = ("".join(rf"(?<!\b{re.escape(w)})" for w in _NO_END_AFTER) + r"\.(?=\s|$)"
+              + "(?!(?:" + "|".join(rf"(?<=(?<![a-z]){w}\.)" for w in _NO_END_BEFORE_NUMBER) + r")\s+\d)")
+_SENTENCE_END = re.compile(rf"(?:{_FULL_STOP}|[!?;](?=\s|$)|[。！？；!?]|\n\s*\n)[\"'”’」』）)\]]*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

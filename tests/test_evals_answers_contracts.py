@@ -60,7 +60,7 @@ def test_contracts_cli_end_to_end(tmp_path, capsys):
     assert result["similarity"] == 0.6 and result["rules_only"] == result["micro"]
     assert result["possible"]["right"] == 0 and result["possible"]["found"] >= 0
     out = capsys.readouterr().out
-    assert "| Governing Law | 1 | 0 | 0 |" in out and "| rules + likeness (threshold 0.6) |" in out
+    assert "| Governing Law | 1 | 0 | 0 |" in out and "| rules + likeness (threshold 0.65) |" in out
     assert contracts.main(["--contracts", str(folder), "--annotations", str(annotations), "--rules-only",
                            "--json", str(tmp_path / "r.json")]) == 0
     assert json.loads((tmp_path / "r.json").read_text())["similarity"] is None

@@ -95,8 +95,9 @@ def test_every_pattern_compiles_and_has_a_question(clause):
 
 
 def test_rules_recognise_most_of_cuads_example_clauses_from_other_contracts():
-    """A guard on the patterns: the 1,052 CUAD clauses the likeness search uses (94 contracts no evaluation
-    uses) are each scanned alone; the rules name their category for 72% of them (0.653 before session 5)."""
+    """A guard on the patterns: the 1,377 CUAD clauses the likeness search uses (123 contracts no evaluation
+    uses) are each scanned alone; the rules name their category for 73.5% of them (0.653 of the first 1,052
+    before session 5, 0.720 after it)."""
     from assistant.tasks.contracts import scan_chunk
     from assistant.tasks.similar import load_examples
     from knowledge.types import Chunk
@@ -106,4 +107,25 @@ def test_rules_recognise_most_of_cuads_example_clauses_from_other_contracts():
     for example in examples:
         chunk = Chunk(1, "x.txt", 1, 0, example.text, 0, len(example.text))
         hits += example.category in {f.category for _, f in scan_chunk(chunk)}
-    assert hits / len(examples) >= 0.71
+    assert hits / len(examples) >= 0.73
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('Aduro Biotech, Inc., with a place of business in Berkeley ("Aduro") and IREYA B.V having an address in Leiden '
+     '("Consultant") agree to all terms and conditions of this Consulting Agreement.', {"Parties"}),
+    ('This Endorsement Agreement ("Agreement") made October 30, 2017, between National Football League Alumni, '
+     'Inc. ("NFLA"), a charitable corporation, having its principal office in Florida;', {"Parties", "Agreement Date"}),
+    ("THIS EXCLUSIVE DISTRIBUTOR AGREEMENT shall be effective as of _Dec. 8, 2005, and is made with reference to "
+     "the following facts:", {"Agreement Date", "Effective Date"}),
+    ("This Agreement shall be governed in all respects, including as to validity, interpretation and effect, by the "
+     "Laws of the State of Illinois.", {"Governing Law"}),
+    ("Thereafter, this Agreement shall be effective month to month, until terminated by either party upon sixty (60) "
+     "days written notice.", {"Renewal Term", "Notice Period to Terminate Renewal"}),
+])
+def test_rules_read_openings_and_clauses_worded_without_the_usual_keywords(text, expected):
+    """Wordings from CUAD contracts the first rules missed (session 6's dev set and examples)."""
+    from assistant.tasks.contracts import scan_chunk
+    from knowledge.types import Chunk
+
+    found = {f.category for _, f in scan_chunk(Chunk(1, "x.txt", 1, 0, text, 0, len(text)))}
+    assert expected <= found, expected - found

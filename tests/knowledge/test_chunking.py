@@ -23,6 +23,14 @@ def test_sentence_spans_cover_latin_and_cjk_punctuation():
         "第一句。", "第二句！", "Third sentence.", "Fourth?", "第五；", "Last line"]
 
 
+def test_sentence_spans_do_not_end_at_company_suffixes_titles_or_dates():
+    text = ('This Agreement is effective as of _Dec. 8, 2005 by and between Acme, Inc. ("Acme") and BETA CORP. '
+            '("Beta"). Mr. Smith signs, e.g. today. It ends in Dec. Then No. 5 applies. See section no. The end.')
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        'This Agreement is effective as of _Dec. 8, 2005 by and between Acme, Inc. ("Acme") and BETA CORP. ("Beta").',
+        "Mr. Smith signs, e.g. today.", "It ends in Dec.", "Then No. 5 applies.", "See section no.", "The end."]
+
+
 def test_chunks_respect_budget_and_never_cut_sentences():
     sentences = [f"Sentence {i} has exactly six words." for i in range(100)]
     page = Page(1, " ".join(sentences))
