@@ -57,7 +57,7 @@ def test_contracts_cli_end_to_end(tmp_path, capsys):
     assert contracts.main(["--contracts", str(folder), "--annotations", str(annotations), "--json", str(tmp_path / "o.json")]) == 0
     result = json.loads((tmp_path / "o.json").read_text())
     assert result["micro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
-    assert result["similarity"] == 0.6 and result["rules_only"] == result["micro"]
+    assert result["similarity"] == 0.65 and result["rules_only"] == result["micro"]
     assert result["possible"]["right"] == 0 and result["possible"]["found"] >= 0
     out = capsys.readouterr().out
     assert "| Governing Law | 1 | 0 | 0 |" in out and "| rules + likeness (threshold 0.65) |" in out
