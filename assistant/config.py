@@ -13,6 +13,8 @@ DEFAULT_CODE_MODEL = "deepseek-ai/deepseek-coder-1.3b-instruct"
 # For GPUs with >= 16 GB (bf16) or >= 8 GB (nf4): ASSISTANT_CHAT_MODEL=deepseek-ai/DeepSeek-R1-Distill-Qwen-7B
 LARGE_CHAT_MODEL = "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "deepseek-knowledge-assistant"
+# Contract review's likeness search: the best F1 of the search alone on the CUAD dev sets (BENCHMARKS.md)
+DEFAULT_CLAUSE_LIKENESS_THRESHOLD = 0.65
 
 Quantization = Literal["auto", "nf4", "int8", "none"]
 Backend = Literal["local", "openai"]
@@ -63,10 +65,10 @@ class AssistantSettings(BaseSettings):
                                               "(`#` starts a comment).")
     clause_likeness: bool = Field(True, description="Contract review: look for the categories no rule matched by "
                                   "likeness to clauses CUAD's annotators marked (shown as possible findings).")
-    clause_likeness_threshold: float = Field(0.65, ge=0.0, le=1.0, description="Mean cosine similarity to a "
-                                             "category's 3 nearest CUAD examples from which a sentence (more like this "
-                                             "category than any other) is a possible finding (chosen on the CUAD dev "
-                                             "sets).")
+    clause_likeness_threshold: float = Field(
+        DEFAULT_CLAUSE_LIKENESS_THRESHOLD, ge=0.0, le=1.0,
+        description="Mean cosine similarity to a category's 3 nearest CUAD examples from which a sentence (more like "
+                    "this category than any other) is a possible finding (chosen on the CUAD dev sets).")
     openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="Base URL of the OpenAI-compatible "
                                  "server (e.g. https://api.deepseek.com/v1).")
     openai_model: str = Field("deepseek-reasoner", description="Model name sent to the remote server.")

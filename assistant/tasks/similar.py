@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.config import DEFAULT_CLAUSE_LIKENESS_THRESHOLD
 from knowledge.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ CATEGORIES = ("Expiration Date", "Renewal Term", "Notice Period to Terminate Ren
               "Anti-Assignment", "Change of Control", "License Grant", "IP Ownership Assignment", "Audit Rights",
               "Insurance", "Warranty Duration", "Liquidated Damages")
 MIN_SENTENCE_CHARS = 40
-DEFAULT_THRESHOLD = 0.65  # the best F1 of the search alone on the three CUAD dev sets (BENCHMARKS.md)
+DEFAULT_THRESHOLD = DEFAULT_CLAUSE_LIKENESS_THRESHOLD  # one default, kept with the settings
 
 
 @dataclass(frozen=True)
