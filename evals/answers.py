@@ -7,6 +7,11 @@ answer (citation markers removed) against the best gold answer, SQuAD-style norm
 scored per character); citation precision = share of cited sources whose page contains a gold answer;
 false refusals = answerable questions answered "not in your documents". For `is_impossible`
 questions: the refusal rate.
+
+Whether the confidence means anything: an answer is *right* when it contains a gold answer (after the same
+normalisation; for an unanswerable question, when it refuses). `confidence_auc` is the chance that a right
+answer carries a higher confidence than a wrong one (0.5: the number says nothing), and the calibration
+table gives, per confidence band, how many answers fell there and how many of them were right.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ class AnswerReport:
     refusal_rate_impossible: float
     false_refusal_rate: float
     mean_confidence: float
+    answer_contains_gold: float  # answerable questions whose answer contains a gold answer
+    confidence_auc: float | None  # None: all answers right, or all wrong
+    calibration: list[dict]  # per confidence band: answers and the share right
     seconds_per_question_p50: float
     rows: list[dict] = field(default_factory=list)
 
@@ -127,6 +135,34 @@ def ask(kb, engine, question: Question, options=None) -> dict:
             "seconds": time.perf_counter() - started}
 
 
+CONFIDENCE_BANDS = ((0.0, 0.4), (0.4, 0.7), (0.7, 1.0))
+
+
+def is_right(row: dict) -> bool:
+    """A refusal for an unanswerable question; an answer containing a gold answer for the others."""
+    if row["impossible"]:
+        return row["not_found"]
+    return not row["not_found"] and is_hit(re.sub(r"\[\d+\]", " ", row["answer"]), row["answers"])
+
+
+def ranking_auc(right: Sequence[float], wrong: Sequence[float]) -> float | None:
+    """P(a right answer's confidence > a wrong one's), ties half; None if either side is empty."""
+    if not right or not wrong:
+        return None
+    wins = sum(1.0 if r > w else 0.5 if r == w else 0.0 for r in right for w in wrong)
+    return round(wins / (len(right) * len(wrong)), 4)
+
+
+def calibration(rows: list[dict]) -> list[dict]:
+    """Answers per confidence band and the share of them that were right."""
+    bands = []
+    for low, high in CONFIDENCE_BANDS:
+        inside = [r for r in rows if low <= r["confidence"] < high or (high == 1.0 and r["confidence"] == 1.0)]
+        bands.append({"band": f"{low:.1f}-{high:.1f}", "answers": len(inside),
+                      "right": _mean(is_right(r) for r in inside) if inside else None})
+    return bands
+
+
 def _page_texts(kb, cited) -> list[str]:
     """Full text of each cited source's page (citations are judged at page level)."""
     by_doc = {d.name: d.doc_id for d in kb.documents()}
@@ -154,6 +190,10 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
         refusal_rate_impossible=_mean(r["not_found"] for r in impossible),
         false_refusal_rate=_mean(r["not_found"] for r in answerable),
         mean_confidence=_mean(r["confidence"] for r in rows),
+        answer_contains_gold=_mean(is_right(r) for r in answerable),
+        confidence_auc=ranking_auc([r["confidence"] for r in rows if is_right(r)],
+                                   [r["confidence"] for r in rows if not is_right(r)]),
+        calibration=calibration(rows),
         seconds_per_question_p50=round(percentile([r["seconds"] for r in rows], 50), 2), rows=rows)
 
 
@@ -173,9 +213,15 @@ def format_markdown(report: AnswerReport) -> str:
             ("answers with a citation", f"{report.answered_with_citation:.3f}"),
             ("refusal rate, impossible", f"{report.refusal_rate_impossible:.3f}"),
             ("false refusal rate, answerable", f"{report.false_refusal_rate:.3f}"),
+            ("answers containing a gold answer, answerable", f"{report.answer_contains_gold:.3f}"),
             ("mean confidence", f"{report.mean_confidence:.3f}"),
+            ("confidence AUC, right vs wrong answers",
+             "n/a" if report.confidence_auc is None else f"{report.confidence_auc:.3f}"),
             ("seconds per question (p50)", f"{report.seconds_per_question_p50:.2f}")]
-    return "\n".join(["| metric | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
+    bands = [f"| {b['band']} | {b['answers']} | {'-' if b['right'] is None else format(b['right'], '.2f')} |"
+             for b in report.calibration]
+    return "\n".join(["| metric | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), "",
+                      "| confidence | answers | share right |", "|---|---|---|", *bands])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,19 @@ def test_answer_summary_counts_refusals_and_citations():
     assert (report.exact_match, report.citation_precision, report.false_refusal_rate) == (0.5, 0.5, 0.5)
     assert (report.model_citation_precision, report.attributed_citations) == (1.0, 1)
     assert report.refusal_rate_impossible == 1.0 and report.answered_with_citation == 1.0
+    # right: the first (contains "a") and the third (refuses an unanswerable question); wrong: the false refusal
+    assert report.answer_contains_gold == 0.5 and report.confidence_auc == 1.0
+    assert [(b["answers"], b["right"]) for b in report.calibration] == [(1, 0.0), (0, None), (2, 1.0)]
+    assert "| 0.7-1.0 | 2 | 1.00 |" in answers.format_markdown(report)
+
+
+def test_confidence_auc_counts_ties_half_and_needs_both_sides():
+    assert answers.ranking_auc([0.9, 0.5], [0.5, 0.1]) == (1 + 1 + 0.5 + 1) / 4
+    assert answers.ranking_auc([0.9], []) is None
+    wrong_answer = {"impossible": False, "answers": ["Paris"], "answer": "Lyon [1].", "not_found": False}
+    answered_unanswerable = {"impossible": True, "answers": [], "answer": "Lyon [1].", "not_found": False}
+    assert not answers.is_right(wrong_answer) and not answers.is_right(answered_unanswerable)
+    assert answers.is_right({**wrong_answer, "answer": "It is Paris [1]."})
 
 
 def test_contract_scoring():
