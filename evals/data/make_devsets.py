@@ -20,6 +20,7 @@ rerun reproduces the files byte for byte.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import random
 import shutil
@@ -214,7 +215,8 @@ REAL_SETS = (("squad_v2", "squad_v2_dev_slice.json", "squad"), ("cmrc2018", "cmr
 # CUAD sets: (folder, raw subfolder, raw file pattern); the contract texts are committed in FOLDER/contracts/
 CUAD_SETS = (("cuad", ".", "cuad_*.json"), ("cuad_heldout", "cuad_heldout", "*.json"),
              ("cuad_dev2", "cuad_dev2", "*.json"), ("cuad_heldout2", "cuad_heldout2", "*.json"),
-             ("cuad_heldout3", "cuad_heldout3", "*.json"), ("cuad_dev3", "cuad_dev3", "*.json"))
+             ("cuad_heldout3", "cuad_heldout3", "*.json"), ("cuad_dev3", "cuad_dev3", "*.json"),
+             ("cuad_heldout4", "cuad_heldout4", "*.json"))
 
 
 def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
@@ -290,6 +292,8 @@ def check_cuad(cuad_dir: Path, categories: set[str] | None = None) -> list[str]:
 
 EXAMPLES = HERE.parents[1] / "assistant" / "data" / "cuad_clause_examples.jsonl"
 MIN_EXAMPLE_CHARS = 40
+MAX_EXAMPLE_CHARS = 600
+MAX_EXAMPLES_PER_ROW = 3  # per category and contract
 
 
 def evaluated_cuad_files(raw_dir: Path = RAW) -> set[str]:
@@ -299,15 +303,22 @@ def evaluated_cuad_files(raw_dir: Path = RAW) -> set[str]:
 
 
 def clause_examples(raw_dir: Path = RAW) -> tuple[list[dict], dict[str, int]]:
-    """The examples file's rows, and how many raw lines were left out and why."""
+    """The examples file's rows, and how many raw lines were left out and why.
+
+    Each raw part lists a row's spans in order; at most the first MAX_EXAMPLES_PER_ROW of a category and
+    row are kept, each cut to MAX_EXAMPLE_CHARS (parts 1-7 were transcribed that way, parts 8 on in full).
+    """
     excluded, rows, seen = evaluated_cuad_files(raw_dir), [], set()
-    dropped = {"evaluated contract": 0, "short": 0, "duplicate": 0}
-    for path in sorted((raw_dir / "cuad_examples").glob("part_*.jsonl")):
+    dropped = {"evaluated contract": 0, "beyond the first 3": 0, "short": 0, "duplicate": 0}
+    per_row: collections.Counter = collections.Counter()
+    for path in _example_parts(raw_dir):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            text = " ".join(row["text"].replace("\u00ad", "").split())
-            key = (row["category"], text)
+            text = " ".join(row["text"].replace("\u00ad", "").split())[:MAX_EXAMPLE_CHARS].rstrip()
+            key, place = (row["category"], text), (path.name, row["file"], row["category"])
+            per_row[place] += 1
             reason = ("evaluated contract" if row["file"].lower() in excluded else
+                      "beyond the first 3" if per_row[place] > MAX_EXAMPLES_PER_ROW else
                       "short" if len(text) < MIN_EXAMPLE_CHARS else "duplicate" if key in seen else None)
             if reason:
                 dropped[reason] += 1
@@ -315,6 +326,11 @@ def clause_examples(raw_dir: Path = RAW) -> tuple[list[dict], dict[str, int]]:
             seen.add(key)
             rows.append({"category": row["category"], "text": text, "file": row["file"]})
     return rows, dropped
+
+
+def _example_parts(raw_dir: Path) -> list[Path]:
+    """raw/cuad_examples/part_N.jsonl in the order of N."""
+    return sorted((raw_dir / "cuad_examples").glob("part_*.jsonl"), key=lambda p: int(p.stem.split("_")[1]))
 
 
 def write_clause_examples(raw_dir: Path = RAW, out: Path = EXAMPLES) -> None:

@@ -95,9 +95,10 @@ def test_every_pattern_compiles_and_has_a_question(clause):
 
 
 def test_rules_recognise_most_of_cuads_example_clauses_from_other_contracts():
-    """A guard on the patterns: the 1,377 CUAD clauses the likeness search uses (123 contracts no evaluation
-    uses) are each scanned alone; the rules name their category for 73.5% of them (0.653 of the first 1,052
-    before session 5, 0.720 after it)."""
+    """A guard on the patterns: the 1,827 CUAD clauses the likeness search uses (164 contracts no evaluation
+    uses) are each scanned alone; the rules name their category for 76.5% of them (0.653 of the first 1,052
+    before session 5, 0.720 after it, 0.735 of 1,377 after session 6; the 450 added in session 7 were named
+    0.64 before the rules were revised on them, 0.78 after)."""
     from assistant.tasks.contracts import scan_chunk
     from assistant.tasks.similar import load_examples
     from knowledge.types import Chunk
@@ -107,7 +108,7 @@ def test_rules_recognise_most_of_cuads_example_clauses_from_other_contracts():
     for example in examples:
         chunk = Chunk(1, "x.txt", 1, 0, example.text, 0, len(example.text))
         hits += example.category in {f.category for _, f in scan_chunk(chunk)}
-    assert hits / len(examples) >= 0.73
+    assert hits / len(examples) >= 0.76
 
 
 @pytest.mark.parametrize("text, expected", [
