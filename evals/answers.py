@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from evals.answerability import auc
 from evals.retrieval import Question, document_paths, is_hit, load_questions, percentile
 from evals.report import emit
 
@@ -145,12 +146,11 @@ def is_right(row: dict) -> bool:
     return not row["not_found"] and is_hit(re.sub(r"\[\d+\]", " ", row["answer"]), row["answers"])
 
 
-def ranking_auc(right: Sequence[float], wrong: Sequence[float]) -> float | None:
-    """P(a right answer's confidence > a wrong one's), ties half; None if either side is empty."""
-    if not right or not wrong:
-        return None
-    wins = sum(1.0 if r > w else 0.5 if r == w else 0.0 for r in right for w in wrong)
-    return round(wins / (len(right) * len(wrong)), 4)
+def confidence_auc(rows: list[dict]) -> float | None:
+    """P(a right answer's confidence > a wrong one's), ties half; None if all answers are right or all wrong."""
+    right = [r["confidence"] for r in rows if is_right(r)]
+    wrong = [r["confidence"] for r in rows if not is_right(r)]
+    return round(auc(right, wrong), 4) if right and wrong else None
 
 
 def calibration(rows: list[dict]) -> list[dict]:
@@ -191,8 +191,7 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
         false_refusal_rate=_mean(r["not_found"] for r in answerable),
         mean_confidence=_mean(r["confidence"] for r in rows),
         answer_contains_gold=_mean(is_right(r) for r in answerable),
-        confidence_auc=ranking_auc([r["confidence"] for r in rows if is_right(r)],
-                                   [r["confidence"] for r in rows if not is_right(r)]),
+        confidence_auc=confidence_auc(rows),
         calibration=calibration(rows),
         seconds_per_question_p50=round(percentile([r["seconds"] for r in rows], 50), 2), rows=rows)
 

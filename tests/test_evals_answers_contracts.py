@@ -33,9 +33,12 @@ def test_answer_summary_counts_refusals_and_citations():
     assert "| 0.7-1.0 | 2 | 1.00 |" in answers.format_markdown(report)
 
 
-def test_confidence_auc_counts_ties_half_and_needs_both_sides():
-    assert answers.ranking_auc([0.9, 0.5], [0.5, 0.1]) == (1 + 1 + 0.5 + 1) / 4
-    assert answers.ranking_auc([0.9], []) is None
+def test_confidence_auc_counts_ties_half_and_needs_right_and_wrong_answers():
+    def row(confidence, right):
+        return {"impossible": True, "answers": [], "answer": "", "not_found": right, "confidence": confidence}
+
+    assert answers.confidence_auc([row(0.9, True), row(0.5, True), row(0.5, False), row(0.1, False)]) == 3.5 / 4
+    assert answers.confidence_auc([row(0.9, True)]) is None
     wrong_answer = {"impossible": False, "answers": ["Paris"], "answer": "Lyon [1].", "not_found": False}
     answered_unanswerable = {"impossible": True, "answers": [], "answer": "Lyon [1].", "not_found": False}
     assert not answers.is_right(wrong_answer) and not answers.is_right(answered_unanswerable)

@@ -309,7 +309,8 @@ def clause_examples(raw_dir: Path = RAW) -> tuple[list[dict], dict[str, int]]:
     row are kept, each cut to MAX_EXAMPLE_CHARS (parts 1-7 were transcribed that way, parts 8 on in full).
     """
     excluded, rows, seen = evaluated_cuad_files(raw_dir), [], set()
-    dropped = {"evaluated contract": 0, "beyond the first 3": 0, "short": 0, "duplicate": 0}
+    too_many = f"beyond the first {MAX_EXAMPLES_PER_ROW}"
+    dropped = {"evaluated contract": 0, too_many: 0, "short": 0, "duplicate": 0}
     per_row: collections.Counter = collections.Counter()
     for path in _example_parts(raw_dir):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -318,7 +319,7 @@ def clause_examples(raw_dir: Path = RAW) -> tuple[list[dict], dict[str, int]]:
             key, place = (row["category"], text), (path.name, row["file"], row["category"])
             per_row[place] += 1
             reason = ("evaluated contract" if row["file"].lower() in excluded else
-                      "beyond the first 3" if per_row[place] > MAX_EXAMPLES_PER_ROW else
+                      too_many if per_row[place] > MAX_EXAMPLES_PER_ROW else
                       "short" if len(text) < MIN_EXAMPLE_CHARS else "duplicate" if key in seen else None)
             if reason:
                 dropped[reason] += 1
