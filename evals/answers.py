@@ -36,6 +36,7 @@ from evals.report import emit
 _PUNCT = set(string.punctuation) | set("，。！？；：、“”‘’（）《》【】")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_MARKER = re.compile(r"\[\d+\]")  # a citation marker, [n]
 
 
 @dataclass
@@ -66,7 +67,7 @@ class AnswerReport:
 
 def answer_tokens(text: str) -> list[str]:
     """SQuAD normalisation (lower, no punctuation/articles); Chinese characters are tokens of their own."""
-    text = re.sub(r"\[\d+\]", " ", text.lower())
+    text = _MARKER.sub(" ", text.lower())
     text = "".join(" " if ch in _PUNCT else ch for ch in text)
     text = _ARTICLES.sub(" ", text)
     tokens = []
@@ -143,7 +144,7 @@ def is_right(row: dict) -> bool:
     """A refusal for an unanswerable question; an answer containing a gold answer for the others."""
     if row["impossible"]:
         return row["not_found"]
-    return not row["not_found"] and is_hit(re.sub(r"\[\d+\]", " ", row["answer"]), row["answers"])
+    return not row["not_found"] and is_hit(_MARKER.sub(" ", row["answer"]), row["answers"])
 
 
 def confidence_auc(rows: list[dict]) -> float | None:

@@ -25,7 +25,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Sequence
 
-from assistant.tasks.similar import DEFAULT_THRESHOLD
+from assistant.config import DEFAULT_CLAUSE_LIKENESS_THRESHOLD
 from evals.retrieval import normalize
 from evals.report import emit
 
@@ -167,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--contracts", type=Path, required=True)
     parser.add_argument("--annotations", type=Path, required=True)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--similarity", type=float, default=DEFAULT_THRESHOLD,
+    parser.add_argument("--similarity", type=float, default=DEFAULT_CLAUSE_LIKENESS_THRESHOLD,
                         help="threshold of the likeness search for categories the rules miss (default: the app's)")
     parser.add_argument("--rules-only", action="store_true", help="no likeness search")
     args = parser.parse_args(argv)

@@ -23,7 +23,6 @@ CATEGORIES = ("Expiration Date", "Renewal Term", "Notice Period to Terminate Ren
               "Anti-Assignment", "Change of Control", "License Grant", "IP Ownership Assignment", "Audit Rights",
               "Insurance", "Warranty Duration", "Liquidated Damages")
 MIN_SENTENCE_CHARS = 40
-DEFAULT_THRESHOLD = DEFAULT_CLAUSE_LIKENESS_THRESHOLD  # one default, kept with the settings
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class SimilarClauses:
         neighbours: how many nearest examples are averaged (more is steadier than the single nearest).
     """
 
-    def __init__(self, embedder: Embedder, examples: Sequence[Example], threshold: float = DEFAULT_THRESHOLD,
+    def __init__(self, embedder: Embedder, examples: Sequence[Example], threshold: float = DEFAULT_CLAUSE_LIKENESS_THRESHOLD,
                  neighbours: int = 3):
         self.embedder, self.threshold, self.neighbours = embedder, threshold, neighbours
         self._examples = [e for e in examples if e.category in CATEGORIES]
