@@ -13,7 +13,8 @@ import gradio as gr
 
 from assistant.config import AssistantSettings
 from assistant.runtime import Runtime, load_runtime
-from assistant.tasks.similar import SimilarClauses, load_examples
+from assistant.tasks.classifier import ClauseClassifier, load_other_sentences
+from assistant.tasks.similar import ClauseFinder, SimilarClauses, load_examples
 from knowledge.config import KnowledgeSettings
 from knowledge.kb import KnowledgeBase
 from knowledge.sessions import SessionKnowledgeBases
@@ -47,17 +48,23 @@ def build_services(settings: AppSettings, knowledge: KnowledgeSettings, assistan
     library = load_library(settings, knowledge, embedder)
     metrics = Metrics(active_generations=lambda: getattr(runtime.chat, "active_requests", 0))
     return Services(settings, stores, runtime, embedder.name, library, metrics, max_file_mb=knowledge.max_file_mb,
-                    similar=load_similar(assistant, embedder))
+                    clause_finders=load_clause_finders(assistant, embedder))
 
 
-def load_similar(assistant: AssistantSettings, embedder) -> SimilarClauses | None:
-    """Contract review's likeness search; with warm-up on, its examples are embedded in the background now."""
+def load_clause_finders(assistant: AssistantSettings, embedder) -> tuple[ClauseFinder, ...]:
+    """Contract review's search for what no rule matched: the classifier (English), then likeness (other languages).
+
+    With warm-up on, the classifier is trained and the examples embedded in the background now.
+    """
     if not assistant.clause_likeness:
-        return None
-    similar = SimilarClauses(embedder, load_examples(), threshold=assistant.clause_likeness_threshold)
-    if assistant.warmup:  # a first review waits for this thread (a lock), not for a second embedding
+        return ()
+    examples = load_examples()
+    classifier = ClauseClassifier(examples, load_other_sentences(), threshold=assistant.clause_classifier_threshold)
+    similar = SimilarClauses(embedder, examples, threshold=assistant.clause_likeness_threshold)
+    if assistant.warmup:  # a first review waits for these threads (locks), not for a second training
+        threading.Thread(target=classifier.model, name="clause-classifier", daemon=True).start()
         threading.Thread(target=similar.vectors, name="clause-examples", daemon=True).start()
-    return similar
+    return classifier, similar
 
 
 def load_library(settings: AppSettings, knowledge: KnowledgeSettings, embedder) -> KnowledgeBase | None:

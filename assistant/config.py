@@ -15,6 +15,8 @@ LARGE_CHAT_MODEL = "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "deepseek-knowledge-assistant"
 # Contract review's likeness search: the best F1 of the search alone on the CUAD dev sets (BENCHMARKS.md)
 DEFAULT_CLAUSE_LIKENESS_THRESHOLD = 0.65
+# Contract review's classifier: chosen by cross-validation over the CUAD dev contracts (BENCHMARKS.md)
+DEFAULT_CLAUSE_CLASSIFIER_THRESHOLD = 0.5
 
 Quantization = Literal["auto", "nf4", "int8", "none"]
 Backend = Literal["local", "openai"]
@@ -63,8 +65,14 @@ class AssistantSettings(BaseSettings):
                                        "in model output (JSON list in the env var), e.g. `[\"secret project\"]`.")
     sensitive_words_file: Path | None = Field(None, description="File with more sensitive words, one per line "
                                               "(`#` starts a comment).")
-    clause_likeness: bool = Field(True, description="Contract review: look for the categories no rule matched by "
-                                  "likeness to clauses CUAD's annotators marked (shown as possible findings).")
+    clause_likeness: bool = Field(True, description="Contract review: look for the categories no rule matched "
+                                  "(shown as possible findings): in English contracts with a classifier trained on "
+                                  "clauses CUAD's annotators marked, in others by likeness to them (needs a "
+                                  "multilingual embedder).")
+    clause_classifier_threshold: float = Field(
+        DEFAULT_CLAUSE_CLASSIFIER_THRESHOLD, ge=0.0, le=1.0,
+        description="The classifier's probability from which a sentence (more probably this category than anything "
+                    "else) is a possible finding (chosen by cross-validation on the CUAD dev contracts).")
     clause_likeness_threshold: float = Field(
         DEFAULT_CLAUSE_LIKENESS_THRESHOLD, ge=0.0, le=1.0,
         description="Mean cosine similarity to a category's 3 nearest CUAD examples from which a sentence (more like "

@@ -1,14 +1,17 @@
 """Contract-review evaluation on CUAD-style annotations: per-category precision, recall, F1; micro and macro.
 
-    python -m evals.contracts --contracts DIR --annotations FILE.jsonl [--json OUT] [--similarity T | --rules-only]
+    python -m evals.contracts --contracts DIR --annotations FILE.jsonl [--json OUT]
+        [--classifier T] [--similarity T] [--no-classifier] [--rules-only]
 
 DIR holds `<contract_id>.txt` or `.pdf`; each annotation line has `contract_id`, `category`,
 `has_clause` (bool) and `spans` (list of {"text": ...}). A category found in a contract is a true
 positive when the contract has the clause and the quoted text overlaps a gold span (after whitespace
 and case normalisation, one contains the other or they share a run of at least 20 characters);
 a found clause without such overlap is a false positive (and the gold clause a false negative).
-The review runs as the app runs it (rules, then the likeness search's possible findings for what they
-miss; no model); the table scores both together, and a second table compares rules alone from the same run.
+The review runs as the app runs it (rules, then possible findings for what they miss: the classifier for
+English contracts, likeness to CUAD's examples for others; no model); the table scores both together, and a
+second table compares rules alone from the same run. `--no-classifier` searches English contracts by likeness
+instead (the system before the classifier).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Sequence
 
-from assistant.config import DEFAULT_CLAUSE_LIKENESS_THRESHOLD
+from assistant.config import DEFAULT_CLAUSE_CLASSIFIER_THRESHOLD, DEFAULT_CLAUSE_LIKENESS_THRESHOLD
 from evals.retrieval import normalize
 from evals.report import emit
 
@@ -93,13 +96,16 @@ def summary(scores: dict[str, CategoryScore]) -> dict:
                                         "recall": round(s.recall, 4), "f1": round(s.f1, 4)} for s in rated}}
 
 
-def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | None = None) -> tuple[dict, float]:
+def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | None = None,
+            classifier: float | None = None) -> tuple[dict, float]:
     """Ingest each contract into a temporary store and run the review (no model).
 
     Returns {(contract_id, category): (quote or None, basis)} and the seconds it took.
 
-    similarity: the threshold of the search by likeness to CUAD's examples for what the rules miss; None: rules only.
+    similarity: the threshold of the search by likeness to CUAD's examples for what the rules miss; None: none.
+    classifier: the threshold of the classifier for what the rules miss (English; before likeness); None: none.
     """
+    from assistant.tasks.classifier import ClauseClassifier, load_other_sentences
     from assistant.tasks.contracts import ReviewReport, review_contract
     from assistant.tasks.similar import SimilarClauses, load_examples
     from knowledge.config import KnowledgeSettings
@@ -112,13 +118,14 @@ def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | Non
         settings = KnowledgeSettings(data_dir=Path(tmp))
         embedder = load_embedder(settings)
         kb = KnowledgeBase(settings, embedder)
-        similar = None if similarity is None else SimilarClauses(embedder, load_examples(), threshold=similarity)
+        finders = [ClauseClassifier(load_examples(), load_other_sentences(), threshold=classifier)] * (classifier is not None)
+        finders += [SimilarClauses(embedder, load_examples(), threshold=similarity)] * (similarity is not None)
         for path in sorted(p for p in contracts_dir.iterdir() if p.stem in contract_ids):
             result = kb.ingest_file(path)
             if not result.ok:
                 logging.getLogger(__name__).warning("contract_unreadable file=%s error=%s", path.name, result.error)
                 continue
-            events = review_contract(kb.chunks(result.doc_id), similar=similar)
+            events = review_contract(kb.chunks(result.doc_id), finders=finders)
             report = [e for e in events if isinstance(e, ReviewReport)][0]
             predictions |= {(path.stem, f.category): (f.quote if f.found else None, f.basis) for f in report.findings}
         kb.close()
@@ -132,14 +139,16 @@ def load_annotations(path: Path) -> list[dict]:
 
 def comparison(result: dict, rules: dict) -> str:
     """Rules alone against rules plus the likeness search, micro-averaged, from the same run."""
-    if result["similarity"] is None:
-        return "rules only (no likeness search)"
+    if result["similarity"] is None and result["classifier"] is None:
+        return "rules only (no search for what they miss)"
     lines = ["| micro | precision | recall | F1 |", "|---|---|---|---|"]
-    both = f"rules + likeness (threshold {result['similarity']})"
+    searches = [f"classifier (threshold {result['classifier']})"] * (result["classifier"] is not None)
+    searches += [f"likeness (threshold {result['similarity']})"] * (result["similarity"] is not None)
+    both = "rules + " + ", then ".join(searches)
     for name, m in (("rules only", rules["micro"]), (both, result["micro"])):
         lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
     possible = result["possible"]
-    lines.append(f"\npossible findings (likeness only): {possible['found']}, right {possible['right']}")
+    lines.append(f"\npossible findings (no rule matched): {possible['found']}, right {possible['right']}")
     return "\n".join(lines)
 
 
@@ -147,7 +156,7 @@ def split(predictions: dict, gold: list[dict]) -> tuple[dict, dict, dict]:
     """Scores of everything found, of rule findings alone, and the count of possible findings and right ones."""
     both = summary(score({k: quote for k, (quote, _) in predictions.items()}, gold))
     rules = summary(score({k: quote if basis == "rules" else None for k, (quote, basis) in predictions.items()}, gold))
-    similar = score({k: quote if basis == "similar" else None for k, (quote, basis) in predictions.items()}, gold)
+    similar = score({k: quote if basis != "rules" else None for k, (quote, basis) in predictions.items()}, gold)
     right = sum(s.tp for s in similar.values())
     return both, rules, {"found": right + sum(s.fp for s in similar.values()), "right": right}
 
@@ -169,15 +178,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--similarity", type=float, default=DEFAULT_CLAUSE_LIKENESS_THRESHOLD,
                         help="threshold of the likeness search for categories the rules miss (default: the app's)")
-    parser.add_argument("--rules-only", action="store_true", help="no likeness search")
+    parser.add_argument("--classifier", type=float, default=DEFAULT_CLAUSE_CLASSIFIER_THRESHOLD,
+                        help="threshold of the classifier for what the rules miss in English contracts (default: the app's)")
+    parser.add_argument("--no-classifier", action="store_true", help="likeness search only (the system before it)")
+    parser.add_argument("--rules-only", action="store_true", help="no search for what the rules miss")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     gold = load_annotations(args.annotations)
     similarity = None if args.rules_only else args.similarity
-    predictions, seconds = predict(args.contracts, {row["contract_id"] for row in gold}, similarity)
+    classifier = None if args.rules_only or args.no_classifier else args.classifier
+    predictions, seconds = predict(args.contracts, {row["contract_id"] for row in gold}, similarity, classifier)
     result, rules, possible = split(predictions, gold)
-    result |= {"similarity": similarity, "rules_only": rules["micro"], "possible": possible, "seconds": round(seconds, 2),
+    result |= {"similarity": similarity, "classifier": classifier, "rules_only": rules["micro"], "possible": possible, "seconds": round(seconds, 2),
                "contracts": len({r["contract_id"] for r in gold})}
     emit(format_markdown(result) + "\n\n" + comparison(result, rules) +
          f"\n\n{result['contracts']} contracts in {seconds:.1f} s", result, args.json)

@@ -181,23 +181,23 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     assert [r[:5] for r in again.rows] and again.markdown_path
 
 
-def test_review_shows_possible_findings_from_the_likeness_search(stores, embedder, tmp_path):
-    from app import load_similar
+def test_review_shows_possible_findings_no_rule_matched(stores, embedder, tmp_path):
+    from app import load_clause_finders
     from assistant.config import AssistantSettings
 
     services = make_services(stores, tmp_path)
-    services.similar = load_similar(AssistantSettings(warmup=False), embedder)
+    services.clause_finders = load_clause_finders(AssistantSettings(warmup=False), embedder)
+    assert [f.basis for f in services.clause_finders] == ["classifier", "similar"]
     upload = tmp_path / "supply.txt"
-    upload.write_text("Neither party may hand over its rights or duties under this agreement to another company "
-                      "without the written permission of the other party.", encoding="utf-8")
+    upload.write_text("Upon thirty days written notice, Company may end this Agreement without cause.", encoding="utf-8")
     final = list(contracts.review_stream(services, "s", str(upload), None, explain=False))[-1]
     rows = {r[0]: r for r in final.rows}
-    assert rows["Anti-Assignment"][1] == "possibly" and "hand over" in rows["Anti-Assignment"][2]
-    assert "no rule matched" in Path(final.markdown_path).read_text()
+    assert rows["Termination for Convenience"][1] == "possibly" and "without cause" in rows["Termination for Convenience"][2]
+    assert "a classifier trained on clauses" in Path(final.markdown_path).read_text()
     assert "(1 of them possibly" in final.status
     rules_only = make_services(stores, tmp_path)
     assert "possibly" not in list(contracts.review_stream(rules_only, "t", str(upload), None, explain=False))[-1].status
-    assert load_similar(AssistantSettings(clause_likeness=False), embedder) is None
+    assert load_clause_finders(AssistantSettings(clause_likeness=False), embedder) == ()
 
 
 def test_review_needs_a_document_of_this_session(stores, tmp_path):

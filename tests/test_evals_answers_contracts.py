@@ -73,10 +73,14 @@ def test_contracts_cli_end_to_end(tmp_path, capsys):
     assert contracts.main(["--contracts", str(folder), "--annotations", str(annotations), "--json", str(tmp_path / "o.json")]) == 0
     result = json.loads((tmp_path / "o.json").read_text())
     assert result["micro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
-    assert result["similarity"] == 0.65 and result["rules_only"] == result["micro"]
+    assert result["similarity"] == 0.65 and result["classifier"] == 0.5 and result["rules_only"] == result["micro"]
     assert result["possible"]["right"] == 0 and result["possible"]["found"] >= 0
     out = capsys.readouterr().out
-    assert "| Governing Law | 1 | 0 | 0 |" in out and "| rules + likeness (threshold 0.65) |" in out
+    assert "| Governing Law | 1 | 0 | 0 |" in out and "| rules + classifier (threshold 0.5), then likeness (threshold 0.65) |" in out
     assert contracts.main(["--contracts", str(folder), "--annotations", str(annotations), "--rules-only",
                            "--json", str(tmp_path / "r.json")]) == 0
     assert json.loads((tmp_path / "r.json").read_text())["similarity"] is None
+    assert contracts.main(["--contracts", str(folder), "--annotations", str(annotations), "--no-classifier",
+                           "--json", str(tmp_path / "n.json")]) == 0
+    assert json.loads((tmp_path / "n.json").read_text())["classifier"] is None
+    assert "| rules + likeness (threshold 0.65) |" in capsys.readouterr().out

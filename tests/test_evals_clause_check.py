@@ -38,6 +38,6 @@ def test_candidates_are_scored_against_gold_spans(kb, embedder, tmp_path):
 
 
 def test_auc_separates_right_from_wrong_candidates():
-    rows = [{"right": True, "p_yes": 0.9, "similarity": 0.7}, {"right": False, "p_yes": 0.2, "similarity": 0.8}]
+    rows = [{"right": True, "p_yes": 0.9, "score": 0.7}, {"right": False, "p_yes": 0.2, "score": 0.8}]
     report = summarise("x", rows)
-    assert report["auc_model"] == 1.0 and report["auc_similarity"] == 0.0
+    assert report["auc_model"] == 1.0 and report["auc_score"] == 0.0

@@ -54,7 +54,7 @@ def _review(services: Services, session_id: str, doc_id: int, name: str, explain
     view, rows = ReviewView(status=say(lang, "review.reviewing", name=escape(name))), {}
     engine = services.runtime.chat if explain else None
     with services.metrics.track("review"):
-        for event in review_contract(chunks, engine, cancel, similar=services.similar):
+        for event in review_contract(chunks, engine, cancel, finders=services.clause_finders):
             match event:
                 case Progress(done=done, total=total):
                     view.status = say(lang, "review.scanning", name=escape(name), done=done, total=total)
@@ -81,7 +81,7 @@ def write_report(services: Services, session_id: str, report: ReviewReport) -> t
 
 def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en") -> str:
     found = sum(1 for f in report.findings if f.found)
-    possible = sum(1 for f in report.findings if f.basis == "similar")
+    possible = sum(1 for f in report.findings if f.basis != "rules")
     risky = sum(1 for f in report.findings if f.risk == "high")
     head = say(lang, "review.stopped" if stopped else "review.done")
     possibly = say(lang, "review.possible", count=possible) if possible else ""

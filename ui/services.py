@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.runtime import Runtime
-from assistant.tasks.similar import SimilarClauses
+from assistant.tasks.similar import ClauseFinder
 from knowledge.kb import KnowledgeBase
 from knowledge.sessions import SessionKnowledgeBases, session_key
 from knowledge.types import SearchResult
@@ -72,7 +72,8 @@ class Services:
     stops: StopSwitches = field(default_factory=StopSwitches)
     exports_root: Path | None = None
     max_file_mb: float = 100.0
-    similar: SimilarClauses | None = None  # contract review's likeness search (None: rules only)
+    # contract review's search for what no rule matched, the first that handles a contract's language (none: rules only)
+    clause_finders: tuple[ClauseFinder, ...] = ()
 
     def retriever(self, session_id: str) -> SessionRetriever:
         return SessionRetriever(self.stores.get(session_id), self.library)

@@ -14,7 +14,7 @@ from assistant.events import GenerationParams, TextDelta
 from assistant.generation import Engine
 from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_name
 from assistant.tasks.events import Progress
-from assistant.tasks.similar import MIN_SENTENCE_CHARS, SimilarClauses
+from assistant.tasks.similar import MIN_SENTENCE_CHARS, ClauseFinder
 from knowledge.chunking import sentence_spans
 from knowledge.lexical import cjk_chars, has_cjk
 from knowledge.types import Chunk
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
 MIN_QUOTE_CHARS = 60
+MIN_CJK_SENTENCE_CHARS = 15
 # The exported report's fixed text, in the contract's language.
 REPORT_WORDS = {
     "en": {"title": "# Contract review: {document}", "columns": "| Category | Found | Page | Risk |",
@@ -30,12 +31,16 @@ REPORT_WORDS = {
            "ask": "**Ask your lawyer:** {question}", "yes": "yes", "no": "no", "found": "found",
            "not found": "not found", "possible": "possibly", "high": "high", "medium": "medium", "low": "low",
            "none": "none", "similar": "possibly found: no rule matched, but this passage is like clauses CUAD's "
-                                      "annotators marked as {name} (similarity {score:.2f}); check it"},
+                                      "annotators marked as {name} (similarity {score:.2f}); check it",
+           "classifier": "possibly found: no rule matched, but a classifier trained on clauses CUAD's annotators "
+                         "marked reads this passage as {name} (probability {score:.2f}); check it"},
     "zh": {"title": "# 合同审阅：{document}", "columns": "| 条款类型 | 是否找到 | 页码 | 风险 |",
            "heading": "## {name} — {status}（风险：{risk}）", "where": "*{file}，第 {page} 页*",
            "ask": "**请咨询律师：** {question}", "yes": "是", "no": "否", "found": "已找到", "not found": "未找到",
            "possible": "可能",
            "similar": "可能存在：没有规则匹配，但这段文字与 CUAD 标注的“{name}”条款相似（相似度 {score:.2f}），请核对",
+           "classifier": "可能存在：没有规则匹配，但基于 CUAD 标注条款训练的分类器认为这段文字属于“{name}”"
+                         "（概率 {score:.2f}），请核对",
            "high": "高", "medium": "中", "low": "低", "none": "无"},
 }
 
@@ -52,8 +57,10 @@ class Finding:
     risk: str
     question: str
     explanation: str = ""
-    basis: str = "rules"  # "rules": a pattern matched; "similar": like CUAD's examples of it (a possible match)
-    similarity: float | None = None  # for "similar": mean cosine similarity to the nearest examples
+    # "rules": a pattern matched. Possible matches: "classifier" (a classifier trained on CUAD's examples of it
+    # says so) or "similar" (like CUAD's examples of it).
+    basis: str = "rules"
+    score: float | None = None  # a possible match's: the classifier's probability, or the mean cosine likeness
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,10 @@ class ReviewReport:
         lines += [f"| {names[f.category]} | {words[found_word(f)]} | {f.page or ''} | {words[f.risk]} |"
                   for f in self.findings]
         for f in self.findings:
-            status = words["possible" if f.basis == "similar" else "found" if f.found else "not found"]
+            status = words["possible" if f.basis != "rules" else "found" if f.found else "not found"]
             lines += ["", words["heading"].format(name=names[f.category], status=status, risk=words[f.risk])]
-            if f.basis == "similar":
-                lines += ["", words["similar"].format(name=names[f.category], score=f.similarity or 0.0)]
+            if f.basis != "rules":
+                lines += ["", words[f.basis].format(name=names[f.category], score=f.score or 0.0)]
             if f.found:
                 lines += [f"> {f.quote}", "", words["where"].format(file=f.file_name, page=f.page)]
             if f.explanation:
@@ -88,8 +95,8 @@ class ReviewReport:
 
 
 def found_word(finding: Finding) -> str:
-    """The REPORT_WORDS key for a finding's found column: yes, no, or possible (likeness, not a rule)."""
-    return "possible" if finding.basis == "similar" else "yes" if finding.found else "no"
+    """The REPORT_WORDS key for a finding's found column: yes, no, or possible (not a rule's finding)."""
+    return "possible" if finding.basis != "rules" else "yes" if finding.found else "no"
 
 
 def contract_language(chunks: Sequence[Chunk]) -> str:
@@ -101,7 +108,7 @@ def contract_language(chunks: Sequence[Chunk]) -> str:
 
 
 def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cancel: threading.Event | None = None,
-                    lang: str | None = None, similar: SimilarClauses | None = None,
+                    lang: str | None = None, finders: Sequence[ClauseFinder] = (),
                     ) -> Iterator[Progress | Finding | ReviewReport]:
     """Scan every chunk; stream Progress, a Finding per category as found, then missing ones, then the report.
 
@@ -110,13 +117,13 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cance
         engine: when given, explains each risky clause found (the rules set the risk, the model explains).
         cancel: set to stop (the report then covers what was scanned).
         lang: the report's language for lawyer questions and the export; default: the contract's own.
-        similar: when given, categories the rules did not find are looked for by likeness to CUAD's
-            annotated clauses; such findings have `basis="similar"` (possible matches).
+        finders: when given, categories the rules did not find are looked for by the first finder that
+            handles the contract's language; its findings are possible matches (`basis` is the finder's).
     """
     lang = lang or contract_language(chunks)
     found = yield from _scan_rules(chunks, lang, cancel)
-    if similar is not None and not _stopped(cancel):
-        for finding in find_similar(similar, chunks, [c for c in CLAUSE_TYPES if c.name not in found], lang):
+    if finders and not _stopped(cancel):
+        for finding in find_possible(finders, chunks, [c for c in CLAUSE_TYPES if c.name not in found], lang):
             found[finding.category] = finding
             yield finding
     missing = [_missing(c, lang) for c in CLAUSE_TYPES if c.name not in found]
@@ -192,25 +199,25 @@ def _best_sentence(clause: ClauseType, text: str, sentences: list[tuple[int, int
     return best
 
 
-def find_similar(similar: SimilarClauses, chunks: Sequence[Chunk], clauses: Sequence[ClauseType],
-                 lang: str) -> list[Finding]:
-    """Possible findings for the given categories: the sentence most like CUAD's examples of each, if alike enough.
+def find_possible(finders: Sequence[ClauseFinder], chunks: Sequence[Chunk], clauses: Sequence[ClauseType],
+                  lang: str) -> list[Finding]:
+    """Possible findings for the given categories, by the first finder that handles the contract's language.
 
-    The examples are English; a Chinese contract is compared only with a multilingual embedder.
+    The classifier and the examples are English; a Chinese contract is searched only by likeness with a
+    multilingual embedder.
     """
-    if lang == "zh" and not similar.multilingual:
-        log.info("similar_clauses_skipped reason=english_only_embedder embedder=%r", similar.embedder.name)
+    finder = next((f for f in finders if f.handles(lang)), None)
+    if finder is None:
+        log.info("possible_findings_skipped reason=no_finder_for_language lang=%s", lang)
         return []
     places = _sentences(chunks)
     by_name = {c.name: c for c in clauses}
-    matches = similar.best([text for *_, text in places], list(by_name))
     findings = []
-    for match in matches:
+    for match in finder.best([text for *_, text in places], list(by_name)):
         chunk, spans, index, _ = places[match.index]
         clause = by_name[match.category]
         findings.append(Finding(clause.name, True, _quote(chunk.text, spans, index), chunk.file_name, chunk.page,
-                                clause.risk_found, clause.question_in(lang), basis="similar",
-                                similarity=match.score))
+                                clause.risk_found, clause.question_in(lang), basis=finder.basis, score=match.score))
     return findings
 
 
@@ -224,10 +231,15 @@ def _sentences(chunks: Sequence[Chunk]) -> list[tuple[Chunk, list[tuple[int, int
         spans = sentence_spans(chunk.text)
         for index, (start, end) in enumerate(spans):
             text = " ".join(chunk.text[start:end].split())
-            if len(text) >= MIN_SENTENCE_CHARS and text not in seen:  # chunks overlap: a sentence once
+            if _long_enough(text) and text not in seen:  # chunks overlap: a sentence once
                 seen.add(text)
                 places.append((chunk, spans, index, text))
     return places
+
+
+def _long_enough(sentence: str) -> bool:
+    """Long enough to be a clause: 40 characters, or 15 Chinese ones (a Chinese character says about a word)."""
+    return len(sentence) >= MIN_SENTENCE_CHARS or cjk_chars(sentence) >= MIN_CJK_SENTENCE_CHARS
 
 
 def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:

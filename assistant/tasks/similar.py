@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -36,11 +37,22 @@ class Example:
 
 @dataclass(frozen=True)
 class Match:
-    """The sentence most like a category's examples, and how alike (mean cosine of its nearest examples)."""
+    """A category's best sentence (its index) and its score (likeness, or the classifier's probability)."""
 
     category: str
     index: int
     score: float
+
+
+class ClauseFinder(Protocol):
+    """Finds, for categories no rule matched, the sentence most likely to be each (a possible finding)."""
+
+    basis: str  # the findings' Finding.basis: how they were found ("similar", "classifier")
+    threshold: float
+
+    def handles(self, lang: str) -> bool: ...
+
+    def best(self, sentences: Sequence[str], categories: Iterable[str]) -> list[Match]: ...
 
 
 def load_examples(path: Path = EXAMPLES_FILE) -> list[Example]:
@@ -59,6 +71,8 @@ class SimilarClauses:
             examples of the category reaches this (chosen on the CUAD dev sets; BENCHMARKS.md).
         neighbours: how many nearest examples are averaged (more is steadier than the single nearest).
     """
+
+    basis = "similar"
 
     def __init__(self, embedder: Embedder, examples: Sequence[Example], threshold: float = DEFAULT_CLAUSE_LIKENESS_THRESHOLD,
                  neighbours: int = 3):
@@ -79,24 +93,13 @@ class SimilarClauses:
         matrix = self.embedder.embed_batch(list(sentences))
         return {c: _mean_of_nearest(matrix @ v.T, self.neighbours) for c, v in vectors.items()}
 
-    def best(self, sentences: Sequence[str], categories: Iterable[str]) -> list[Match]:
-        """For each category, its closest sentence among those more like it than like any other category.
+    def handles(self, lang: str) -> bool:
+        """English always (the examples are English); other languages only with a multilingual embedder."""
+        return lang == "en" or self.multilingual
 
-        A sentence counts for one category only (the one it is most like: an assignment clause is not also
-        a change-of-control clause), and only when its similarity reaches the threshold.
-        """
-        scores = self.scores(sentences)
-        if not scores:
-            return []
-        names = list(scores)
-        nearest = np.argmax(np.stack([scores[c] for c in names], axis=1), axis=1)
-        matches = []
-        for category in (c for c in categories if c in scores):
-            mine = np.where(nearest == names.index(category), scores[category], -1.0)
-            index = int(np.argmax(mine))
-            if mine[index] >= self.threshold:
-                matches.append(Match(category, index, round(float(mine[index]), 3)))
-        return matches
+    def best(self, sentences: Sequence[str], categories: Iterable[str]) -> list[Match]:
+        """For each category, its closest sentence among those more like it than like any other category."""
+        return best_per_category(self.scores(sentences), categories, self.threshold)
 
     def vectors(self) -> dict[str, np.ndarray]:
         with self._lock:
@@ -112,6 +115,26 @@ class SimilarClauses:
         log.info("clause_examples_embedded examples=%d categories=%d embedder=%r", len(self._examples),
                  len(set(categories)), self.embedder.name)
         return {c: matrix[categories == c] for c in dict.fromkeys(categories)}
+
+
+def best_per_category(scores: dict[str, np.ndarray], categories: Iterable[str], threshold: float) -> list[Match]:
+    """For each wanted category, the best-scored sentence among those that score highest for it.
+
+    A sentence counts for one class only, the one it scores highest for (an assignment clause is not also a
+    change-of-control clause; `scores` may hold classes nobody asks for, such as "none"), and only when its
+    score reaches the threshold.
+    """
+    if not scores:
+        return []
+    names = list(scores)
+    nearest = np.argmax(np.stack([scores[c] for c in names], axis=1), axis=1)
+    matches = []
+    for category in (c for c in categories if c in scores):
+        mine = np.where(nearest == names.index(category), scores[category], -1.0)
+        index = int(np.argmax(mine))
+        if mine[index] >= threshold:
+            matches.append(Match(category, index, round(float(mine[index]), 3)))
+    return matches
 
 
 def _mean_of_nearest(similarities: np.ndarray, k: int) -> np.ndarray:

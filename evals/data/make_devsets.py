@@ -234,6 +234,7 @@ def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
                 print("  " + problem)
                 problems += 1
     write_clause_examples(raw_dir)
+    write_other_sentences()
     return problems
 
 
@@ -347,8 +348,54 @@ def check_clause_examples(raw_dir: Path = RAW, committed: Path = EXAMPLES) -> li
     return [] if committed.read_text(encoding="utf-8") == built else [f"{committed}: differs from its rebuild from raw"]
 
 
+# --- contract review's classifier: sentences that are no clause ----------------------------------------------
+#
+# The classifier's negatives: every sentence (as the review splits them, at least 40 characters, each once) of
+# the CUAD dev contracts that overlaps no gold span of the 17 clause categories. Dev sets only: never held-out.
+
+OTHER_SENTENCES = HERE.parents[1] / "assistant" / "data" / "cuad_other_sentences.jsonl"
+DEV_CUAD_SETS = ("cuad", "cuad_dev2", "cuad_dev3")
+
+
+def other_sentences(root: Path = HERE) -> list[dict]:
+    """{"text", "file"} per sentence of the dev contracts that is none of the clause categories."""
+    sys.path.insert(0, str(HERE.parents[1]))  # run as a script: the repository's packages
+    from assistant.tasks.similar import CATEGORIES, MIN_SENTENCE_CHARS
+    from evals.contracts import overlaps
+    from knowledge.chunking import sentence_spans
+
+    rows, seen = [], set()
+    for name in DEV_CUAD_SETS:
+        gold = [json.loads(line) for line in (root / name / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
+        for path in sorted((root / name / "contracts").glob("*.txt")):
+            text = path.read_text(encoding="utf-8")
+            spans = [s["text"] for r in gold if r["contract_id"] == path.stem and r["category"] in CATEGORIES
+                     for s in r["spans"]]
+            for start, end in sentence_spans(text):
+                sentence = " ".join(text[start:end].split())
+                if len(sentence) >= MIN_SENTENCE_CHARS and sentence not in seen and not overlaps(sentence, spans):
+                    seen.add(sentence)
+                    rows.append({"text": sentence, "file": f"{name}/{path.stem}"})
+    return rows
+
+
+def _jsonl(rows: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def write_other_sentences(out: Path = OTHER_SENTENCES) -> None:
+    rows = other_sentences()
+    out.write_text(_jsonl(rows), encoding="utf-8")
+    print(f"{out}: {len(rows)} sentences from {len({r['file'] for r in rows})} dev contracts")
+
+
+def check_other_sentences(committed: Path = OTHER_SENTENCES) -> list[str]:
+    same = committed.read_text(encoding="utf-8") == _jsonl(other_sentences())
+    return [] if same else [f"{committed}: differs from its rebuild from the dev sets"]
+
+
 def check_all(root: Path = HERE) -> list[str]:
-    problems = check_clause_examples() if root == HERE else []
+    problems = check_clause_examples() + check_other_sentences() if root == HERE else []
     for name in ("squad_v2", "cmrc2018", "squad_en", "zh"):
         if (root / name / "questions.jsonl").exists():
             problems += check_questions(root / name)

@@ -76,13 +76,13 @@ def test_review_marks_likeness_findings_as_possible_and_only_for_what_rules_miss
     text = ("This Agreement shall be governed by the laws of the State of New York. " + AUDIT)
     embedder = WordsEmbedder()
     similar = SimilarClauses(embedder, EXAMPLES, threshold=0.5)
-    events = list(review_contract([chunk(text, page=4)], similar=similar))
+    events = list(review_contract([chunk(text, page=4)], finders=[similar]))
     report = events[-1]
     findings = {f.category: f for f in report.findings}
     assert findings["Governing Law"].basis == "rules"
     audit = findings["Audit Rights"]
     assert audit.found and audit.basis == "similar" and audit.page == 4 and audit.quote == AUDIT
-    assert audit.risk == "low" and audit.similarity >= 0.5
+    assert audit.risk == "low" and audit.score >= 0.5
     assert not findings["Insurance"].found  # no sentence alike enough
     streamed = [e for e in events if isinstance(e, Finding) and e.category == "Audit Rights"]
     assert streamed and streamed[0].basis == "similar"
@@ -93,19 +93,39 @@ def _searched_categories(similar: SimilarClauses, text: str) -> set[str]:
     seen: set[str] = set()
     original = similar.best
     similar.best = lambda sentences, categories: seen.update(categories) or original(sentences, categories)
-    list(review_contract([chunk(text)], similar=similar))
+    list(review_contract([chunk(text)], finders=[similar]))
     return seen
 
 
 def test_chinese_contract_skips_english_examples_with_an_english_only_embedder():
     similar = SimilarClauses(WordsEmbedder(), EXAMPLES, threshold=0.0)
-    report = list(review_contract([chunk("甲方与乙方签订本合同。乙方应每年允许甲方审计其账簿。")], similar=similar))[-1]
+    report = list(review_contract([chunk("甲方与乙方签订本合同。乙方应每年允许甲方审计其账簿。")], finders=[similar]))[-1]
     assert all(f.basis == "rules" for f in report.findings)
     assert similar.embedder.calls == []
 
 
+def test_a_multilingual_embedder_searches_a_chinese_contract_after_an_english_only_finder():
+    class Multilingual(WordsEmbedder):
+        multilingual = True
+
+    class EnglishOnly:
+        basis, threshold = "classifier", 0.5
+
+        def handles(self, lang):
+            return lang == "en"
+
+        def best(self, sentences, categories):
+            raise AssertionError("an English-only finder must not see a Chinese contract")
+
+    clause = "乙方每年可以派人查看甲方的账簿和记录"  # 18 characters: long enough in Chinese; no rule matches it
+    similar = SimilarClauses(Multilingual(), [Example("Audit Rights", clause)], threshold=0.5)
+    text = f"甲方与乙方签订本合同，双方同意以下条款。{clause}。"
+    report = list(review_contract([chunk(text)], finders=[EnglishOnly(), similar]))[-1]
+    assert {f.category: f.basis for f in report.findings}["Audit Rights"] == "similar"
+
+
 def test_exports_say_a_likeness_finding_is_possible():
-    finding = Finding("Audit Rights", True, AUDIT, "deal.txt", 4, "low", "Ask?", basis="similar", similarity=0.71)
+    finding = Finding("Audit Rights", True, AUDIT, "deal.txt", 4, "low", "Ask?", basis="similar", score=0.71)
     report = ReviewReport("deal.txt", (finding,))
     markdown = report.to_markdown()
     assert "| Audit Rights | possibly | 4 | low |" in markdown
@@ -133,8 +153,8 @@ def test_real_embedder_finds_a_reworded_clause_no_rule_matches(kb, embedder, tmp
                     encoding="utf-8")
     chunks = kb.chunks(kb.ingest([path])[0].doc_id)
     assert "Anti-Assignment" not in {f.category for _, f in scan_chunk(chunks[0])}  # the rules miss it
-    report = list(review_contract(chunks, similar=SimilarClauses(embedder, load_examples())))[-1]
+    report = list(review_contract(chunks, finders=[SimilarClauses(embedder, load_examples())]))[-1]
     findings = {f.category: f for f in report.findings}
     assert findings["Anti-Assignment"].basis == "similar" and findings["Anti-Assignment"].quote == handover
-    assert findings["Anti-Assignment"].similarity >= 0.7 and findings["Anti-Assignment"].file_name == "supply.txt"
+    assert findings["Anti-Assignment"].score >= 0.7 and findings["Anti-Assignment"].file_name == "supply.txt"
     assert findings["Governing Law"].basis == "rules"
