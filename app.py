@@ -52,19 +52,21 @@ def build_services(settings: AppSettings, knowledge: KnowledgeSettings, assistan
 
 
 def load_clause_finders(assistant: AssistantSettings, embedder) -> tuple[ClauseFinder, ...]:
-    """Contract review's search for what no rule matched: the classifier (English), then likeness (other languages).
+    """Contract review's search for what no rule matched: the classifier (English), then likeness (the rest).
 
     With warm-up on, the classifier is trained and the examples embedded in the background now.
     """
     if not assistant.clause_likeness:
         return ()
     examples = load_examples()
-    classifier = ClauseClassifier(examples, load_other_sentences(), threshold=assistant.clause_classifier_threshold)
     similar = SimilarClauses(embedder, examples, threshold=assistant.clause_likeness_threshold)
+    finders: tuple[ClauseFinder, ...] = (similar,)
+    if assistant.clause_search == "classifier":
+        finders = (ClauseClassifier(examples, load_other_sentences(), assistant.clause_classifier_threshold), similar)
     if assistant.warmup:  # a first review waits for these threads (locks), not for a second training
-        threading.Thread(target=classifier.model, name="clause-classifier", daemon=True).start()
-        threading.Thread(target=similar.vectors, name="clause-examples", daemon=True).start()
-    return classifier, similar
+        for finder in finders:
+            threading.Thread(target=finder.prepare, name=f"clause-{finder.basis}", daemon=True).start()
+    return finders
 
 
 def load_library(settings: AppSettings, knowledge: KnowledgeSettings, embedder) -> KnowledgeBase | None:

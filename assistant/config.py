@@ -69,6 +69,9 @@ class AssistantSettings(BaseSettings):
                                   "(shown as possible findings): in English contracts with a classifier trained on "
                                   "clauses CUAD's annotators marked, in others by likeness to them (needs a "
                                   "multilingual embedder).")
+    clause_search: Literal["classifier", "likeness"] = Field(
+        "classifier", description="How English contracts are searched for what no rule matched: `classifier` "
+        "(fewer possible findings, more of them right) or `likeness` (more of them, fewer right; BENCHMARKS.md).")
     clause_classifier_threshold: float = Field(
         DEFAULT_CLAUSE_CLASSIFIER_THRESHOLD, ge=0.0, le=1.0,
         description="The classifier's probability from which a sentence (more probably this category than anything "

@@ -198,6 +198,8 @@ def test_review_shows_possible_findings_no_rule_matched(stores, embedder, tmp_pa
     rules_only = make_services(stores, tmp_path)
     assert "possibly" not in list(contracts.review_stream(rules_only, "t", str(upload), None, explain=False))[-1].status
     assert load_clause_finders(AssistantSettings(clause_likeness=False), embedder) == ()
+    likeness = load_clause_finders(AssistantSettings(warmup=False, clause_search="likeness"), embedder)
+    assert [f.basis for f in likeness] == ["similar"]
 
 
 def test_review_needs_a_document_of_this_session(stores, tmp_path):

@@ -13,6 +13,7 @@ OWNERS = {
     "pypdf": {"knowledge/loading.py"},
     "pytesseract": {"knowledge/ocr.py"},
     "sentence_transformers": {"knowledge/embeddings.py"},
+    "sklearn": {"assistant/tasks/classifier.py"},
 }
 UI_MODULES = {"app.py"} | {f"ui/{p.name}" for p in (ROOT / "ui").glob("*.py")}
 

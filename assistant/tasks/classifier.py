@@ -67,6 +67,9 @@ class ClauseClassifier:
         """For each category, its most probable sentence among those more probably it than anything else."""
         return best_per_category(self.probabilities(sentences), categories, self.threshold)
 
+    def prepare(self) -> None:
+        self.model()
+
     def model(self):
         """(vectorizer, model), trained once; (None, None) without examples."""
         with self._lock:

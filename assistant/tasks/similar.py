@@ -54,6 +54,9 @@ class ClauseFinder(Protocol):
 
     def best(self, sentences: Sequence[str], categories: Iterable[str]) -> list[Match]: ...
 
+    def prepare(self) -> None:
+        """The one-off work before the first search (embedding examples, training), done now."""
+
 
 def load_examples(path: Path = EXAMPLES_FILE) -> list[Example]:
     """The examples file: JSON Lines of {"category", "text", "file"} (see assistant/data/README.md)."""
@@ -100,6 +103,9 @@ class SimilarClauses:
     def best(self, sentences: Sequence[str], categories: Iterable[str]) -> list[Match]:
         """For each category, its closest sentence among those more like it than like any other category."""
         return best_per_category(self.scores(sentences), categories, self.threshold)
+
+    def prepare(self) -> None:
+        self.vectors()
 
     def vectors(self) -> dict[str, np.ndarray]:
         with self._lock:
