@@ -95,7 +95,7 @@ def test_cuad_sets_share_no_contract():
     """By CUAD file name, so the same contract under another id is caught too."""
     sets = {name: {json.loads(p.read_text(encoding="utf-8"))["cuad_filename"].lower()
                    for p in (DATA / "raw" / sub).glob(pattern)} for name, sub, pattern in devsets.CUAD_SETS}
-    assert all(sets.values()) and len(sets) == 7
+    assert all(sets.values()) and len(sets) == 8
     names = list(sets)
     for i, first in enumerate(names):
         for second in names[i + 1:]:
@@ -119,3 +119,10 @@ def test_checker_catches_an_answer_missing_from_its_document(tmp_path):
     (tmp_path / "questions.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
     assert len(devsets.check_questions(tmp_path)) == 1
     assert devsets.occurs_in("gave  their\nname", "The Normans gave their name")
+
+
+def test_classifier_negatives_come_from_dev_contracts_only_and_rebuild_identically():
+    rows = [json.loads(line) for line in devsets.OTHER_SENTENCES.read_text(encoding="utf-8").splitlines()]
+    assert {r["file"].split("/")[0] for r in rows} == set(devsets.DEV_CUAD_SETS)
+    assert not any("heldout" in name for name in devsets.DEV_CUAD_SETS)
+    assert devsets.check_other_sentences() == []

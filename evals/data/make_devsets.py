@@ -216,7 +216,7 @@ REAL_SETS = (("squad_v2", "squad_v2_dev_slice.json", "squad"), ("cmrc2018", "cmr
 CUAD_SETS = (("cuad", ".", "cuad_*.json"), ("cuad_heldout", "cuad_heldout", "*.json"),
              ("cuad_dev2", "cuad_dev2", "*.json"), ("cuad_heldout2", "cuad_heldout2", "*.json"),
              ("cuad_heldout3", "cuad_heldout3", "*.json"), ("cuad_dev3", "cuad_dev3", "*.json"),
-             ("cuad_heldout4", "cuad_heldout4", "*.json"))
+             ("cuad_heldout4", "cuad_heldout4", "*.json"), ("cuad_heldout5", "cuad_heldout5", "*.json"))
 
 
 def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
