@@ -99,13 +99,13 @@ def contract_table(examples, others, other_groups, folds: int) -> list[dict]:
             sentences = list(dict.fromkeys(s for s in (" ".join(text[a:b].split()) for a, b in sentence_spans(text))
                                            if len(s) >= MIN_SENTENCE_CHARS))  # as the review searches them
             rows = [r for r in gold if r["contract_id"] == path.stem]
-            missed = [r["category"] for r in rows if rules.get((path.stem, r["category"]), (None,))[0] is None]
+            by_rules = {r["category"]: rules.get((path.stem, r["category"]), (None,))[0] for r in rows}
+            missed = [category for category, quote in by_rules.items() if quote is None]
             classifier = classifiers[fold_of[f"{name}/{path.stem}"]]
             for threshold in THRESHOLDS:
                 classifier.threshold = threshold
                 found = {m.category: sentences[m.index] for m in classifier.best(sentences, missed)}
-                _tally(tallies[threshold], rows, {r["category"]: rules.get((path.stem, r["category"]), (None,))[0]
-                                                  or found.get(r["category"]) for r in rows}, found)
+                _tally(tallies[threshold], rows, {c: q or found.get(c) for c, q in by_rules.items()}, found)
     return [{"threshold": t, **_rates(s)} for t, s in tallies.items()]
 
 

@@ -118,8 +118,9 @@ def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | Non
         settings = KnowledgeSettings(data_dir=Path(tmp))
         embedder = load_embedder(settings)
         kb = KnowledgeBase(settings, embedder)
-        finders = [ClauseClassifier(load_examples(), load_other_sentences(), threshold=classifier)] * (classifier is not None)
-        finders += [SimilarClauses(embedder, load_examples(), threshold=similarity)] * (similarity is not None)
+        examples = load_examples()
+        finders = [ClauseClassifier(examples, load_other_sentences(), threshold=classifier)] * (classifier is not None)
+        finders += [SimilarClauses(embedder, examples, threshold=similarity)] * (similarity is not None)
         for path in sorted(p for p in contracts_dir.iterdir() if p.stem in contract_ids):
             result = kb.ingest_file(path)
             if not result.ok:
