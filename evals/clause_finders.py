@@ -31,7 +31,6 @@ from evals.contracts import load_annotations, overlaps
 from evals.report import emit
 
 DATA = Path(__file__).resolve().parent / "data"
-DEV_SETS = ("cuad", "cuad_dev2", "cuad_dev3")
 FALSE_ALARMS = (0.01, 0.02, 0.05, 0.10)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -44,7 +43,7 @@ def folds_of(groups: Sequence[str], folds: int) -> np.ndarray:
 
 def held_out_scores(examples, others, other_groups, folds: int, embedder) -> dict:
     """Per search, each held-out example's (right category?, top score) and each held-out other's top score."""
-    from assistant.tasks.classifier import NONE, ClauseClassifier
+    from assistant.tasks.classifier import ClauseClassifier
     from assistant.tasks.similar import SimilarClauses
 
     ex_fold, ot_fold = folds_of([e.source for e in examples], folds), folds_of(other_groups, folds)
@@ -57,13 +56,19 @@ def held_out_scores(examples, others, other_groups, folds: int, embedder) -> dic
                     "likeness": SimilarClauses(embedder, train)}
         for name, search in searches.items():
             score = search.probabilities if name == "classifier" else search.scores
-            for texts, keys in ((test, ("right", "top")), (test_others, ("other_top",))):
-                scores = {c: s for c, s in score([getattr(t, "text", t) for t in texts]).items() if c != NONE}
-                names, matrix = list(scores), np.stack(list(scores.values()), axis=1)
-                out[name][keys[-1]] += matrix.max(axis=1).tolist()
-                if keys[0] == "right":
-                    out[name]["right"] += [names[i] == e.category for i, e in zip(matrix.argmax(axis=1), texts)]
+            names, matrix = _categories(score([e.text for e in test]))
+            out[name]["top"] += matrix.max(axis=1).tolist()
+            out[name]["right"] += [names[i] == e.category for i, e in zip(matrix.argmax(axis=1), test)]
+            out[name]["other_top"] += _categories(score(test_others))[1].max(axis=1).tolist()
     return out
+
+
+def _categories(scores: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+    """The categories' names and a (sentences, categories) matrix of their scores (the classifier's "none" left out)."""
+    from assistant.tasks.classifier import NONE
+
+    kept = {c: s for c, s in scores.items() if c != NONE}
+    return list(kept), np.stack(list(kept.values()), axis=1)
 
 
 def sentence_table(scores: dict) -> list[dict]:
@@ -82,22 +87,24 @@ def sentence_table(scores: dict) -> list[dict]:
 def contract_table(examples, others, other_groups, folds: int) -> list[dict]:
     """Dev contracts: rules, then the fold's classifier for what they missed, per threshold."""
     from assistant.tasks.classifier import ClauseClassifier
-    from assistant.tasks.similar import MIN_SENTENCE_CHARS
+    from assistant.tasks.similar import long_enough
     from evals.contracts import predict
     from knowledge.chunking import sentence_spans
 
-    contracts = [(name, path) for name in DEV_SETS for path in sorted((DATA / name / "contracts").glob("*.txt"))]
-    fold_of = dict(zip([f"{n}/{p.stem}" for n, p in contracts], folds_of([f"{n}/{p.stem}" for n, p in contracts], folds)))
+    dev_sets = sorted({group.split("/")[0] for group in other_groups})  # the sets the negatives come from
+    contracts = [(name, path) for name in dev_sets for path in sorted((DATA / name / "contracts").glob("*.txt"))]
+    keys = [f"{n}/{p.stem}" for n, p in contracts]
+    fold_of = dict(zip(keys, folds_of(keys, folds)))
     other_fold = np.array([fold_of.get(g, -1) for g in other_groups])
     classifiers = {f: ClauseClassifier(examples, [t for t, of in zip(others, other_fold) if of != f]) for f in range(folds)}
     tallies = {t: {"tp": 0, "fp": 0, "fn": 0, "added_right": 0, "added_wrong": 0} for t in THRESHOLDS}
-    for name in DEV_SETS:
+    for name in dev_sets:
         gold = load_annotations(DATA / name / "annotations.jsonl")
         rules, _ = predict(DATA / name / "contracts", {r["contract_id"] for r in gold})
         for path in sorted((DATA / name / "contracts").glob("*.txt")):
             text = path.read_text(encoding="utf-8")
             sentences = list(dict.fromkeys(s for s in (" ".join(text[a:b].split()) for a, b in sentence_spans(text))
-                                           if len(s) >= MIN_SENTENCE_CHARS))  # as the review searches them
+                                           if long_enough(s)))  # as the review searches them
             rows = [r for r in gold if r["contract_id"] == path.stem]
             by_rules = {r["category"]: rules.get((path.stem, r["category"]), (None,))[0] for r in rows}
             missed = [category for category, quote in by_rules.items() if quote is None]

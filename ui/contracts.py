@@ -81,7 +81,7 @@ def write_report(services: Services, session_id: str, report: ReviewReport) -> t
 
 def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en") -> str:
     found = sum(1 for f in report.findings if f.found)
-    possible = sum(1 for f in report.findings if f.basis != "rules")
+    possible = sum(1 for f in report.findings if f.possible)
     risky = sum(1 for f in report.findings if f.risk == "high")
     head = say(lang, "review.stopped" if stopped else "review.done")
     possibly = say(lang, "review.possible", count=possible) if possible else ""

@@ -14,7 +14,7 @@ from assistant.events import GenerationParams, TextDelta
 from assistant.generation import Engine
 from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_name
 from assistant.tasks.events import Progress
-from assistant.tasks.similar import MIN_SENTENCE_CHARS, ClauseFinder
+from assistant.tasks.similar import ClauseFinder, long_enough
 from knowledge.chunking import sentence_spans
 from knowledge.lexical import cjk_chars, has_cjk
 from knowledge.types import Chunk
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
 MIN_QUOTE_CHARS = 60
-MIN_CJK_SENTENCE_CHARS = 15
 # The exported report's fixed text, in the contract's language.
 REPORT_WORDS = {
     "en": {"title": "# Contract review: {document}", "columns": "| Category | Found | Page | Risk |",
@@ -62,6 +61,11 @@ class Finding:
     basis: str = "rules"
     score: float | None = None  # a possible match's: the classifier's probability, or the mean cosine likeness
 
+    @property
+    def possible(self) -> bool:
+        """Found by a search for what no rule matched, not by a rule: for a person to check."""
+        return self.basis != "rules"
+
 
 @dataclass(frozen=True)
 class ReviewReport:
@@ -82,9 +86,9 @@ class ReviewReport:
         lines += [f"| {names[f.category]} | {words[found_word(f)]} | {f.page or ''} | {words[f.risk]} |"
                   for f in self.findings]
         for f in self.findings:
-            status = words["possible" if f.basis != "rules" else "found" if f.found else "not found"]
+            status = words["possible" if f.possible else "found" if f.found else "not found"]
             lines += ["", words["heading"].format(name=names[f.category], status=status, risk=words[f.risk])]
-            if f.basis != "rules":
+            if f.possible:
                 lines += ["", words[f.basis].format(name=names[f.category], score=f.score or 0.0)]
             if f.found:
                 lines += [f"> {f.quote}", "", words["where"].format(file=f.file_name, page=f.page)]
@@ -96,7 +100,7 @@ class ReviewReport:
 
 def found_word(finding: Finding) -> str:
     """The REPORT_WORDS key for a finding's found column: yes, no, or possible (not a rule's finding)."""
-    return "possible" if finding.basis != "rules" else "yes" if finding.found else "no"
+    return "possible" if finding.possible else "yes" if finding.found else "no"
 
 
 def contract_language(chunks: Sequence[Chunk]) -> str:
@@ -231,15 +235,10 @@ def _sentences(chunks: Sequence[Chunk]) -> list[tuple[Chunk, list[tuple[int, int
         spans = sentence_spans(chunk.text)
         for index, (start, end) in enumerate(spans):
             text = " ".join(chunk.text[start:end].split())
-            if _long_enough(text) and text not in seen:  # chunks overlap: a sentence once
+            if long_enough(text) and text not in seen:  # chunks overlap: a sentence once
                 seen.add(text)
                 places.append((chunk, spans, index, text))
     return places
-
-
-def _long_enough(sentence: str) -> bool:
-    """Long enough to be a clause: 40 characters, or 15 Chinese ones (a Chinese character says about a word)."""
-    return len(sentence) >= MIN_SENTENCE_CHARS or cjk_chars(sentence) >= MIN_CJK_SENTENCE_CHARS
 
 
 def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 
 from assistant.config import DEFAULT_CLAUSE_LIKENESS_THRESHOLD
 from knowledge.embeddings import Embedder
+from knowledge.lexical import cjk_chars
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ CATEGORIES = ("Expiration Date", "Renewal Term", "Notice Period to Terminate Ren
               "Anti-Assignment", "Change of Control", "License Grant", "IP Ownership Assignment", "Audit Rights",
               "Insurance", "Warranty Duration", "Liquidated Damages")
 MIN_SENTENCE_CHARS = 40
+MIN_CJK_SENTENCE_CHARS = 15
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ class ClauseFinder(Protocol):
 
     def prepare(self) -> None:
         """The one-off work before the first search (embedding examples, training), done now."""
+
+
+def long_enough(sentence: str) -> bool:
+    """Long enough to be a clause: 40 characters, or 15 Chinese ones (a Chinese character says about a word)."""
+    return len(sentence) >= MIN_SENTENCE_CHARS or cjk_chars(sentence) >= MIN_CJK_SENTENCE_CHARS
 
 
 def load_examples(path: Path = EXAMPLES_FILE) -> list[Example]:

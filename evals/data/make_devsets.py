@@ -350,7 +350,7 @@ def check_clause_examples(raw_dir: Path = RAW, committed: Path = EXAMPLES) -> li
 
 # --- contract review's classifier: sentences that are no clause ----------------------------------------------
 #
-# The classifier's negatives: every sentence (as the review splits them, at least 40 characters, each once) of
+# The classifier's negatives: every sentence (as the review splits and keeps them, each once) of
 # the CUAD dev contracts that overlaps no gold span of the 17 clause categories. Dev sets only: never held-out.
 
 OTHER_SENTENCES = HERE.parents[1] / "assistant" / "data" / "cuad_other_sentences.jsonl"
@@ -360,20 +360,20 @@ DEV_CUAD_SETS = ("cuad", "cuad_dev2", "cuad_dev3")
 def other_sentences(root: Path = HERE) -> list[dict]:
     """{"text", "file"} per sentence of the dev contracts that is none of the clause categories."""
     sys.path.insert(0, str(HERE.parents[1]))  # run as a script: the repository's packages
-    from assistant.tasks.similar import CATEGORIES, MIN_SENTENCE_CHARS
-    from evals.contracts import overlaps
+    from assistant.tasks.similar import CATEGORIES, long_enough
+    from evals.contracts import load_annotations, overlaps
     from knowledge.chunking import sentence_spans
 
     rows, seen = [], set()
     for name in DEV_CUAD_SETS:
-        gold = [json.loads(line) for line in (root / name / "annotations.jsonl").read_text(encoding="utf-8").splitlines()]
+        gold = load_annotations(root / name / "annotations.jsonl")
         for path in sorted((root / name / "contracts").glob("*.txt")):
             text = path.read_text(encoding="utf-8")
             spans = [s["text"] for r in gold if r["contract_id"] == path.stem and r["category"] in CATEGORIES
                      for s in r["spans"]]
             for start, end in sentence_spans(text):
                 sentence = " ".join(text[start:end].split())
-                if len(sentence) >= MIN_SENTENCE_CHARS and sentence not in seen and not overlaps(sentence, spans):
+                if long_enough(sentence) and sentence not in seen and not overlaps(sentence, spans):
                     seen.add(sentence)
                     rows.append({"text": sentence, "file": f"{name}/{path.stem}"})
     return rows
