@@ -106,22 +106,23 @@ def contract_table(examples, others, other_groups, folds: int) -> list[dict]:
             sentences = list(dict.fromkeys(s for s in (" ".join(text[a:b].split()) for a, b in sentence_spans(text))
                                            if long_enough(s)))  # as the review searches them
             rows = [r for r in gold if r["contract_id"] == path.stem]
-            by_rules = {r["category"]: rules.get((path.stem, r["category"]), (None,))[0] for r in rows}
-            missed = [category for category, quote in by_rules.items() if quote is None]
+            by_rules = {r["category"]: rules.get((path.stem, r["category"]), (None,))[0] for r in rows}  # quotes
+            missed = [category for category, quotes in by_rules.items() if quotes is None]
             classifier = classifiers[fold_of[f"{name}/{path.stem}"]]
             for threshold in THRESHOLDS:
                 classifier.threshold = threshold
-                found = {m.category: sentences[m.index] for m in classifier.best(sentences, missed)}
+                found = {m.category: (sentences[m.index],) for m in classifier.best(sentences, missed)}
                 _tally(tallies[threshold], rows, {c: q or found.get(c) for c, q in by_rules.items()}, found)
     return [{"threshold": t, **_rates(s)} for t, s in tallies.items()]
 
 
 def _tally(tally: dict, rows: list[dict], quotes: dict, added: dict) -> None:
+    """quotes: each category's quotes (None: not found); right when one overlaps a gold span, as evals.contracts scores."""
     for row in rows:
-        quote, spans = quotes.get(row["category"]), [s["text"] for s in row["spans"]]
-        right = row["has_clause"] and quote is not None and overlaps(quote, spans)
+        given, spans = quotes.get(row["category"]), [s["text"] for s in row["spans"]]
+        right = row["has_clause"] and given is not None and any(overlaps(q, spans) for q in given)
         tally["tp"] += right
-        tally["fp"] += quote is not None and not right
+        tally["fp"] += given is not None and not right
         tally["fn"] += bool(row["has_clause"]) and not right
         if row["category"] in added:
             tally["added_right" if right else "added_wrong"] += 1

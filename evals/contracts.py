@@ -5,9 +5,11 @@
 
 DIR holds `<contract_id>.txt` or `.pdf`; each annotation line has `contract_id`, `category`,
 `has_clause` (bool) and `spans` (list of {"text": ...}). A category found in a contract is a true
-positive when the contract has the clause and the quoted text overlaps a gold span (after whitespace
-and case normalisation, one contains the other or they share a run of at least 20 characters);
-a found clause without such overlap is a false positive (and the gold clause a false negative).
+positive when the contract has the clause and one of the category's quotes overlaps a gold span (after
+whitespace and case normalisation, one contains the other or they share a run of at least 20 characters);
+a found category without such overlap is a false positive (and the gold clause a false negative). The review
+quotes up to three places per category the rules find (the best match first); the report also gives the
+figures of the first quote alone, from the same run, and the share of all quotes that overlap a gold span.
 The review runs as the app runs it (rules, then possible findings for what they miss: the classifier for
 English contracts, likeness to CUAD's examples for others; no model); the table scores both together, and a
 second table compares rules alone from the same run. `--no-classifier` searches English contracts by likeness
@@ -41,6 +43,8 @@ class CategoryScore:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    quotes: int = 0  # quotes given for the category over all contracts...
+    quotes_right: int = 0  # ...and those that overlap a gold span
 
     @property
     def precision(self) -> float:
@@ -70,28 +74,33 @@ def overlaps(quote: str, spans: Sequence[str]) -> bool:
     return False
 
 
-def score(predictions: dict[tuple[str, str], str | None], gold: list[dict]) -> dict[str, CategoryScore]:
-    """Tally TP/FP/FN per category. predictions[(contract_id, category)] is the quote, or None if not found."""
+def score(predictions: dict[tuple[str, str], Sequence[str] | None], gold: list[dict]) -> dict[str, CategoryScore]:
+    """Tally TP/FP/FN per category. predictions[(contract_id, category)]: the quotes, best first; None: not found."""
     scores: dict[str, CategoryScore] = {}
     for row in gold:
-        key = (row["contract_id"], row["category"])
         s = scores.setdefault(row["category"], CategoryScore(row["category"]))
-        quote = predictions.get(key)
-        spans = [sp["text"] for sp in row.get("spans") or []]
-        if row["has_clause"] and quote is not None and overlaps(quote, spans):
+        quotes = predictions.get((row["contract_id"], row["category"]))
+        spans = [sp["text"] for sp in row.get("spans") or []] if row["has_clause"] else []
+        right = [overlaps(quote, spans) for quote in quotes or ()]
+        s.quotes, s.quotes_right = s.quotes + len(right), s.quotes_right + sum(right)
+        if any(right):
             s.tp += 1
         else:
-            s.fp += quote is not None
+            s.fp += quotes is not None
             s.fn += bool(row["has_clause"])
     return scores
 
 
 def summary(scores: dict[str, CategoryScore]) -> dict:
-    total = CategoryScore("micro", *(sum(getattr(s, f) for s in scores.values()) for f in ("tp", "fp", "fn")))
+    fields = ("tp", "fp", "fn", "quotes", "quotes_right")
+    total = CategoryScore("micro", *(sum(getattr(s, f) for s in scores.values()) for f in fields))
     rated = list(scores.values())
     macro = {m: round(sum(getattr(s, m) for s in rated) / len(rated), 4) if rated else 0.0
              for m in ("precision", "recall", "f1")}
+    quotes = {"given": total.quotes, "right": total.quotes_right,
+              "precision": round(total.quotes_right / total.quotes, 4) if total.quotes else 0.0}
     return {"micro": {m: round(getattr(total, m), 4) for m in ("precision", "recall", "f1")}, "macro": macro,
+            "quotes": quotes,
             "categories": {s.category: {"tp": s.tp, "fp": s.fp, "fn": s.fn, "precision": round(s.precision, 4),
                                         "recall": round(s.recall, 4), "f1": round(s.f1, 4)} for s in rated}}
 
@@ -100,7 +109,7 @@ def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | Non
             classifier: float | None = None) -> tuple[dict, float]:
     """Ingest each contract into a temporary store and run the review (no model).
 
-    Returns {(contract_id, category): (quote or None, basis)} and the seconds it took.
+    Returns {(contract_id, category): (quotes, best first, or None, basis)} and the seconds it took.
 
     similarity: the threshold of the search by likeness to CUAD's examples for what the rules miss; None: none.
     classifier: the threshold of the classifier for what the rules miss (English; before likeness); None: none.
@@ -128,9 +137,14 @@ def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | Non
                 continue
             events = review_contract(kb.chunks(result.doc_id), finders=finders)
             report = [e for e in events if isinstance(e, ReviewReport)][0]
-            predictions |= {(path.stem, f.category): (f.quote if f.found else None, f.basis) for f in report.findings}
+            predictions |= {(path.stem, f.category): (quotes_of(f), f.basis) for f in report.findings}
         kb.close()
     return predictions, time.perf_counter() - started
+
+
+def quotes_of(finding) -> tuple[str, ...] | None:
+    """A finding's quotes, its best first; None when the category was not found."""
+    return (finding.quote, *(p.quote for p in finding.also)) if finding.found else None
 
 
 def load_annotations(path: Path) -> list[dict]:
@@ -139,27 +153,34 @@ def load_annotations(path: Path) -> list[dict]:
 
 
 def comparison(result: dict, rules: dict) -> str:
-    """Rules alone against rules plus the likeness search, micro-averaged, from the same run."""
-    if result["similarity"] is None and result["classifier"] is None:
-        return "rules only (no search for what they miss)"
-    lines = ["| micro | precision | recall | F1 |", "|---|---|---|---|"]
+    """Rules alone, rules plus the search for what they miss, and the first quotes alone: micro, from the same run."""
     searches = [f"classifier (threshold {result['classifier']})"] * (result["classifier"] is not None)
     searches += [f"likeness (threshold {result['similarity']})"] * (result["similarity"] is not None)
-    both = "rules + " + ", then ".join(searches)
-    for name, m in (("rules only", rules["micro"]), (both, result["micro"])):
-        lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
-    possible = result["possible"]
-    lines.append(f"\npossible findings (no rule matched): {possible['found']}, right {possible['right']}")
+    both = "rules + " + ", then ".join(searches) if searches else "rules only (no search for what they miss)"
+    rows = [("rules only", rules["micro"])] * bool(searches)
+    rows += [(both, result["micro"]), (both + ": first quote only", result["first_quote_only"])]
+    lines = ["| micro | precision | recall | F1 |", "|---|---|---|---|"]
+    lines += [f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |" for name, m in rows]
+    if searches:
+        possible = result["possible"]
+        lines.append(f"\npossible findings (no rule matched): {possible['found']}, right {possible['right']}")
     return "\n".join(lines)
 
 
-def split(predictions: dict, gold: list[dict]) -> tuple[dict, dict, dict]:
-    """Scores of everything found, of rule findings alone, and the count of possible findings and right ones."""
-    both = summary(score({k: quote for k, (quote, _) in predictions.items()}, gold))
-    rules = summary(score({k: quote if basis == "rules" else None for k, (quote, basis) in predictions.items()}, gold))
-    similar = score({k: quote if basis != "rules" else None for k, (quote, basis) in predictions.items()}, gold)
+def quotes_line(result: dict) -> str:
+    q = result["quotes"]
+    return f"quotes given: {q['given']}, overlapping a gold span: {q['right']} (quote precision {q['precision']:.3f})"
+
+
+def split(predictions: dict, gold: list[dict]) -> tuple[dict, dict, dict, dict]:
+    """Scores of everything found, of rule findings alone, of the first quotes alone, and the count of possible
+    findings and right ones."""
+    both = summary(score({k: quotes for k, (quotes, _) in predictions.items()}, gold))
+    rules = summary(score({k: quotes if basis == "rules" else None for k, (quotes, basis) in predictions.items()}, gold))
+    first = summary(score({k: quotes and quotes[:1] for k, (quotes, _) in predictions.items()}, gold))
+    similar = score({k: quotes if basis != "rules" else None for k, (quotes, basis) in predictions.items()}, gold)
     right = sum(s.tp for s in similar.values())
-    return both, rules, {"found": right + sum(s.fp for s in similar.values()), "right": right}
+    return both, rules, first, {"found": right + sum(s.fp for s in similar.values()), "right": right}
 
 
 def format_markdown(result: dict) -> str:
@@ -190,10 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     similarity = None if args.rules_only else args.similarity
     classifier = None if args.rules_only or args.no_classifier else args.classifier
     predictions, seconds = predict(args.contracts, {row["contract_id"] for row in gold}, similarity, classifier)
-    result, rules, possible = split(predictions, gold)
-    result |= {"similarity": similarity, "classifier": classifier, "rules_only": rules["micro"], "possible": possible, "seconds": round(seconds, 2),
+    result, rules, first, possible = split(predictions, gold)
+    result |= {"similarity": similarity, "classifier": classifier, "rules_only": rules["micro"],
+               "first_quote_only": first["micro"], "possible": possible, "seconds": round(seconds, 2),
                "contracts": len({r["contract_id"] for r in gold})}
-    emit(format_markdown(result) + "\n\n" + comparison(result, rules) +
+    emit(format_markdown(result) + "\n\n" + comparison(result, rules) + "\n\n" + quotes_line(result) +
          f"\n\n{result['contracts']} contracts in {seconds:.1f} s", result, args.json)
     return 0
 

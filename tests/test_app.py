@@ -171,7 +171,7 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     assert any(v.rows and not v.markdown_path for v in views)  # rows appear before the report
     rows = {r[0]: r for r in final.rows}
     assert len(rows) == len(final.rows)  # an explained category replaced its row
-    assert rows["Governing Law"][1:2] == ["yes"] and rows["Governing Law"][3] == 3
+    assert rows["Governing Law"][1:2] == ["yes"] and rows["Governing Law"][3] == "3"
     assert any(r[5] == "Check this clause." for r in final.rows)
     assert Path(final.markdown_path).name == "supply_deal_-review.md"
     assert json.loads(Path(final.json_path).read_text())["document"] == "supply <deal>.pdf"
@@ -200,6 +200,17 @@ def test_review_shows_possible_findings_no_rule_matched(stores, embedder, tmp_pa
     assert load_clause_finders(AssistantSettings(clause_likeness=False), embedder) == ()
     likeness = load_clause_finders(AssistantSettings(warmup=False, clause_search="likeness"), embedder)
     assert [f.basis for f in likeness] == ["similar"]
+
+
+def test_a_finding_quoted_in_several_places_shows_every_quote_and_page():
+    from assistant.tasks.contracts import Finding, Passage
+
+    finding = Finding("Anti-Assignment", True, "No assignment without consent.", "deal.pdf", 2, "medium", "Ask?",
+                      also=(Passage("Any assignment in breach is void.", 5), Passage("No transfer by merger.", 9)))
+    row = render.finding_row(finding)
+    assert row[2].split("\n\n") == ["No assignment without consent.", "Any assignment in breach is void.",
+                                     "No transfer by merger."]
+    assert row[3] == "2, 5, 9"
 
 
 def test_review_needs_a_document_of_this_session(stores, tmp_path):

@@ -52,13 +52,27 @@ def test_contract_scoring():
         {"contract_id": "c1", "category": "Non-Compete", "has_clause": False, "spans": []},
         {"contract_id": "c1", "category": "Exclusivity", "has_clause": True, "spans": [{"text": "exclusive distributor"}]},
     ]
-    predictions = {("c1", "Governing Law"): "governed by the laws of the State of New York",
-                   ("c1", "Non-Compete"): "shall not compete", ("c1", "Exclusivity"): "Unrelated text entirely."}
+    predictions = {("c1", "Governing Law"): ("governed by the laws of the State of New York",),
+                   ("c1", "Non-Compete"): ("shall not compete",), ("c1", "Exclusivity"): ("Unrelated text entirely.",)}
     result = contracts.summary(contracts.score(predictions, gold))
     assert result["categories"]["Governing Law"] == {"tp": 1, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert result["categories"]["Non-Compete"]["fp"] == 1
     assert result["categories"]["Exclusivity"] | {} == {"tp": 0, "fp": 1, "fn": 1, "precision": 0.0, "recall": 0.0, "f1": 0.0}
     assert result["micro"]["recall"] == 0.5
+    assert result["quotes"] == {"given": 3, "right": 1, "precision": 0.3333}
+
+
+def test_contract_scoring_counts_a_category_found_when_any_of_its_quotes_overlaps():
+    gold = [{"contract_id": "c1", "category": "Exclusivity", "has_clause": True, "spans": [{"text": "exclusive distributor"}]},
+            {"contract_id": "c1", "category": "Non-Compete", "has_clause": False, "spans": []}]
+    predictions = {("c1", "Exclusivity"): ("Unrelated text entirely.", "appoints B as its exclusive distributor in France"),
+                   ("c1", "Non-Compete"): ("shall not compete", "nor solicit its customers")}
+    result = contracts.summary(contracts.score(predictions, gold))
+    assert result["categories"]["Exclusivity"] | {} == {"tp": 1, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert result["categories"]["Non-Compete"]["fp"] == 1  # two wrong quotes are one false finding...
+    assert result["quotes"] == {"given": 4, "right": 1, "precision": 0.25}  # ...and two wrong quotes
+    first = contracts.summary(contracts.score({k: q[:1] for k, q in predictions.items()}, gold))
+    assert first["micro"]["recall"] == 0.0  # the first quote alone misses it
 
 
 def test_contracts_cli_end_to_end(tmp_path, capsys):
@@ -74,6 +88,7 @@ def test_contracts_cli_end_to_end(tmp_path, capsys):
     result = json.loads((tmp_path / "o.json").read_text())
     assert result["micro"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert result["similarity"] == 0.65 and result["classifier"] == 0.5 and result["rules_only"] == result["micro"]
+    assert result["first_quote_only"] == result["micro"] and result["quotes"]["given"] >= 1
     assert result["possible"]["right"] == 0 and result["possible"]["found"] >= 0
     out = capsys.readouterr().out
     assert "| Governing Law | 1 | 0 | 0 |" in out and "| rules + classifier (threshold 0.5), then likeness (threshold 0.65) |" in out

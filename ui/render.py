@@ -142,10 +142,14 @@ def ingest_line(result: IngestResult, lang: str = "en") -> str:
 
 
 def finding_row(finding: Finding, lang: str = "en") -> list:
-    """A row of the findings table (a Dataframe shows plain text: no escaping needed)."""
+    """A row of the findings table (a Dataframe shows plain text: no escaping needed).
+
+    A category quoted in several places shows each quote on its own paragraph and every page, best first.
+    """
     words = REPORT_WORDS.get(lang, REPORT_WORDS["en"])  # the exported report's words for found and risk
-    return [display_name(finding.category, lang), words[found_word(finding)],
-            finding.quote, finding.page or "", words[finding.risk],
+    quotes = "\n\n".join([finding.quote, *(p.quote for p in finding.also)])
+    pages = ", ".join(str(page) for page in (finding.page, *(p.page for p in finding.also)) if page)
+    return [display_name(finding.category, lang), words[found_word(finding)], quotes, pages, words[finding.risk],
             finding.explanation]
 
 

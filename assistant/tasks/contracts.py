@@ -23,11 +23,14 @@ log = logging.getLogger(__name__)
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
 MIN_QUOTE_CHARS = 60
+# A category's best rule match and up to two more of its clauses: CUAD marks several places for many categories
+# (assignment, liability caps), and a reviewer wants them all. 3 was chosen on the dev sets (BENCHMARKS.md).
+QUOTES_PER_CATEGORY = 3
 # The exported report's fixed text, in the contract's language.
 REPORT_WORDS = {
     "en": {"title": "# Contract review: {document}", "columns": "| Category | Found | Page | Risk |",
            "heading": "## {name} — {status} (risk: {risk})", "where": "*{file}, page {page}*",
-           "ask": "**Ask your lawyer:** {question}", "yes": "yes", "no": "no", "found": "found",
+           "ask": "**Ask your lawyer:** {question}", "also": "Also in this contract:", "yes": "yes", "no": "no", "found": "found",
            "not found": "not found", "possible": "possibly", "high": "high", "medium": "medium", "low": "low",
            "none": "none", "similar": "possibly found: no rule matched, but this passage is like clauses CUAD's "
                                       "annotators marked as {name} (similarity {score:.2f}); check it",
@@ -35,13 +38,21 @@ REPORT_WORDS = {
                          "marked reads this passage as {name} (probability {score:.2f}); check it"},
     "zh": {"title": "# 合同审阅：{document}", "columns": "| 条款类型 | 是否找到 | 页码 | 风险 |",
            "heading": "## {name} — {status}（风险：{risk}）", "where": "*{file}，第 {page} 页*",
-           "ask": "**请咨询律师：** {question}", "yes": "是", "no": "否", "found": "已找到", "not found": "未找到",
+           "ask": "**请咨询律师：** {question}", "also": "合同中另见：", "yes": "是", "no": "否", "found": "已找到", "not found": "未找到",
            "possible": "可能",
            "similar": "可能存在：没有规则匹配，但这段文字与 CUAD 标注的“{name}”条款相似（相似度 {score:.2f}），请核对",
            "classifier": "可能存在：没有规则匹配，但基于 CUAD 标注条款训练的分类器认为这段文字属于“{name}”"
                          "（概率 {score:.2f}），请核对",
            "high": "高", "medium": "中", "low": "低", "none": "无"},
 }
+
+
+@dataclass(frozen=True)
+class Passage:
+    """Another place in the contract that a category's rules match."""
+
+    quote: str
+    page: int | None
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class Finding:
     # says so) or "similar" (like CUAD's examples of it).
     basis: str = "rules"
     score: float | None = None  # a possible match's: the classifier's probability, or the mean cosine likeness
+    also: tuple[Passage, ...] = ()  # the category's other rule matches, in document order (same file)
 
     @property
     def possible(self) -> bool:
@@ -92,6 +104,10 @@ class ReviewReport:
                 lines += ["", words[f.basis].format(name=names[f.category], score=f.score or 0.0)]
             if f.found:
                 lines += [f"> {f.quote}", "", words["where"].format(file=f.file_name, page=f.page)]
+            if f.also:
+                lines += ["", words["also"]]
+                for other in f.also:
+                    lines += ["", f"> {other.quote}", "", words["where"].format(file=f.file_name, page=other.page)]
             if f.explanation:
                 lines += ["", f.explanation]
             lines += ["", words["ask"].format(question=f.question)]
@@ -113,7 +129,7 @@ def contract_language(chunks: Sequence[Chunk]) -> str:
 
 def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cancel: threading.Event | None = None,
                     lang: str | None = None, finders: Sequence[ClauseFinder] = (),
-                    ) -> Iterator[Progress | Finding | ReviewReport]:
+                    quotes: int = QUOTES_PER_CATEGORY) -> Iterator[Progress | Finding | ReviewReport]:
     """Scan every chunk; stream Progress, a Finding per category as found, then missing ones, then the report.
 
     Args:
@@ -123,9 +139,10 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cance
         lang: the report's language for lawyer questions and the export; default: the contract's own.
         finders: when given, categories the rules did not find are looked for by the first finder that
             handles the contract's language; its findings are possible matches (`basis` is the finder's).
+        quotes: the most places quoted per category found by the rules (the best match, then `also`).
     """
     lang = lang or contract_language(chunks)
-    found = yield from _scan_rules(chunks, lang, cancel)
+    found = yield from _scan_rules(chunks, lang, cancel, quotes)
     if finders and not _stopped(cancel):
         for finding in find_possible(finders, chunks, [c for c in CLAUSE_TYPES if c.name not in found], lang):
             found[finding.category] = finding
@@ -142,23 +159,36 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cance
     yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)), lang)
 
 
-def _scan_rules(chunks: Sequence[Chunk], lang: str, cancel: threading.Event | None):
-    """The rule pass: yields Progress and findings as they turn up; returns each category's best finding."""
-    best: dict[str, tuple[float, Finding]] = {}
-    first: dict[str, Finding] = {}
+def _scan_rules(chunks: Sequence[Chunk], lang: str, cancel: threading.Event | None, quotes: int):
+    """The rule pass: yields Progress and findings as they turn up; returns each category's finding.
+
+    A category's finding quotes its best-scoring sentence (the first on ties), with up to `quotes` - 1 other
+    matching sentences as `also`.
+    """
+    matches: dict[str, list[tuple[float, Finding]]] = {}
     for i, chunk in enumerate(chunks, 1):
         if _stopped(cancel):
             break
         for score, finding in scan_chunk(chunk, lang):
-            if finding.category not in first:
-                first[finding.category] = finding
+            if finding.category not in matches:
                 yield finding  # stream at first sight...
-            if score > best.get(finding.category, (-1.0, None))[0]:
-                best[finding.category] = (score, finding)
+            matches.setdefault(finding.category, []).append((score, finding))
         yield Progress(i, len(chunks), f"scanned {chunk.file_name} page {chunk.page}")
-    found = {name: finding for name, (_, finding) in best.items()}
-    yield from (f for name, f in found.items() if f != first[name])  # ...and again if a better quote turned up
+    found = {name: _best_with_others(places, quotes) for name, places in matches.items()}
+    yield from (f for name, f in found.items() if f != matches[name][0][1])  # ...again once the best and others are known
     return found
+
+
+def _best_with_others(matches: list[tuple[float, Finding]], quotes: int) -> Finding:
+    """The best-scoring match with the next best distinct ones (up to `quotes` in all) as `also`, in document order."""
+    distinct: list[tuple[float, Finding]] = []
+    for score, finding in matches:  # document order; overlapping chunks repeat a sentence
+        if not any(finding.quote in kept.quote or kept.quote in finding.quote for _, kept in distinct):
+            distinct.append((score, finding))
+    ranked = sorted(range(len(distinct)), key=lambda i: -distinct[i][0])  # stable: the first on ties
+    best = distinct[ranked[0]][1]
+    others = [distinct[i][1] for i in sorted(ranked[1:max(quotes, 1)])]
+    return replace(best, also=tuple(Passage(f.quote, f.page) for f in others))
 
 
 def _stopped(cancel: threading.Event | None) -> bool:
@@ -166,29 +196,24 @@ def _stopped(cancel: threading.Event | None) -> bool:
 
 
 def scan_chunk(chunk: Chunk, lang: str = "en") -> list[tuple[float, Finding]]:
-    """(score, finding) for each category some sentence of this chunk matches, its best sentence each."""
+    """(score, finding) for every sentence of this chunk that some category's rules match, per category in order."""
     sentences = sentence_spans(chunk.text)
-    findings = []
-    for clause in CLAUSE_TYPES:
-        scored = _best_sentence(clause, chunk.text, sentences)
-        if scored is not None:
-            score, index = scored
-            findings.append((score, Finding(clause.name, True, _quote(chunk.text, sentences, index), chunk.file_name,
-                                            chunk.page, clause.risk_found, clause.question_in(lang))))
-    return findings
+    return [(score, Finding(clause.name, True, _quote(chunk.text, sentences, index), chunk.file_name, chunk.page,
+                            clause.risk_found, clause.question_in(lang)))
+            for clause in CLAUSE_TYPES for score, index in _matching_sentences(clause, chunk.text, sentences)]
 
 
 _HEADING = re.compile(r"(?:[A-Z0-9][A-Z0-9&,.()'’-]*\s+){3,}(?=[A-Z][a-z])")  # 3+ capitalised words, then prose
 
 
-def _best_sentence(clause: ClauseType, text: str, sentences: list[tuple[int, int]]) -> tuple[float, int] | None:
-    """The sentence matching most of the clause's patterns; a heading-like sentence ranks lower.
+def _matching_sentences(clause: ClauseType, text: str, sentences: list[tuple[int, int]]) -> list[tuple[float, int]]:
+    """(score, index) of each sentence the clause's patterns match: how many match, plus 1 unless heading-like.
 
     Heading-like: under 8 words, or matched only inside a capitalised heading glued to the sentence
     ("GOVERNING LAW AND JURISDICTION This agreement supersedes...").
     """
     patterns, excludes = clause.compiled(), clause.compiled_excludes()
-    best = None
+    scored = []
     for index, (start, end) in enumerate(sentences):
         sentence = " ".join(text[start:end].split())  # PDF line breaks fall mid-sentence
         matches = [m for m in (p.search(sentence) for p in patterns) if m]
@@ -197,10 +222,8 @@ def _best_sentence(clause: ClauseType, text: str, sentences: list[tuple[int, int
         heading = _HEADING.match(sentence) if not sentence.isupper() else None
         in_heading = heading is not None and all(m.end() <= heading.end() for m in matches)
         prose = (len(sentence.split()) >= 8 or has_cjk(sentence)) and not in_heading
-        score = len(matches) + (1.0 if prose else 0.0)
-        if best is None or score > best[0]:
-            best = (score, index)
-    return best
+        scored.append((len(matches) + (1.0 if prose else 0.0), index))
+    return scored
 
 
 def find_possible(finders: Sequence[ClauseFinder], chunks: Sequence[Chunk], clauses: Sequence[ClauseType],

@@ -130,3 +130,33 @@ def test_rules_read_openings_and_clauses_worded_without_the_usual_keywords(text,
 
     found = {f.category for _, f in scan_chunk(Chunk(1, "x.txt", 1, 0, text, 0, len(text)))}
     assert expected <= found, expected - found
+
+
+ASSIGN_1 = "Neither party may assign this Agreement without the prior written consent of the other party."
+ASSIGN_2 = "Any attempted assignment of this Agreement in violation of this section shall be null and void."
+ASSIGN_3 = "The Distributor shall not assign or transfer any of its rights under this Agreement to any third party."
+ASSIGN_4 = "Licensee may not assign this Agreement, by operation of law or otherwise, without Licensor's consent."
+
+
+def test_a_category_quotes_its_best_match_and_up_to_two_more_places_in_document_order():
+    from knowledge.types import Chunk
+
+    pages = [f"1. Scope. The Distributor shall sell the products in France. {ASSIGN_1}",
+             f"{ASSIGN_1} 2. Pricing. Prices are set out in Exhibit A.",  # the overlap repeats a sentence
+             f"3. Transfers. {ASSIGN_2} {ASSIGN_3}", f"4. Licence. {ASSIGN_4}"]
+    chunks = [Chunk(1, "deal.txt", page, page, text, 0, len(text)) for page, text in enumerate(pages, 1)]
+    events = list(review_contract(chunks))
+    report = events[-1]
+    finding = found(report)["Anti-Assignment"]
+    places = [(finding.quote, finding.page), *((p.quote, p.page) for p in finding.also)]
+    assert len(places) == 3 and len({q for q, _ in places}) == 3  # the repeated sentence once
+    assert all(q in {ASSIGN_1, ASSIGN_2, ASSIGN_3, ASSIGN_4} for q, _ in places)
+    assert [p.page for p in finding.also] == sorted(p.page for p in finding.also)
+    streamed = [e for e in events if isinstance(e, Finding) and e.category == "Anti-Assignment"]
+    assert streamed[0].also == () and streamed[-1] == finding  # streamed at first sight, then with its places
+    single = found(list(review_contract(chunks, quotes=1))[-1])["Anti-Assignment"]
+    assert single.also == () and single.quote == finding.quote
+    markdown, data = report.to_markdown(), json.loads(report.to_json())
+    assert "Also in this contract:" in markdown and all(q in markdown for q, _ in places)
+    exported = next(f for f in data["findings"] if f["category"] == "Anti-Assignment")
+    assert exported["also"] == [{"quote": p.quote, "page": p.page} for p in finding.also]
