@@ -203,14 +203,18 @@ def test_review_shows_possible_findings_no_rule_matched(stores, embedder, tmp_pa
 
 
 def test_a_finding_quoted_in_several_places_shows_every_quote_and_page():
+    from dataclasses import replace
+
     from assistant.tasks.contracts import Finding, Passage
 
     finding = Finding("Anti-Assignment", True, "No assignment without consent.", "deal.pdf", 2, "medium", "Ask?",
                       also=(Passage("Any assignment in breach is void.", 5), Passage("No transfer by merger.", 9)))
     row = render.finding_row(finding)
-    assert row[2].split("\n\n") == ["No assignment without consent.", "Any assignment in breach is void.",
-                                     "No transfer by merger."]
+    assert row[2].split("\n\n") == ["No assignment without consent.", "◆ also on page 5: Any assignment in breach is void.",
+                                     "◆ also on page 9: No transfer by merger."]
     assert row[3] == "2, 5, 9"
+    assert "◆ 另见第 5 页： Any assignment" in render.finding_row(finding, "zh")[2]
+    assert render.finding_row(replace(finding, also=(Passage("Or by merger.", 2),)))[3] == "2"  # a page once
 
 
 def test_review_needs_a_document_of_this_session(stores, tmp_path):

@@ -43,6 +43,7 @@ EN = {
     "review.summary": "{head}: {document}: {found} of {total} clause types found{possible}, {risky} high-risk "
                       "item(s). Not legal advice.",
     "review.possible": " ({count} of them possibly: no rule matched, check them)",
+    "review.also": "◆ also on page {page}:",
     "code.describe": "Describe the code you want first.",
     "code.running": "⏳ running the tests in the sandbox…",
     "code.stopped": "⏹ stopped",
@@ -95,6 +96,7 @@ ZH = {
     "review.stopped": "⏹ 已停止",
     "review.summary": "{head}：{document}：{total} 种条款类型中找到 {found} 种{possible}，高风险 {risky} 项。不构成法律意见。",
     "review.possible": "（其中 {count} 种为“可能”：没有规则匹配，请核对）",
+    "review.also": "◆ 另见第 {page} 页：",
     "code.describe": "请先描述你想要的代码。",
     "code.running": "⏳ 正在沙箱中运行测试…",
     "code.stopped": "⏹ 已停止",

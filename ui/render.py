@@ -144,11 +144,12 @@ def ingest_line(result: IngestResult, lang: str = "en") -> str:
 def finding_row(finding: Finding, lang: str = "en") -> list:
     """A row of the findings table (a Dataframe shows plain text: no escaping needed).
 
-    A category quoted in several places shows each quote on its own paragraph and every page, best first.
+    A category quoted in several places shows the best quote, then each other one after a marker with its page
+    (the table shows text, not Markdown, so the marker separates them), and every page in the page column.
     """
     words = REPORT_WORDS.get(lang, REPORT_WORDS["en"])  # the exported report's words for found and risk
-    quotes = "\n\n".join([finding.quote, *(p.quote for p in finding.also)])
-    pages = ", ".join(str(page) for page in (finding.page, *(p.page for p in finding.also)) if page)
+    quotes = "\n\n".join([finding.quote, *(f"{say(lang, 'review.also', page=p.page)} {p.quote}" for p in finding.also)])
+    pages = ", ".join(dict.fromkeys(str(page) for page in (finding.page, *(p.page for p in finding.also)) if page))
     return [display_name(finding.category, lang), words[found_word(finding)], quotes, pages, words[finding.risk],
             finding.explanation]
 
