@@ -30,16 +30,16 @@ QUOTES_PER_CATEGORY = 3
 REPORT_WORDS = {
     "en": {"title": "# Contract review: {document}", "columns": "| Category | Found | Page | Risk |",
            "heading": "## {name} — {status} (risk: {risk})", "where": "*{file}, page {page}*",
-           "ask": "**Ask your lawyer:** {question}", "also": "Also in this contract:", "yes": "yes", "no": "no", "found": "found",
-           "not found": "not found", "possible": "possibly", "high": "high", "medium": "medium", "low": "low",
+           "ask": "**Ask your lawyer:** {question}", "also": "Also in this contract:", "yes": "yes", "no": "no",
+           "found": "found", "not found": "not found", "possible": "possibly", "high": "high", "medium": "medium", "low": "low",
            "none": "none", "similar": "possibly found: no rule matched, but this passage is like clauses CUAD's "
                                       "annotators marked as {name} (similarity {score:.2f}); check it",
            "classifier": "possibly found: no rule matched, but a classifier trained on clauses CUAD's annotators "
                          "marked reads this passage as {name} (probability {score:.2f}); check it"},
     "zh": {"title": "# 合同审阅：{document}", "columns": "| 条款类型 | 是否找到 | 页码 | 风险 |",
            "heading": "## {name} — {status}（风险：{risk}）", "where": "*{file}，第 {page} 页*",
-           "ask": "**请咨询律师：** {question}", "also": "合同中另见：", "yes": "是", "no": "否", "found": "已找到", "not found": "未找到",
-           "possible": "可能",
+           "ask": "**请咨询律师：** {question}", "also": "合同中另见：", "yes": "是", "no": "否", "found": "已找到",
+           "not found": "未找到", "possible": "可能",
            "similar": "可能存在：没有规则匹配，但这段文字与 CUAD 标注的“{name}”条款相似（相似度 {score:.2f}），请核对",
            "classifier": "可能存在：没有规则匹配，但基于 CUAD 标注条款训练的分类器认为这段文字属于“{name}”"
                          "（概率 {score:.2f}），请核对",
@@ -175,16 +175,20 @@ def _scan_rules(chunks: Sequence[Chunk], lang: str, cancel: threading.Event | No
             matches.setdefault(finding.category, []).append((score, finding))
         yield Progress(i, len(chunks), f"scanned {chunk.file_name} page {chunk.page}")
     found = {name: _best_with_others(places, quotes) for name, places in matches.items()}
-    yield from (f for name, f in found.items() if f != matches[name][0][1])  # ...again once the best and others are known
+    yield from (f for name, f in found.items() if f != matches[name][0][1])  # ...again once all are known
     return found
 
 
 def _best_with_others(matches: list[tuple[float, Finding]], quotes: int) -> Finding:
     """The best-scoring match with the next best distinct ones (up to `quotes` in all) as `also`, in document order."""
     distinct: list[tuple[float, Finding]] = []
-    for score, finding in matches:  # document order; overlapping chunks repeat a sentence
-        if not any(finding.quote in kept.quote or kept.quote in finding.quote for _, kept in distinct):
+    for score, finding in matches:  # document order; overlapping chunks repeat a sentence, kept once at its best
+        same = next((i for i, (_, kept) in enumerate(distinct)
+                     if finding.quote in kept.quote or kept.quote in finding.quote), None)
+        if same is None:
             distinct.append((score, finding))
+        elif score > distinct[same][0]:
+            distinct[same] = (score, finding)
     ranked = sorted(range(len(distinct)), key=lambda i: -distinct[i][0])  # stable: the first on ties
     best = distinct[ranked[0]][1]
     others = [distinct[i][1] for i in sorted(ranked[1:max(quotes, 1)])]

@@ -160,3 +160,14 @@ def test_a_category_quotes_its_best_match_and_up_to_two_more_places_in_document_
     assert "Also in this contract:" in markdown and all(q in markdown for q, _ in places)
     exported = next(f for f in data["findings"] if f["category"] == "Anti-Assignment")
     assert exported["also"] == [{"quote": p.quote, "page": p.page} for p in finding.also]
+
+
+def test_a_sentence_repeated_by_overlapping_chunks_is_kept_once_at_its_best_score():
+    from assistant.tasks.contracts import _best_with_others
+
+    def match(score, quote, page):
+        return score, Finding("Anti-Assignment", True, quote, "deal.txt", page, "medium", "Ask?")
+
+    cut, whole = "may not assign this Agreement", ASSIGN_4  # a chunk's edge cut the sentence; the next holds it all
+    best = _best_with_others([match(1.0, cut, 1), match(2.0, ASSIGN_2, 1), match(3.0, whole, 2)], quotes=3)
+    assert (best.quote, best.page) == (whole, 2) and [(p.quote, p.page) for p in best.also] == [(ASSIGN_2, 1)]
