@@ -137,14 +137,10 @@ def predict(contracts_dir: Path, contract_ids: set[str], similarity: float | Non
                 continue
             events = review_contract(kb.chunks(result.doc_id), finders=finders)
             report = [e for e in events if isinstance(e, ReviewReport)][0]
-            predictions |= {(path.stem, f.category): (quotes_of(f), f.basis) for f in report.findings}
+            predictions |= {(path.stem, f.category): (tuple(p.quote for p in f.places) or None, f.basis)
+                            for f in report.findings}
         kb.close()
     return predictions, time.perf_counter() - started
-
-
-def quotes_of(finding) -> tuple[str, ...] | None:
-    """A finding's quotes, its best first; None when the category was not found."""
-    return (finding.quote, *(p.quote for p in finding.also)) if finding.found else None
 
 
 def load_annotations(path: Path) -> list[dict]:

@@ -149,7 +149,7 @@ def finding_row(finding: Finding, lang: str = "en") -> list:
     """
     words = REPORT_WORDS.get(lang, REPORT_WORDS["en"])  # the exported report's words for found and risk
     quotes = "\n\n".join([finding.quote, *(f"{say(lang, 'review.also', page=p.page)} {p.quote}" for p in finding.also)])
-    pages = ", ".join(dict.fromkeys(str(page) for page in (finding.page, *(p.page for p in finding.also)) if page))
+    pages = ", ".join(dict.fromkeys(str(p.page) for p in finding.places if p.page))
     return [display_name(finding.category, lang), words[found_word(finding)], quotes, pages, words[finding.risk],
             finding.explanation]
 

@@ -74,6 +74,11 @@ class Finding:
     also: tuple[Passage, ...] = ()  # the category's other rule matches, in document order (same file)
 
     @property
+    def places(self) -> tuple[Passage, ...]:
+        """Every place quoted, the best first; none when the category was not found."""
+        return (Passage(self.quote, self.page), *self.also) if self.found else ()
+
+    @property
     def possible(self) -> bool:
         """Found by a search for what no rule matched, not by a rule: for a person to check."""
         return self.basis != "rules"
