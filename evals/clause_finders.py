@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.contracts import load_annotations, overlaps
+from evals.contracts import load_annotations, score
 from evals.report import emit
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -117,15 +117,16 @@ def contract_table(examples, others, other_groups, folds: int) -> list[dict]:
 
 
 def _tally(tally: dict, rows: list[dict], quotes: dict, added: dict) -> None:
-    """quotes: each category's quotes (None: not found); right when one overlaps a gold span, as evals.contracts scores."""
-    for row in rows:
-        given, spans = quotes.get(row["category"]), [s["text"] for s in row["spans"]]
-        right = row["has_clause"] and given is not None and any(overlaps(q, spans) for q in given)
-        tally["tp"] += right
-        tally["fp"] += given is not None and not right
-        tally["fn"] += bool(row["has_clause"]) and not right
-        if row["category"] in added:
-            tally["added_right" if right else "added_wrong"] += 1
+    """One contract's rows scored as evals.contracts scores them: quotes (each category's, None: not found) for
+    TP/FP/FN, the added (possible) findings alone for how many of them were right."""
+    def keyed(by_category: dict) -> dict:
+        return {(r["contract_id"], r["category"]): by_category.get(r["category"]) for r in rows}
+
+    every, extra = score(keyed(quotes), rows).values(), score(keyed(added), rows).values()
+    for field in ("tp", "fp", "fn"):
+        tally[field] += sum(getattr(s, field) for s in every)
+    tally["added_right"] += sum(s.tp for s in extra)
+    tally["added_wrong"] += sum(s.fp for s in extra)
 
 
 def _rates(t: dict) -> dict:

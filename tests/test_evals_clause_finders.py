@@ -36,12 +36,13 @@ def test_sentence_table_sets_the_threshold_by_false_alarms():
 
 def test_tally_counts_added_findings_right_and_wrong():
     tally = {"tp": 0, "fp": 0, "fn": 0, "added_right": 0, "added_wrong": 0}
-    rows = [{"category": "Audit Rights", "has_clause": True, "spans": [{"text": "The Company may audit the books."}]},
-            {"category": "Insurance", "has_clause": False, "spans": []},
-            {"category": "Governing Law", "has_clause": True, "spans": [{"text": "governed by the laws of Ohio"}]}]
-    quotes = {"Audit Rights": "The Company may audit the books.", "Insurance": "Payment is due in 30 days.",
-              "Governing Law": None}
-    _tally(tally, rows, quotes, {"Audit Rights": "x", "Insurance": "y"})
+    rows = [{"contract_id": "c", "category": "Audit Rights", "has_clause": True,
+             "spans": [{"text": "The Company may audit the books."}]},
+            {"contract_id": "c", "category": "Insurance", "has_clause": False, "spans": []},
+            {"contract_id": "c", "category": "Governing Law", "has_clause": True,
+             "spans": [{"text": "governed by the laws of Ohio"}]}]
+    added = {"Audit Rights": ("The Company may audit the books.",), "Insurance": ("Payment is due in 30 days.",)}
+    _tally(tally, rows, {**added, "Governing Law": None}, added)  # the rules found nothing; both were added
     assert tally == {"tp": 1, "fp": 1, "fn": 1, "added_right": 1, "added_wrong": 1}
     assert _rates(tally)["recall"] == 0.5 and _rates(tally)["precision"] == 0.5
     report = {"folds": 2, "examples": 8, "example_contracts": 4, "others": 6, "other_contracts": 3,

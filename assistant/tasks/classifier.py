@@ -1,7 +1,7 @@
 """Clauses the rules miss, found by a classifier trained on CUAD's annotated clauses (word n-grams, logistic regression).
 
 English only: the examples are English and word n-grams do not cross languages (Chinese contracts fall back to
-the likeness search with a multilingual embedder; see `find_similar` in contracts.py).
+the likeness search with a multilingual embedder; see `find_possible` in contracts.py).
 """
 
 from __future__ import annotations
