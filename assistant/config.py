@@ -61,6 +61,11 @@ class AssistantSettings(BaseSettings):
                                  "before it ends (the next request starts a new one): an idle thread keeps torch's "
                                  "OpenMP workers, which slow other threads' torch work on CPU.")
     warmup: bool = Field(True, description="Run a short generation at startup so the first user waits less.")
+    answerability_probe: bool = Field(False, description="Chat: refuse (\"not in your documents\") when the "
+                                      "answerability probe trained for the loaded model says the sources do not "
+                                      "answer the question (`assistant/data/probes/`; models without one: no "
+                                      "effect). Off by default: the one probe trained so far does not carry over "
+                                      "to other articles (BENCHMARKS.md).")
     sensitive_words: list[str] = Field(default_factory=list, description="Words refused in user input and masked "
                                        "in model output (JSON list in the env var), e.g. `[\"secret project\"]`.")
     sensitive_words_file: Path | None = Field(None, description="File with more sensitive words, one per line "

@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from assistant.answerability import Verdict, find_probe
 from assistant.config import AssistantSettings
 from assistant.events import Done, Event, FinishReason, GenerationParams, Notice, ReasoningDelta, TextDelta, Usage
 from assistant.info import ModelInfo
 from assistant.reasoning import Message, ThinkSplitter, prepare_messages
+from knowledge.threads import run_in_own_thread
 
 if TYPE_CHECKING:
     from assistant.model import Batch, LoadedModel
@@ -170,9 +172,11 @@ class LocalEngine:
         self._start_lock = threading.Lock()
         self.active_requests = 0
         self.largest_batch = 0
-        probe = model.render_prompt([{"role": "user", "content": "x"}])
+        rendered = model.render_prompt([{"role": "user", "content": "x"}])
         # Newer R1-distill templates end the prompt inside `<think>`; older ones let the model open it.
-        self.opens_reasoning = probe.rstrip().endswith("<think>")
+        self.opens_reasoning = rendered.rstrip().endswith("<think>")
+        self.probe = (find_probe(model.info.name, model.hidden_size, model.layer_count)
+                      if settings.answerability_probe else None)
 
     # -- public
 
@@ -190,6 +194,25 @@ class LocalEngine:
             yield from self._events(request)
         finally:
             request.abandoned = True
+
+    def prompt_ids(self, messages: Sequence[Message]) -> list[int]:
+        """The token ids `stream` would prefill for these messages with the default settings."""
+        return self._prompt(messages, resolve_params(None, self._settings))[1]
+
+    def answerability(self, messages: Sequence[Message], language: str) -> Verdict | None:
+        """Whether the prompt's sources answer its question, by the model's answerability probe.
+
+        None without a probe, or when the question's language (`en`, `zh`) is not one it was trained on.
+
+        Reads the hidden state of the exact prompt `stream` would run: one partial forward pass, on a
+        short-lived thread (a long-lived caller's OpenMP pool would slow the engine's decoding on CPU).
+        """
+        if self.probe is None or language not in self.probe.languages:
+            return None
+        prompt, layer = self.prompt_ids(messages), self.probe.layer
+        hidden = run_in_own_thread(lambda: self.model.hidden_states(prompt, [layer])[layer], name="answerability",
+                                   torch_threads=self.model.torch_threads)
+        return Verdict(self.probe.probability(hidden.numpy()), self.probe.threshold)
 
     def warmup(self) -> None:
         """Generate two tokens so kernels and allocator are ready before the first user arrives."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -26,6 +27,10 @@ logger = logging.getLogger(__name__)
 QuantChoice = Literal["nf4", "int8", "int8-dynamic", "none"]
 # End-of-turn tokens of the chat formats we meet; generation stops on any of them that the vocabulary has.
 _END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<|EOT|>", "<｜end▁of▁sentence｜>", "<|endoftext|>", "<end_of_turn>")
+
+
+class _Enough(Exception):
+    """Stops a forward pass once the hidden states asked for are taken (`LoadedModel.hidden_states`)."""
 
 
 class ModelUnavailable(RuntimeError):
@@ -424,6 +429,50 @@ class LoadedModel:
             first = {self.encode(v)[0] for v in variants}
             out[choice] = float(probs[sorted(first)].sum())
         return out
+
+    @property
+    def layer_count(self) -> int:
+        return len(self._decoder_layers())
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @torch.inference_mode()
+    def hidden_states(self, prompt: Sequence[int], layers: Sequence[int]) -> dict[int, torch.Tensor]:
+        """The prompt's last-token hidden state after each of `layers` (1 = first decoder layer), as float32 on CPU.
+
+        Runs the decoder only up to the deepest layer asked for. Safe beside the engine's own forward
+        passes on another thread: the hooks act on this thread's pass only.
+        """
+        decoder, caller, wanted = self._decoder_layers(), threading.get_ident(), sorted(set(layers))
+        if not wanted or wanted[0] < 1 or wanted[-1] > len(decoder):
+            raise ValueError(f"layers must lie in 1..{len(decoder)}: {layers}")
+        found: dict[int, torch.Tensor] = {}
+
+        def keep(number: int):
+            def hook(_module, _args, output):
+                if threading.get_ident() != caller:
+                    return
+                hidden = output[0] if isinstance(output, tuple) else output
+                found[number] = hidden[0, -1].detach().float().cpu()
+                if number == wanted[-1]:
+                    raise _Enough
+
+            return hook
+
+        handles = [decoder[n - 1].register_forward_hook(keep(n)) for n in wanted]
+        try:
+            self.model(input_ids=torch.tensor([list(prompt)], device=self.device), use_cache=False)
+        except _Enough:
+            pass
+        finally:
+            for handle in handles:
+                handle.remove()
+        return found
+
+    def _decoder_layers(self) -> Any:
+        return self.model.get_decoder().layers
 
     # -- batched decoding
 

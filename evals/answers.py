@@ -59,6 +59,8 @@ class AnswerReport:
     confidence_auc: float | None  # None: all answers right, or all wrong
     calibration: list[dict]  # per confidence band: answers and the share right
     seconds_per_question_p50: float
+    probe_auc: float | None = None  # the answerability probe's P(unanswerable), impossible vs answerable; None: no probe
+    probe_refusals: int = 0  # refusals the probe made (before the model answered)
     rows: list[dict] = field(default_factory=list)
 
 
@@ -131,10 +133,19 @@ def ask(kb, engine, question: Question, options=None) -> dict:
     return {"id": question.id, "impossible": question.is_impossible, "answers": list(question.answers),
             "answer": final.text if final else "", "not_found": bool(final and final.not_found),
             "confidence": final.confidence if final else 0.0,
+            "unanswerable": final.unanswerable if final else None,
+            "probe_refused": bool(final and final.not_found and final.unanswerable is not None
+                                  and final.unanswerable >= _probe_threshold(engine)),
             "cited": [f"{s.file_name}:{s.page}" for s in cited],
             "cited_correct": [is_hit(text, question.answers) for text in pages],
             "cited_attributed": [s.number in final.attributed for s in cited],
             "seconds": time.perf_counter() - started}
+
+
+def _probe_threshold(engine) -> float:
+    """The engine's probe threshold (above 1 when it has none: nothing counts as refused by it)."""
+    probe = getattr(engine, "probe", None)
+    return probe.threshold if probe is not None else 2.0
 
 
 CONFIDENCE_BANDS = ((0.0, 0.4), (0.4, 0.7), (0.7, 1.0))
@@ -194,7 +205,16 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
         answer_contains_gold=_mean(is_right(r) for r in answerable),
         confidence_auc=confidence_auc(rows),
         calibration=calibration(rows),
-        seconds_per_question_p50=round(percentile([r["seconds"] for r in rows], 50), 2), rows=rows)
+        seconds_per_question_p50=round(percentile([r["seconds"] for r in rows], 50), 2),
+        probe_auc=probe_auc(rows), probe_refusals=sum(r.get("probe_refused", False) for r in rows), rows=rows)
+
+
+def probe_auc(rows: list[dict]) -> float | None:
+    """Chance that an unanswerable question's probe probability beats an answerable one's; None without a probe."""
+    scored = [r for r in rows if r.get("unanswerable") is not None]
+    impossible = [r["unanswerable"] for r in scored if r["impossible"]]
+    answerable = [r["unanswerable"] for r in scored if not r["impossible"]]
+    return round(auc(impossible, answerable), 4) if impossible and answerable else None
 
 
 def _mean(values) -> float:
@@ -217,6 +237,9 @@ def format_markdown(report: AnswerReport) -> str:
             ("mean confidence", f"{report.mean_confidence:.3f}"),
             ("confidence AUC, right vs wrong answers",
              "n/a" if report.confidence_auc is None else f"{report.confidence_auc:.3f}"),
+            ("answerability probe: AUC, unanswerable vs answerable",
+             "n/a (no probe)" if report.probe_auc is None else f"{report.probe_auc:.3f}"),
+            ("answerability probe: refusals it made", str(report.probe_refusals)),
             ("seconds per question (p50)", f"{report.seconds_per_question_p50:.2f}")]
     bands = [f"| {b['band']} | {b['answers']} | {'-' if b['right'] is None else format(b['right'], '.2f')} |"
              for b in report.calibration]
@@ -230,13 +253,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, required=True)
     parser.add_argument("--limit", type=int, default=None, help="first N questions only")
     parser.add_argument("--json", type=Path, help="write the report (with per-question rows) here")
+    parser.add_argument("--probe", action="store_true", help="turn the model's answerability probe on")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     from assistant.config import AssistantSettings
     from assistant.runtime import load_runtime
 
-    runtime = load_runtime(AssistantSettings(temperature=0.0, max_new_tokens=160, warmup=False))
+    runtime = load_runtime(AssistantSettings(temperature=0.0, max_new_tokens=160, warmup=False,
+                                             answerability_probe=args.probe))
     try:
         report = evaluate(args.docs, args.questions, runtime.chat, args.limit)
     finally:

@@ -12,7 +12,7 @@ import pytest
 from assistant.tasks.clauses import CLAUSE_TYPES
 
 DATA = Path(__file__).resolve().parents[1] / "evals" / "data"
-QUESTION_SETS = ("squad_v2", "cmrc2018", "squad_en", "zh")
+QUESTION_SETS = ("squad_v2", "cmrc2018", "squad_v2_rhine", "squad_en", "zh")
 
 
 def _devsets():
@@ -36,15 +36,29 @@ def test_question_set_is_consistent(name):
     assert devsets.check_questions(set_dir) == []
 
 
-@pytest.mark.parametrize("name", ("squad_v2", "cmrc2018"))
+REAL_SETS = {name: (raw, prefix) for name, raw, prefix in devsets.REAL_SETS}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_SETS))
 def test_real_sets_are_rebuilt_identically_from_raw(name, tmp_path):
-    raw = {"squad_v2": "squad_v2_dev_slice.json", "cmrc2018": "cmrc2018_dev_slice.json"}[name]
-    docs, items, _ = devsets.paragraph_set(DATA / "raw" / raw, {"squad_v2": "squad", "cmrc2018": "cmrc"}[name])
+    raw, prefix = REAL_SETS[name]
+    docs, items, _ = devsets.paragraph_set(DATA / "raw" / raw, prefix)
     devsets.write_set(tmp_path / name, docs, items)
     assert (tmp_path / name / "questions.jsonl").read_text(encoding="utf-8") == \
         (DATA / name / "questions.jsonl").read_text(encoding="utf-8")
     for doc in (DATA / name / "docs").iterdir():
         assert (tmp_path / name / "docs" / doc.name).read_text(encoding="utf-8") == doc.read_text(encoding="utf-8")
+
+
+def test_probe_training_set_shares_no_paragraph_or_question_with_the_evaluated_slice():
+    def rows(name):
+        return [json.loads(line) for line in (DATA / name / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+
+    def texts(name):
+        return {p.read_text(encoding="utf-8") for p in (DATA / name / "docs").iterdir()}
+
+    assert not {r["id"] for r in rows("squad_v2")} & {r["id"] for r in rows("squad_v2_rhine")}
+    assert not texts("squad_v2") & texts("squad_v2_rhine")
 
 
 def test_squad_slice_keeps_unanswerable_questions():
@@ -53,9 +67,10 @@ def test_squad_slice_keeps_unanswerable_questions():
     assert impossible and all(r["answers"] == [] for r in impossible)
 
 
-def test_squad_raw_offsets_match_context():
+@pytest.mark.parametrize("raw", ("squad_v2_dev_slice.json", "squad_v2_rhine.json"))
+def test_squad_raw_offsets_match_context(raw):
     """answer_start in the raw slice points at the answer text: a check that the transcription is exact."""
-    data = json.loads((DATA / "raw" / "squad_v2_dev_slice.json").read_text(encoding="utf-8"))
+    data = json.loads((DATA / "raw" / raw).read_text(encoding="utf-8"))
     for article in data["data"]:
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:

@@ -6,10 +6,11 @@ import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from assistant import prompts
+from assistant.answerability import Verdict
 from assistant.events import Done, Event, GenerationParams, TextDelta, Usage
 from assistant.generation import Engine
 from assistant.reasoning import Message
@@ -48,6 +49,8 @@ class ChatOptions:
         min_dense: a source is relevant if its cosine similarity to the question reaches this...
         min_coverage: ...or if this fraction of the question's terms appear in it.
         rewrite: rewrite follow-up questions with the conversation before retrieving.
+        answerability: refuse when the engine's answerability probe says the sources do not answer the
+            question (engines without a probe: no effect).
         max_new_tokens: answer length cap.
     """
 
@@ -56,6 +59,7 @@ class ChatOptions:
     min_coverage: float = 0.6
     rewrite: bool = True
     max_new_tokens: int | None = None
+    answerability: bool = True
 
 
 def answer(engine: Engine, retriever: Retriever, question: str, history: Sequence[Message] = (),
@@ -74,9 +78,14 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
     sources = select_sources(retriever.search(query, options.k), query, options)
     yield Sources(tuple(sources), query)
     if not sources:
-        yield from _not_found(question, best=0.0)
+        yield from _not_found(question, confidence=1.0)
         return
     messages = build_messages(question, sources, history)
+    verdict = answerability(engine, messages, language(question)) if options.answerability else None
+    if verdict is not None and verdict.refuse:
+        log.info("answerability probe refuses p=%.3f threshold=%.3f", verdict.probability, verdict.threshold)
+        yield from _not_found(question, confidence=verdict.probability, unanswerable=verdict.probability)
+        return
     text, done = [], None
     for event in engine.stream(messages, GenerationParams(max_new_tokens=options.max_new_tokens), cancel):
         if isinstance(event, Done):
@@ -85,7 +94,8 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
         if isinstance(event, TextDelta):
             text.append(event.text)
         yield event
-    yield finish_answer("".join(text), sources, language(question))
+    final = finish_answer("".join(text), sources, language(question))
+    yield final if verdict is None else replace(final, unanswerable=round(verdict.probability, 4))
     yield done or Done("error", Usage(0, 0))
 
 
@@ -205,10 +215,17 @@ def confidence(text: str, sources: list[Source], cited: tuple[int, ...], invalid
     return round(min(1.0, max(0.0, retrieval * (0.5 + 0.5 * coverage) - 0.2 * len(invalid))), 2)
 
 
-def _not_found(question: str, best: float) -> Iterator[Event]:
+def answerability(engine: Engine, messages: list[Message], lang: str) -> Verdict | None:
+    """The engine's answerability probe on the answer prompt; None when the engine has none (remote, or no probe)."""
+    check = getattr(engine, "answerability", None)
+    return check(messages, lang) if check is not None else None
+
+
+def _not_found(question: str, confidence: float, unanswerable: float | None = None) -> Iterator[Event]:
     text = prompts.NOT_FOUND[language(question)]
     yield TextDelta(text)
-    yield Answer(text, (), confidence=round(1 - best, 2), not_found=True)
+    yield Answer(text, (), confidence=round(confidence, 2), not_found=True,
+                 unanswerable=None if unanswerable is None else round(unanswerable, 4))
     yield Done("stop", Usage(0, 0))
 
 

@@ -40,6 +40,8 @@ class Answer:
         invalid_citations: numbers the model wrote that match no source.
         attributed: numbers in `cited` that the model did not write: added after the answer to
             sentences whose terms one source clearly holds (see assistant.tasks.chat.attribute).
+        unanswerable: the answerability probe's P(the sources do not answer the question); None when no
+            probe ran (see assistant.answerability).
     """
 
     text: str
@@ -48,6 +50,7 @@ class Answer:
     not_found: bool = False
     invalid_citations: tuple[int, ...] = field(default_factory=tuple)
     attributed: tuple[int, ...] = field(default_factory=tuple)
+    unanswerable: float | None = None
 
 
 @dataclass(frozen=True)

@@ -211,7 +211,9 @@ def write_cuad(out: Path, raw_dir: Path = RAW, pattern: str = "cuad_*.json") -> 
     return problems
 
 
-REAL_SETS = (("squad_v2", "squad_v2_dev_slice.json", "squad"), ("cmrc2018", "cmrc2018_dev_slice.json", "cmrc"))
+# squad_v2_rhine trains answerability probes (evals.probe); it is never evaluated on
+REAL_SETS = (("squad_v2", "squad_v2_dev_slice.json", "squad"), ("cmrc2018", "cmrc2018_dev_slice.json", "cmrc"),
+             ("squad_v2_rhine", "squad_v2_rhine.json", "rhine"))
 # CUAD sets: (folder, raw subfolder, raw file pattern); the contract texts are committed in FOLDER/contracts/
 CUAD_SETS = (("cuad", ".", "cuad_*.json"), ("cuad_heldout", "cuad_heldout", "*.json"),
              ("cuad_dev2", "cuad_dev2", "*.json"), ("cuad_heldout2", "cuad_heldout2", "*.json"),
@@ -396,7 +398,7 @@ def check_other_sentences(committed: Path = OTHER_SENTENCES) -> list[str]:
 
 def check_all(root: Path = HERE) -> list[str]:
     problems = check_clause_examples() + check_other_sentences() if root == HERE else []
-    for name in ("squad_v2", "cmrc2018", "squad_en", "zh"):
+    for name in ("squad_v2", "cmrc2018", "squad_v2_rhine", "squad_en", "zh"):
         if (root / name / "questions.jsonl").exists():
             problems += check_questions(root / name)
     for name, _raw_sub, _pattern in CUAD_SETS:
