@@ -71,8 +71,9 @@ class Probe:
     @classmethod
     def load(cls, path: Path) -> Probe:
         values = json.loads(path.read_text(encoding="utf-8"))
-        for name in ("mean", "scale", "coef", "languages"):
-            values[name] = tuple(values.get(name, ("en",)))
+        for name in ("mean", "scale", "coef"):
+            values[name] = tuple(values[name])
+        values["languages"] = tuple(values.get("languages", ("en",)))
         probe = cls(**values)
         if not len(probe.mean) == len(probe.scale) == len(probe.coef):
             raise ValueError(f"{path}: mean, scale and coef differ in length")

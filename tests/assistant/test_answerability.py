@@ -56,6 +56,8 @@ def test_probe_file_round_trip_and_shape_checks(tmp_path):
     assert find_probe("Another/Model", hidden_size=16, layers=4, directory=tmp_path) is None
     (tmp_path / f"{slug('Broken')}.json").write_text("{not json", encoding="utf-8")
     assert find_probe("Broken", hidden_size=16, layers=4, directory=tmp_path) is None
+    (tmp_path / f"{slug('Partial')}.json").write_text('{"model": "Partial", "layer": 2}', encoding="utf-8")
+    assert find_probe("Partial", hidden_size=16, layers=4, directory=tmp_path) is None
 
 
 def test_threshold_refuses_at_most_the_allowed_share_of_answerable_questions():
