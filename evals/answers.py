@@ -53,6 +53,7 @@ class AnswerReport:
     model_citation_precision: float | None  # None: the model wrote no marker
     answered_with_citation: float
     refusal_rate_impossible: float
+    gate_refusals: int  # of all questions, refused by the relevance gate (nothing relevant retrieved)
     false_refusal_rate: float
     mean_confidence: float
     answer_contains_gold: float  # answerable questions whose answer contains a gold answer
@@ -132,6 +133,7 @@ def ask(kb, engine, question: Question, options=None) -> dict:
     pages = _page_texts(kb, cited)
     return {"id": question.id, "impossible": question.is_impossible, "answers": list(question.answers),
             "answer": final.text if final else "", "not_found": bool(final and final.not_found),
+            "gated": not sources,  # the relevance gate found nothing: refused without asking the model
             "confidence": final.confidence if final else 0.0,
             "unanswerable": final.unanswerable if final else None,
             "probe_refused": bool(final and final.not_found and final.unanswerable is not None
@@ -200,6 +202,7 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
                                   if not all(added for _, added in judged) else None),
         answered_with_citation=_mean(bool(r["cited"]) for r in attempted),
         refusal_rate_impossible=_mean(r["not_found"] for r in impossible),
+        gate_refusals=sum(r.get("gated", False) for r in rows),
         false_refusal_rate=_mean(r["not_found"] for r in answerable),
         mean_confidence=_mean(r["confidence"] for r in rows),
         answer_contains_gold=_mean(is_right(r) for r in answerable),
@@ -233,6 +236,7 @@ def format_markdown(report: AnswerReport) -> str:
             ("answers with a citation", f"{report.answered_with_citation:.3f}"),
             ("refusal rate, impossible", f"{report.refusal_rate_impossible:.3f}"),
             ("false refusal rate, answerable", f"{report.false_refusal_rate:.3f}"),
+            ("refusals by the relevance gate (before the model)", str(report.gate_refusals)),
             ("answers containing a gold answer, answerable", f"{report.answer_contains_gold:.3f}"),
             ("mean confidence", f"{report.mean_confidence:.3f}"),
             ("confidence AUC, right vs wrong answers",

@@ -141,3 +141,19 @@ def test_classifier_negatives_come_from_dev_contracts_only_and_rebuild_identical
     assert {r["file"].split("/")[0] for r in rows} == set(devsets.DEV_CUAD_SETS)
     assert not any("heldout" in name for name in devsets.DEV_CUAD_SETS)
     assert devsets.check_other_sentences() == []
+
+
+def test_off_collection_questions_rebuild_identically_and_none_is_answered_by_the_collection():
+    assert devsets.check_off_collection() == []
+    name, _raw, _prefix = devsets.OFF_COLLECTION
+    rows = [json.loads(line) for line in (DATA / name / devsets.OFF_COLLECTION_FILE).read_text(encoding="utf-8").splitlines()]
+    own = {p.stem for p in (DATA / name / "docs").iterdir()}
+    assert len(rows) > 200 and all(r["is_impossible"] and r["answers"] == [] for r in rows)
+    assert not {r["doc_id"] for r in rows} & own
+
+
+def test_off_collection_drops_a_question_whose_answer_the_collection_holds(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("The Rhine flows into the North Sea.", encoding="utf-8")
+    kept, dropped = devsets.off_collection_items(tmp_path, DATA / "raw" / "squad_v2_rhine.json", "rhine")
+    assert dropped >= 1 and not any("Where does the Rhine empty" in i.question for i in kept)

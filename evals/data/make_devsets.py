@@ -221,6 +221,39 @@ CUAD_SETS = (("cuad", ".", "cuad_*.json"), ("cuad_heldout", "cuad_heldout", "*.j
              ("cuad_heldout4", "cuad_heldout4", "*.json"), ("cuad_heldout5", "cuad_heldout5", "*.json"))
 
 
+# Questions asked of a set whose answers are in another article: (set, raw file of the other article, its prefix)
+OFF_COLLECTION = ("squad_v2", "squad_v2_rhine.json", "rhine")
+OFF_COLLECTION_FILE = "off_collection.jsonl"
+
+
+def off_collection_items(set_dir: Path, raw: Path, prefix: str) -> tuple[list[Item], int]:
+    """The other article's answerable questions, each marked unanswerable for this set's documents.
+
+    A question is kept only when none of its gold answers occurs in any of this set's documents, so no
+    reading of them can answer it; returns (kept, dropped). `doc_id` names the other article's paragraph."""
+    collection = normalize(" ".join(p.read_text(encoding="utf-8") for p in sorted((set_dir / "docs").iterdir())))
+    _docs, items, _ = paragraph_set(raw, prefix)
+    answerable = [i for i in items if not i.is_impossible]
+    kept = [Item(f"off-{i.id}", i.question, [], i.doc_id, True) for i in answerable
+            if not any(normalize(a) in collection for a in i.answers)]
+    return kept, len(answerable) - len(kept)
+
+
+def write_off_collection(out: Path = HERE, raw_dir: Path = RAW) -> None:
+    name, raw_name, prefix = OFF_COLLECTION
+    items, dropped = off_collection_items(out / name, raw_dir / raw_name, prefix)
+    (out / name / OFF_COLLECTION_FILE).write_text(_jsonl([i.__dict__ for i in items]), encoding="utf-8")
+    print(f"{out / name / OFF_COLLECTION_FILE}: {len(items)} questions from {raw_name} "
+          f"({dropped} dropped: a gold answer occurs in {name}/docs)")
+
+
+def check_off_collection(root: Path = HERE, raw_dir: Path = RAW) -> list[str]:
+    name, raw_name, prefix = OFF_COLLECTION
+    committed = root / name / OFF_COLLECTION_FILE
+    rebuilt = _jsonl([i.__dict__ for i in off_collection_items(root / name, raw_dir / raw_name, prefix)[0]])
+    return [] if committed.read_text(encoding="utf-8") == rebuilt else [f"{committed}: differs from its rebuild"]
+
+
 def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
     problems = 0
     for name, raw_name, prefix in REAL_SETS:
@@ -230,6 +263,7 @@ def build_real(out: Path = HERE, raw_dir: Path = RAW) -> int:
         docs, items, dropped = paragraph_set(raw_dir / raw_name, prefix)
         write_set(out / name, docs, items)
         print(f"  dropped: {dropped.answers} answers not in their context, {dropped.questions} questions left without one")
+    write_off_collection(out, raw_dir)
     for name, raw_sub, pattern in CUAD_SETS:
         if (out / name / "contracts").is_dir():
             for problem in write_cuad(out / name, raw_dir / raw_sub, pattern):
@@ -397,7 +431,7 @@ def check_other_sentences(committed: Path = OTHER_SENTENCES) -> list[str]:
 
 
 def check_all(root: Path = HERE) -> list[str]:
-    problems = check_clause_examples() + check_other_sentences() if root == HERE else []
+    problems = check_clause_examples() + check_other_sentences() + check_off_collection() if root == HERE else []
     for name in ("squad_v2", "cmrc2018", "squad_v2_rhine", "squad_en", "zh"):
         if (root / name / "questions.jsonl").exists():
             problems += check_questions(root / name)
