@@ -2,15 +2,24 @@
 
 Layers (each one alone stops the obvious attack; together they are defence in depth):
 
-* OS, applied by a trusted bootstrap inside the child before the user code runs: a new network
-  namespace (no interfaces but a down loopback), `setrlimit` (CPU seconds, address space, processes,
-  file size, open files, no core dumps), and, when we are root, a fresh per-run user id, so the
-  process limit counts only this run's processes, file permissions hide the app's data, and every
-  leftover process can be killed with `kill(-1)` from that uid.
-* An audit hook (`sys.addaudithook`) in the same bootstrap: refuses network calls, process creation,
-  signals, ctypes, writes outside the run directory and reads outside it and the interpreter's
-  libraries. A refusal ends the run at once with status "blocked". Audit hooks are a tripwire, not a
-  security boundary (Python's docs say so); the OS layer is the boundary.
+* OS, applied by a trusted bootstrap inside the child before the user code runs: new mount, network
+  and pid namespaces (and a user namespace when we are not root). The run's root directory is a fresh
+  tmpfs holding, read-only, only the interpreter's files and the system libraries, plus the run
+  directory: the app's data, other visitors' stores, /proc (other processes' environments and open
+  files) and every program on the machine simply do not exist for it. There are no network interfaces
+  but a down loopback. The first process of the pid namespace dies with the bootstrap, and every
+  process of the run dies with it (also ones that left the process group). Then `setrlimit` (CPU
+  seconds, address space, processes, file size, open files, no core dumps), no-new-privileges, and,
+  when we are root, a fresh per-run user id (so the process limit counts only this run's processes and
+  leftovers can be killed with `kill(-1)` from that uid); without root, the user namespace's
+  capabilities are dropped. When the kernel refuses the namespaces (some containers do), the run is
+  refused with status "error" unless `isolation="best-effort"` was chosen (a machine with one user).
+* An audit hook (`sys.addaudithook`) in the same bootstrap: refuses network calls, process creation
+  (and importing `_posixsubprocess`, which starts processes without an audit event), signals, ctypes,
+  symbolic links, changing directory out of the run directory, writes outside the run directory and
+  reads outside it and the interpreter's libraries. A refusal ends the run at once with status
+  "blocked". Audit hooks are a tripwire, not a security boundary (Python's docs say so); the OS layer
+  is the boundary.
 * The parent: a temporary directory as cwd (deleted afterwards), `python -I -B`, an environment
   built from scratch (PATH and LANG only), stdin closed, output captured in files capped by the
   file-size limit, and a wall-clock timeout that kills the process group and the run's uid.
@@ -44,7 +53,10 @@ logger = logging.getLogger(__name__)
 Status = Literal["passed", "failed", "timeout", "memory", "killed", "error", "blocked"]
 
 BLOCKED_EXIT = 86  # exit status of a run the audit hook stopped
+UNISOLATED_EXIT = 87  # exit status of a run refused because the OS could not isolate it
 _BLOCKED_MARK = "SANDBOX-BLOCKED: "
+_UNISOLATED_MARK = "SANDBOX-UNISOLATED: "
+Isolation = Literal["required", "best-effort"]
 _PROGRAM = "solution.py"
 _BOOTSTRAP_FRAME = re.compile(r'^  File "<string>", line \d+, in <module>\n', re.MULTILINE)
 _SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
@@ -64,6 +76,10 @@ class SandboxLimits:
         output_chars: stdout/stderr kept in the result (each).
         audit_hook: install the audit-hook layer (turn off only to test the OS layer alone).
         python: interpreter to run; None picks one the unprivileged run uid can execute.
+        isolation: "required" refuses to run (status "error") when the kernel will not give the run its own
+            namespaces (mount, network, pid; a user namespace when not root), which is what keeps other
+            visitors' documents out of its reach; "best-effort" then runs it behind the audit hook alone
+            (only for a machine with one user).
     """
 
     timeout_s: float = 10.0
@@ -74,6 +90,7 @@ class SandboxLimits:
     output_chars: int = 8000
     audit_hook: bool = True
     python: str | None = None
+    isolation: Isolation = "required"
 
 
 @dataclass(frozen=True)
@@ -106,6 +123,73 @@ _BOOTSTRAP = r'''
 import json, os, resource, sys
 cfg = json.loads(sys.argv[1])
 
+def _confine(cfg, roots):
+    # New mount, network and pid namespaces (plus a user namespace when not root). The root directory
+    # becomes an empty tmpfs that holds, read-only, only the interpreter's files and the system libraries,
+    # plus the run directory: the app's data, /proc (other processes' environments and open files) and
+    # the rest of the machine do not exist for the run. Raises OSError when the kernel refuses.
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    NEWNS, NEWNET, NEWPID, NEWUSER = 0x00020000, 0x40000000, 0x20000000, 0x10000000
+    RDONLY, NOSUID, NODEV, NOEXEC, REMOUNT, BIND, MOVE, REC, PRIVATE = 1, 2, 4, 8, 32, 4096, 8192, 16384, 1 << 18
+
+    def check(what, result):
+        if result != 0:
+            number = ctypes.get_errno()
+            raise OSError(number, what + ": " + os.strerror(number))
+
+    def mount(source, target, kind, flags, data=None):
+        encode = lambda v: v.encode() if v is not None else None
+        check("mount " + target, libc.mount(encode(source), encode(target), encode(kind), flags, encode(data)))
+
+    def locked_flags(path):
+        # a remount in a user namespace must keep the flags the original mount has (the kernel locks them)
+        flag = os.statvfs(path).f_flag
+        return (flag & (RDONLY | NOSUID | NODEV | NOEXEC | 1024 | 2048)) | ((1 << 21) if flag & 4096 else 0)
+
+    def bind(path, new, writable=False):
+        target = new + path
+        if os.path.isdir(path):
+            os.makedirs(target, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "a").close()
+        mount(path, target, None, BIND | REC)
+        if not writable:
+            mount(None, target, None, REMOUNT | BIND | RDONLY | NOSUID | NODEV | locked_flags(path))
+
+    root = os.geteuid() == 0
+    uid, gid = os.getuid(), os.getgid()
+    check("unshare", libc.unshare(NEWNS | NEWNET | NEWPID | (0 if root else NEWUSER)))
+    if not root:
+        for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)),
+                           ("gid_map", "%d %d 1" % (gid, gid))):
+            with open("/proc/self/" + name, "w") as handle:
+                handle.write(text)
+    mount(None, "/", None, REC | PRIVATE)  # nothing mounted here reaches the machine's namespace
+    new = cfg["newroot"]
+    mount("tmpfs", new, "tmpfs", NOSUID | NODEV, "mode=0755,size=1m")
+    bound = []
+    for path in ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache") + roots:
+        if os.path.islink(path):
+            os.makedirs(os.path.dirname(new + path), exist_ok=True)
+            os.symlink(os.readlink(path), new + path)
+        elif os.path.exists(path) and not any(path.startswith(b.rstrip("/") + "/") for b in bound):
+            bind(path, new)
+            bound.append(path)
+    for device in ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"):
+        bind(device, new, writable=True)
+    bind(cfg["workdir"], new, writable=True)
+    os.chdir(new)
+    mount(new, "/", None, MOVE)
+    os.chroot(".")
+    os.chdir(cfg["workdir"])
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: no set-uid program can give privileges back
+    if not root:  # give up the user namespace's capabilities (mount, chroot, ...) before running anything
+        header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+        check("capset", libc.capset(header, (ctypes.c_uint32 * 6)()))
+    return libc.prctl
+
 def _unshare_network():
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
@@ -117,8 +201,43 @@ def _limit(name, value):
     value = value if hard == resource.RLIM_INFINITY else min(value, hard)
     resource.setrlimit(name, (value, value))
 
-_unshare_network()
-sys.modules.pop("ctypes", None)
+def _as_init(prctl):
+    # Fork twice: the first child is pid 1 of the run's pid namespace, and when it exits the kernel kills
+    # every process left in it (also ones that left the process group); it dies with the bootstrap
+    # (PR_SET_PDEATHSIG). The second child runs the program; its wait status travels back by a pipe.
+    sys.stdout.flush(); sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    init = os.fork()
+    if init == 0:
+        os.close(read_end)
+        prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+        program = os.fork()
+        if program == 0:
+            os.close(write_end)
+            return
+        status = os.waitpid(program, 0)[1]
+        os.write(write_end, str(status).encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(init, 0)
+    status = int(os.read(read_end, 32) or b"9")  # nothing written: pid 1 was killed (SIGKILL)
+    if os.WIFSIGNALED(status):
+        import signal
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    os._exit(os.WEXITSTATUS(status))
+
+_roots = tuple(sorted({os.path.realpath(p) for p in sys.path if p and os.path.isabs(p)}))
+try:
+    _prctl = _confine(cfg, _roots)
+except OSError as error:
+    _prctl = None
+    if cfg["isolation"] == "required":
+        os.write(2, ("\n" + cfg["unisolated_mark"] + str(error) + "\n").encode())
+        os._exit(cfg["unisolated_exit"])
+    _unshare_network()
+for _name in [m for m in sys.modules if m == "ctypes" or m.startswith(("ctypes.", "_ctypes"))]:
+    del sys.modules[_name]  # so that importing them again raises the audit event the hook refuses
 _limit(resource.RLIMIT_CPU, cfg["cpu_s"])
 _limit(resource.RLIMIT_AS, cfg["memory_bytes"])
 _limit(resource.RLIMIT_FSIZE, cfg["file_bytes"])
@@ -129,11 +248,13 @@ if cfg["uid"] is not None:
     os.setgroups([])
     os.setgid(cfg["uid"])
     os.setuid(cfg["uid"])
+if _prctl is not None:
+    _as_init(_prctl)
 
 def _install_hook(workdir, read_roots, mark, blocked_exit):
     import os as _os, sys as _sys
-    realpath, fsdecode, join, write, exit_now = (
-        _os.path.realpath, _os.fsdecode, _os.path.join, _os.write, _os._exit)
+    realpath, fsdecode, join, write, exit_now, getcwd = (
+        _os.path.realpath, _os.fsdecode, _os.path.join, _os.write, _os._exit, _os.getcwd)
     workdir, read_roots = str(workdir), tuple(read_roots)
     devices = ("/dev/null", "/dev/urandom", "/dev/random", "/dev/zero")
     write_flags = _os.O_WRONLY | _os.O_RDWR | _os.O_CREAT | _os.O_TRUNC | _os.O_APPEND
@@ -146,6 +267,11 @@ def _install_hook(workdir, read_roots, mark, blocked_exit):
     native = frozenset(("ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function", "ctypes.cdata"))
     # gc's object walks would reach this hook's closure (its allowed paths); nothing honest needs them here.
     introspection = frozenset(("gc.get_objects", "gc.get_referrers", "gc.get_referents"))
+    # modules that reach around the events above: fork_exec raises no "os.fork", _ctypes is ctypes
+    imports = {"_posixsubprocess": "starting processes is not allowed", "subprocess": "starting processes is not allowed",
+               "_ctypes": "loading native code (ctypes) is not allowed",
+               "ctypes": "loading native code (ctypes) is not allowed",
+               "_xxsubinterpreters": "starting interpreters is not allowed"}
 
     def block(why):
         for stream in (_sys.stdout, _sys.stderr):
@@ -156,8 +282,8 @@ def _install_hook(workdir, read_roots, mark, blocked_exit):
         write(2, ("\n" + mark + why + "\n").encode())
         exit_now(blocked_exit)
 
-    def resolve(path):
-        return realpath(join(workdir, fsdecode(path)))
+    def resolve(path):  # as the kernel will: relative to the current directory (kept inside workdir)
+        return realpath(join(getcwd(), fsdecode(path)))
 
     def inside(path, roots):
         return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
@@ -176,8 +302,15 @@ def _install_hook(workdir, read_roots, mark, blocked_exit):
             path, mode, flags = args
             writing = bool(mode and any(c in mode for c in "wax+")) or bool((flags or 0) & write_flags)
             check_path(path, writing)
-        elif event in ("os.listdir", "os.scandir", "os.chdir") and args:
+        elif event == "os.chdir":
+            if not args or isinstance(args[0], int) or not inside(resolve(args[0]), (workdir,)):
+                block("changing to a directory outside the sandbox is not allowed")
+        elif event in ("os.listdir", "os.scandir") and args:
             check_path(args[0], False)
+        elif event == "os.symlink":
+            block("creating symbolic links is not allowed")
+        elif event == "import" and args and args[0] in imports:
+            block(imports[args[0]])
         elif event in path_writes:
             for arg in args[:2]:
                 if isinstance(arg, (str, bytes)) or hasattr(arg, "__fspath__"):
@@ -204,11 +337,10 @@ _program = os.path.join(cfg["workdir"], cfg["program"])
 with open(_program, encoding="utf-8") as _handle:
     _code = compile(_handle.read(), _program, "exec")
 if cfg["audit"]:
-    _roots = sorted({os.path.realpath(p) for p in sys.path if p and os.path.isabs(p)})
     _install_hook(os.path.realpath(cfg["workdir"]), _roots, cfg["mark"], cfg["blocked_exit"])
 sys.argv = [_program]
 _namespace = {"__name__": "__main__", "__file__": _program, "__builtins__": __builtins__}
-del cfg, json, resource, _limit, _unshare_network, _install_hook, _handle
+del cfg, json, resource, _limit, _unshare_network, _install_hook, _handle, _confine, _as_init, _prctl
 exec(_code, _namespace)
 '''
 
@@ -232,10 +364,12 @@ def run_python(code: str, tests: str = "", limits: SandboxLimits | None = None) 
     """
     limits = limits or SandboxLimits()
     workdir = Path(tempfile.mkdtemp(prefix="sandbox-"))
+    newroot = Path(tempfile.mkdtemp(prefix="sandbox-root-"))  # stays empty here: the run mounts its root on it
     try:
-        return _run_in(workdir, build_program(code, tests), limits)
+        return _run_in(workdir, newroot, build_program(code, tests), limits)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(newroot, ignore_errors=True)
 
 
 def build_program(code: str, tests: str) -> str:
@@ -268,14 +402,14 @@ _sandbox_run_tests()
 '''
 
 
-def _run_in(workdir: Path, program: str, limits: SandboxLimits) -> SandboxResult:
+def _run_in(workdir: Path, newroot: Path, program: str, limits: SandboxLimits) -> SandboxResult:
     (workdir / _PROGRAM).write_text(program, encoding="utf-8")
     python = limits.python or sandbox_python()
     uid = _run_uid(python)
     if uid is not None:
         os.chown(workdir, uid, uid)
         os.chown(workdir / _PROGRAM, uid, uid)
-    config = _child_config(workdir, limits, uid)
+    config = _child_config(workdir, newroot, limits, uid)
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
@@ -293,10 +427,12 @@ def _run_in(workdir: Path, program: str, limits: SandboxLimits) -> SandboxResult
     return SandboxResult(status == "passed", status, reason, stdout, stderr, duration, returncode)
 
 
-def _child_config(workdir: Path, limits: SandboxLimits, uid: int | None) -> dict:
-    nproc = limits.max_processes if uid is not None else _tasks_of_uid(os.getuid()) + limits.max_processes
+def _child_config(workdir: Path, newroot: Path, limits: SandboxLimits, uid: int | None) -> dict:
+    allowed = limits.max_processes + 2  # the bootstrap and the pid namespace's init run as the run's uid too
+    nproc = allowed if uid is not None else _tasks_of_uid(os.getuid()) + allowed
     return {
-        "workdir": str(workdir), "program": _PROGRAM, "uid": uid, "audit": limits.audit_hook,
+        "workdir": str(workdir), "newroot": str(newroot), "program": _PROGRAM, "uid": uid, "audit": limits.audit_hook,
+        "isolation": limits.isolation, "unisolated_mark": _UNISOLATED_MARK, "unisolated_exit": UNISOLATED_EXIT,
         "cpu_s": int(limits.timeout_s) + 1, "memory_bytes": limits.memory_mb << 20,
         "file_bytes": limits.max_file_mb << 20, "open_files": limits.max_open_files, "nproc": nproc,
         "mark": _BLOCKED_MARK, "blocked_exit": BLOCKED_EXIT,
@@ -431,6 +567,9 @@ def classify(returncode: int, timed_out: bool, stderr: str, limits: SandboxLimit
         return "passed", "passed: the code and its tests ran without an error"
     if returncode == BLOCKED_EXIT and _BLOCKED_MARK in stderr:
         return "blocked", "blocked: " + stderr.rsplit(_BLOCKED_MARK, 1)[1].strip().splitlines()[0]
+    if returncode == UNISOLATED_EXIT and _UNISOLATED_MARK in stderr:
+        why = stderr.rsplit(_UNISOLATED_MARK, 1)[1].strip().splitlines()[0]
+        return "error", f"error: this server cannot isolate code runs ({why}), so running code is turned off"
     if _last_exception(stderr).startswith("MemoryError") or (returncode < 0 and "MemoryError" in stderr):
         return "memory", f"stopped: exceeded the {limits.memory_mb} MB memory limit"
     if returncode == -signal.SIGXFSZ or "[Errno 27] File too large" in _last_exception(stderr):
@@ -453,3 +592,10 @@ def failure_summary(stderr: str) -> str:
         where = f" (line {frames[-1][0]}: {frames[-1][1].strip()})" if frames else ""
         return exception + where
     return exception or "the program exited with an error"
+
+
+@functools.lru_cache(maxsize=1)
+def isolation_problem() -> str | None:
+    """Why this machine cannot isolate runs (None: it can). One tiny run, once per process, for the UI to say so up front."""
+    result = run_python("pass\n", limits=SandboxLimits(timeout_s=10))
+    return None if result.status == "passed" else result.reason

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-from assistant.sandbox import _UID_RANGE, SandboxLimits, classify, failure_summary, run_python
+from assistant.sandbox import _UID_RANGE, SandboxLimits, _run_in, classify, failure_summary, run_python
 
 FAST = SandboxLimits(timeout_s=1.5)
 OS_ONLY = SandboxLimits(timeout_s=1.5, audit_hook=False)  # the OS layer alone, as if the hook were bypassed
@@ -194,11 +196,49 @@ def test_reading_app_data_is_blocked(app_data):
     assert run("print(open('/etc/passwd').read())\n").status == "blocked"
 
 
-@needs_root
-def test_file_permissions_hold_without_the_hook(app_data):
+def test_the_apps_files_do_not_exist_for_the_run_without_the_hook(app_data):
+    """The run's root is a new one: no app data (whatever its permissions), no /proc, no programs to start."""
+    app_data.chmod(0o644)  # even a world-readable file of the app's
+    code = f"""\
+        import os
+        print(sorted(os.listdir('/')))
+        for path in ({str(app_data)!r}, {str(app_data.parent)!r}, '/proc/1/environ', '/bin/sh', '/etc/passwd'):
+            print(path, os.path.exists(path))
+        """
+    result = run(code, limits=OS_ONLY)
+    assert result.passed, result.stderr
+    listing, *checks = result.stdout.splitlines()
+    assert "proc" not in listing and "home" not in listing
+    assert all(line.endswith(" False") for line in checks), checks
     result = run(f"print(open({str(app_data)!r}).read())\n", limits=OS_ONLY)
-    assert result.status == "failed" and "PermissionError" in result.reason
-    assert "TOP-SECRET" not in result.stdout
+    assert "FileNotFoundError" in result.reason and "TOP-SECRET" not in result.stdout
+
+
+def test_a_run_cannot_reach_the_apps_files_through_the_standard_library_directory(app_data):
+    """An earlier escape: a symlink named like a stdlib package, then a chdir into the standard library."""
+    escape = f"""\
+        import os, sys
+        os.makedirs('a/b/c/d/e/f/g/h')
+        os.symlink('a/b/c/d/e/f/g/h', 'json')
+        """
+    assert run(escape).reason == "blocked: creating symbolic links is not allowed"
+    stdlib = os.path.dirname(os.__file__)
+    assert run(f"import os\nos.chdir({stdlib!r})\n").reason == \
+        "blocked: changing to a directory outside the sandbox is not allowed"
+    result = run(escape + f"os.chdir({stdlib!r})\nprint(open('json/' + '../' * 8 + {str(app_data)[1:]!r}).read())\n",
+                 limits=OS_ONLY)
+    assert not result.passed and "TOP-SECRET" not in result.stdout
+    assert run("import _posixsubprocess\n").reason == "blocked: starting processes is not allowed"
+
+
+def test_a_machine_that_cannot_isolate_refuses_to_run_unless_told_otherwise(tmp_path):
+    """When the kernel refuses the namespaces (simulated: the new root cannot be mounted), nothing runs."""
+    work = Path(tempfile.mkdtemp(prefix="sandbox-test-"))  # as run_python makes it (pytest's tmp_path is 0700)
+    refused = _run_in(work, tmp_path / "missing", "print('ran')\n", FAST)
+    assert refused.status == "error" and "cannot isolate code runs" in refused.reason and refused.stdout == ""
+    allowed = _run_in(work, tmp_path / "missing", "print('ran')\n", SandboxLimits(timeout_s=1.5, isolation="best-effort"))
+    assert allowed.passed and allowed.stdout == "ran\n"
+    shutil.rmtree(work)
 
 
 def test_environment_secrets_are_not_visible(monkeypatch):
@@ -237,3 +277,10 @@ def test_classify_maps_exit_statuses():
 
 def test_failure_summary_without_a_traceback():
     assert failure_summary("") == "the program exited with an error"
+
+
+def test_this_machine_isolates_runs():
+    """CI and the development machines can isolate runs; the UI asks the same question once at start."""
+    from assistant.sandbox import isolation_problem
+
+    assert isolation_problem() is None
