@@ -36,8 +36,10 @@ class KnowledgeSettings(BaseSettings):
         20, description="A PDF page with fewer non-space characters in its text layer is OCR'd."
     )
     max_file_mb: float = Field(100.0, description="Files above this size are refused.")
-    max_pages: int = Field(2000, description="PDFs with more pages are refused.")
-    max_image_pixels: int = Field(80_000_000, description="Images above this many pixels are refused (bombs).")
+    max_pages: int = Field(2000, description="Documents with more pages are refused (PDF pages, image frames, "
+                           "form-feed pages of text, Word page breaks).")
+    max_image_pixels: int = Field(80_000_000, description="Images (each frame of a TIFF) above this many pixels "
+                                  "are refused (bombs).")
     max_unzipped_mb: float = Field(200.0, description="A .docx whose contents unpack larger is refused.")
     approx_index_threshold: int = Field(
         50_000, description="Above this many chunks the FAISS index is IVF (approximate) instead of flat "

@@ -94,9 +94,10 @@ class KnowledgeBase:
             self.persist()
         except StoreError as exc:
             log.warning("faiss_index_not_saved error=%r", str(exc))
+            shown = _without_paths(exc, [self.directory])
             for result in results:
                 if result.ok:
-                    result.warnings.append(f"search index not saved ({exc}); it will be rebuilt on next start")
+                    result.warnings.append(f"search index not saved ({shown}); it will be rebuilt on next start")
 
     def ingest_file(self, path: Path, name: str | None = None) -> IngestResult:
         """Ingest one file; never raises for a bad file (the error is in the result)."""
@@ -105,15 +106,22 @@ class KnowledgeBase:
         try:
             result = self._ingest(path, name)
         except Exception as exc:  # a loader bug must not lose the rest of the batch either
-            if not isinstance(exc, KnowledgeError):
-                log.exception("ingest_failed file=%r", name)
-                exc = KnowledgeError("unexpected", name=name, detail=repr(exc))
-            result = IngestResult(file_name=name, status="error", error=str(exc), error_code=exc.code,
-                                  error_values=exc.values)
+            result = self._failed(exc, path, name)
         result.seconds = time.perf_counter() - started
         log.info("ingested file=%r status=%s pages=%d ocr_pages=%d chunks=%d seconds=%.2f error=%r",
                  name, result.status, result.pages, result.ocr_pages, result.chunks, result.seconds, result.error)
         return result
+
+    def _failed(self, exc: Exception, path: Path, name: str) -> IngestResult:
+        """The error result users see: without server paths (the store's, the upload folder's); the log keeps them."""
+        if not isinstance(exc, KnowledgeError):
+            log.exception("ingest_failed file=%r", name)
+            exc = KnowledgeError("unexpected", name=name, detail=repr(exc))
+        shown = _without_paths(exc, [self.directory, path.parent])
+        if str(shown) != str(exc):
+            log.warning("ingest_failed file=%r error=%r", name, str(exc))
+        return IngestResult(file_name=name, status="error", error=str(shown), error_code=shown.code,
+                            error_values=shown.values)
 
     def delete(self, doc_id: int) -> bool:
         """Remove a document's rows and vectors; returns whether it existed."""
@@ -160,17 +168,28 @@ class KnowledgeBase:
             raise KnowledgeError("no_text", name=name, pages=len(document.pages),
                                  problems=f" ({'; '.join(warnings)})" if warnings else "")
         vectors = self.embedder.embed_batch([s.text for s in spans])
-        doc_id = self._store(document, spans, vectors, data_hash, size)
+        stored = self._store(document, spans, vectors, data_hash, size)
+        if isinstance(stored, DocumentInfo):
+            return _duplicate(name, stored)
         return IngestResult(file_name=name, status="indexed", pages=len(document.pages),
-                            ocr_pages=document.ocr_pages, chunks=len(spans), doc_id=doc_id, warnings=warnings)
+                            ocr_pages=document.ocr_pages, chunks=len(spans), doc_id=stored, warnings=warnings)
 
-    def _store(self, document: LoadedDocument, spans, vectors, data_hash: str, size: int) -> int:
+    def _store(self, document: LoadedDocument, spans, vectors, data_hash: str, size: int) -> int | DocumentInfo:
+        """Add the document and return its id; or return the stored document with the same content.
+
+        The check in _ingest runs before loading, so an identical file ingested at the same time (a double
+        click, two tabs of one session) may have been stored since: checked again here, under the lock
+        that serialises the inserts, it is a duplicate instead of a UNIQUE constraint error.
+        """
         doc = {"name": document.name, "content_hash": data_hash, "pages": len(document.pages),
                "ocr_pages": document.ocr_pages, "size_bytes": size}
         pages = [(p.number, int(p.ocr), len(p.text), p.error) for p in document.pages]
         chunks = [(s.ordinal, s.page, s.start_char, s.end_char, s.text) for s in spans]
         terms = [" ".join(lexical.terms(s.text)) for s in spans]
         with self._lock:
+            existing = self._metadata.find_by_hash(data_hash)
+            if existing:
+                return existing
             doc_id, ids = self._metadata.add_document(doc, pages, chunks, vectors, terms)
             self._vectors.add(ids, vectors)
         return doc_id
@@ -222,6 +241,23 @@ def _duplicate(name: str, existing: DocumentInfo) -> IngestResult:
     return IngestResult(file_name=name, status="duplicate", pages=existing.pages, ocr_pages=existing.ocr_pages,
                         chunks=existing.chunks, doc_id=existing.doc_id,
                         warnings=[f"identical to {existing.name!r}, already indexed"])
+
+
+def _without_paths(exc: KnowledgeError, paths: list[Path]) -> KnowledgeError:
+    """The same error with each server path in its values cut to its last part, for messages users see."""
+    # Longest first, so a folder inside another is cut whole; never "/" or ".", which would cut every slash or dot.
+    cuts = sorted({p for path in paths for p in (path, path.resolve()) if len(p.parts) > 1}, key=lambda p: -len(str(p)))
+    values = {key: _cut_paths(value, cuts) for key, value in exc.values.items()}
+    return type(exc)(exc.code, **values)
+
+
+def _cut_paths(value, paths: list[Path]):
+    if not isinstance(value, (str, Path)):
+        return value
+    text = str(value)
+    for path in paths:
+        text = text.replace(str(path), path.name)
+    return text
 
 
 def _make_writable_dir(directory: Path) -> None:

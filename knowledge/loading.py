@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
@@ -49,7 +51,7 @@ def load_document(path: Path, settings: KnowledgeSettings, name: str | None = No
         case s if s in IMAGE_SUFFIXES:
             return _load_image(data, name, settings)
         case _:
-            return _load_text(data, name)
+            return _load_text(data, name, settings)
 
 
 def supported_list() -> str:
@@ -75,8 +77,7 @@ def _read_bytes(path: Path, name: str, settings: KnowledgeSettings) -> bytes:
 def _load_pdf(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDocument:
     reader = _open_pdf(data, name)
     count = _page_count(reader, name)
-    if count > settings.max_pages:
-        raise LoadError("too_many_pages", name=name, count=count, limit=settings.max_pages)
+    _check_page_count(count, name, settings)
     texts = [_extract_page(reader, i, name) for i in range(count)]
     needs_ocr = [i + 1 for i, t in enumerate(texts) if _visible_chars(t) < settings.min_text_chars]
     pages = [Page(number=i + 1, text=t) for i, t in enumerate(texts)]
@@ -141,21 +142,41 @@ def _merge_ocr(page: Page, result: str | Exception | None) -> Page:
 
 
 def _load_image(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDocument:
-    frames = _image_frames(data, name, settings)
-    results = ocr.ocr_images(frames, settings.ocr_lang, settings.ocr_workers, settings.ocr_timeout_s)
+    image = _open_image(data, name, settings)
+    results: list[str | Exception] = []
+    # A few frames at a time: a 300-page scanned TIFF is fine, as long as no frame alone is a bomb.
+    for batch in _frame_batches(image, name, max(settings.ocr_workers, 1)):
+        results += ocr.ocr_images(batch, settings.ocr_lang, settings.ocr_workers, settings.ocr_timeout_s)
     pages = [_ocr_page(i + 1, r) for i, r in enumerate(results)]
     return LoadedDocument(name=name, pages=pages, kind="image")
 
 
-def _image_frames(data: bytes, name: str, settings: KnowledgeSettings) -> list[Image.Image]:
-    """Decode every frame (multi-page TIFF) after checking the declared size against the bomb limit."""
-    try:
+def _open_image(data: bytes, name: str, settings: KnowledgeSettings) -> Image.Image:
+    """Open an image (a TIFF can hold many frames) once every frame's declared size passed the limits."""
+    with _image_errors(name):
         image = Image.open(io.BytesIO(data))
-        width, height = image.size
-        if width * height > settings.max_image_pixels:
-            raise LoadError("image_bomb", name=name,
-                            detail=f"{width}x{height}, over the {settings.max_image_pixels:,}-pixel limit")
-        frames = [ImageOps.exif_transpose(frame.convert("RGB")) for frame in ImageSequence.Iterator(image)]
+        _check_frames(image, name, settings)
+        return image
+
+
+def _frame_batches(image: Image.Image, name: str, size: int) -> Iterator[list[Image.Image]]:
+    """The frames decoded to upright RGB, `size` at a time (only one batch is in memory)."""
+    batch: list[Image.Image] = []
+    with _image_errors(name):
+        for frame in ImageSequence.Iterator(image):
+            batch.append(ImageOps.exif_transpose(frame.convert("RGB")))
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+@contextlib.contextmanager
+def _image_errors(name: str) -> Iterator[None]:
+    """Pillow's errors as the LoadError a visitor reads."""
+    try:
+        yield
     except LoadError:
         raise
     except Image.DecompressionBombError as exc:
@@ -164,7 +185,24 @@ def _image_frames(data: bytes, name: str, settings: KnowledgeSettings) -> list[I
         raise LoadError("bad_image", name=name, detail=_describe(exc)) from exc
     except Exception as exc:  # truncated streams raise OSError/SyntaxError/ValueError
         raise LoadError("bad_image", name=name, detail=f"damaged: {_describe(exc)}") from exc
-    return frames[: settings.max_pages]
+
+
+def _check_frames(image: Image.Image, name: str, settings: KnowledgeSettings) -> None:
+    """Refuse more frames than max_pages, or a frame over max_image_pixels, before decoding any of them.
+
+    Seeking a TIFF reads only the next frame's header (an animated PNG or WebP decodes the frame before,
+    which has passed the check). Frames are counted only up to one past the limit: Pillow's n_frames
+    reads every header, in time that grows faster than their number.
+    """
+    for index, frame in enumerate(ImageSequence.Iterator(image)):
+        if index == settings.max_pages:
+            raise LoadError("too_many_pages", name=name, count=f"{index + 1}+", limit=settings.max_pages)
+        width, height = frame.size
+        if width * height > settings.max_image_pixels:
+            where = "" if index == 0 else f"frame {index + 1}: "
+            raise LoadError("image_bomb", name=name,
+                            detail=f"{where}{width}x{height}, over the {settings.max_image_pixels:,}-pixel limit")
+    image.seek(0)
 
 
 def _ocr_page(number: int, result: str | Exception) -> Page:
@@ -176,11 +214,12 @@ def _ocr_page(number: int, result: str | Exception) -> Page:
 # --- text and docx ---------------------------------------------------------------------------------
 
 
-def _load_text(data: bytes, name: str) -> LoadedDocument:
+def _load_text(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDocument:
     text = decode_text(data)
     if "\x00" in text:
         raise LoadError("binary", name=name)
     # A form feed is the plain-text page break.
+    _check_page_count(text.count("\x0c") + 1, name, settings)
     pages = [Page(number=i + 1, text=part) for i, part in enumerate(text.split("\x0c"))]
     return LoadedDocument(name=name, pages=pages, kind="text")
 
@@ -193,6 +232,7 @@ def _load_docx(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDoc
         texts = docx_pages(data)
     except Exception as exc:
         raise LoadError("bad_docx", name=name, detail=_describe(exc)) from exc
+    _check_page_count(len(texts), name, settings)
     pages = [Page(number=i + 1, text=t) for i, t in enumerate(texts)]
     return LoadedDocument(name=name, pages=pages, kind="docx")
 
@@ -210,6 +250,13 @@ def _check_zip(data: bytes, name: str, settings: KnowledgeSettings) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+
+def _check_page_count(count: int, name: str, settings: KnowledgeSettings) -> None:
+    """Every format is held to the same page limit (PDF pages, image frames, form feeds, docx page breaks)."""
+    if count > settings.max_pages:
+        raise LoadError("too_many_pages", name=name, count=count, limit=settings.max_pages)
+
 
 _SPACE = re.compile(r"\s+")
 

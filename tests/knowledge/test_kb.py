@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -148,3 +150,38 @@ def test_vectors_in_sqlite_match_the_index(kb, docs):
     index_ids, index_vectors = kb._vectors.export()
     order = np.argsort(index_ids)
     assert np.array_equal(index_ids[order], ids) and np.allclose(index_vectors[order], vectors)
+
+
+def test_same_file_ingested_twice_at_once_is_a_duplicate(settings, tmp_path, monkeypatch):
+    """Both ingests pass the first duplicate check before either stores: the second must still say duplicate."""
+    from knowledge import kb as kb_module
+    from tests.knowledge.hash_embedder import HashEmbedder
+
+    base = KnowledgeBase(settings, HashEmbedder())
+    path = tmp_path / "contract.txt"
+    path.write_text("The governing law is the law of France. Notice period is 30 days.", encoding="utf-8")
+    both_checked = threading.Barrier(2)
+    real_load = kb_module.load_document
+
+    def load_after_both_checked(*args, **kwargs):
+        both_checked.wait(timeout=60)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(kb_module, "load_document", load_after_both_checked)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: base.ingest([path], names=["contract.txt"])[0], range(2)))
+    indexed, duplicate = sorted(results, key=lambda r: r.status != "indexed")
+    assert (indexed.status, duplicate.status) == ("indexed", "duplicate"), duplicate.error
+    assert duplicate.doc_id == indexed.doc_id and duplicate.warnings == ["identical to 'contract.txt', already indexed"]
+    assert [d.name for d in base.documents()] == ["contract.txt"] and len(base) == indexed.chunks
+    base.close()
+
+
+def test_store_error_shown_to_users_has_no_server_path(kb, docs, caplog):
+    kb._metadata.close()  # every query now fails inside SQLite
+    result = kb.ingest_file(docs["gbk_txt"])
+    assert result.status == "error" and result.error_code == "store_failed"
+    assert result.error.startswith("knowledge store error at store/kb.sqlite3: ")
+    server_paths = (str(kb.directory), str(docs["gbk_txt"].parent))
+    assert not any(p in result.error or p in str(result.error_values) for p in server_paths)
+    assert str(kb.directory) in caplog.text  # the operator still sees where

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+from PIL import Image, ImageDraw
+
+from knowledge import ocr, render
 from knowledge.errors import LoadError
 from knowledge.loading import load_document
 from tests import factory
@@ -106,3 +111,96 @@ def test_missing_tesseract_gives_install_hint(monkeypatch, docs, settings):
             load_document(docs["english_png"], settings)
     finally:
         ocr.available_languages.cache_clear()
+
+
+def _tiff(path, sizes: list[tuple[int, int]]):
+    """A group4 multi-page TIFF: tiny on disk whatever the frames declare."""
+    first, *rest = [Image.new("1", size, 1) for size in sizes]
+    first.save(path, save_all=True, append_images=rest, compression="group4")
+    return path
+
+
+def test_tiff_frame_over_pixel_limit_is_refused_whatever_the_first_frame(settings, tmp_path):
+    """A 100x100 first frame used to hide three 4000x4000 ones, all decoded before any check."""
+    settings.max_image_pixels = 1_000_000
+    path = _tiff(tmp_path / "bomb.tif", [(100, 100)] + [(4000, 4000)] * 3)
+    with pytest.raises(LoadError, match=r"bomb\.tif: .*over the 1,000,000-pixel limit; possible decompression bomb"):
+        load_document(path, settings)
+
+
+def test_a_long_tiff_is_read_a_few_frames_at_a_time(settings, tmp_path, monkeypatch):
+    """Frames each under the limit are all read, however many pixels they hold together (a long scanned fax),
+    and only `ocr_workers` of them are decoded at once."""
+    settings.max_image_pixels, settings.ocr_workers = 1_000_000, 2
+    path = _tiff(tmp_path / "many.tif", [(600, 600)] * 5)  # 1.8M pixels in all, 360k each
+    batches = []
+    real = ocr.ocr_images
+    monkeypatch.setattr(ocr, "ocr_images", lambda images, *a, **k: batches.append(len(images)) or real(images, *a, **k))
+    document = load_document(path, settings)
+    assert [p.number for p in document.pages] == [1, 2, 3, 4, 5] and batches == [2, 2, 1]
+
+
+def test_tiff_with_more_frames_than_the_page_limit_is_refused(settings, tmp_path):
+    settings.max_pages = 2
+    with pytest.raises(LoadError, match=r"pages\.tif: 3\+ pages is over the 2-page limit"):
+        load_document(_tiff(tmp_path / "pages.tif", [(50, 50)] * 5), settings)
+    settings.max_pages = 5
+    assert len(load_document(tmp_path / "pages.tif", settings).pages) == 5
+
+
+def test_text_over_page_limit_is_refused(settings, tmp_path):
+    settings.max_pages = 2000
+    path = tmp_path / "feeds.txt"
+    path.write_text("a\x0c" * 10000, encoding="utf-8")
+    with pytest.raises(LoadError, match=r"feeds\.txt: 10001 pages is over the 2000-page limit"):
+        load_document(path, settings)
+
+
+def test_docx_over_page_limit_is_refused(docs, settings):
+    settings.max_pages = 1  # the handbook has two pages
+    with pytest.raises(LoadError, match=r"handbook\.docx: 2 pages is over the 1-page limit"):
+        load_document(docs["docx"], settings)
+
+
+def _pdf_of_bars(path, count: int = 6):
+    """Pages of 200x100 points, each with a black bar at its own place, so every render is distinct."""
+    pages = [Image.new("L", (200, 100), 255) for _ in range(count)]
+    for i, page in enumerate(pages):
+        ImageDraw.Draw(page).rectangle([i * 30, 10, i * 30 + 20, 90], fill=0)
+    pages[0].save(path, save_all=True, append_images=pages[1:], resolution=72)
+    return path
+
+
+def test_pdfium_renders_from_several_threads_at_once(tmp_path):
+    data = _pdf_of_bars(tmp_path / "bars.pdf").read_bytes()
+    numbers = [1, 2, 3, 4, 5, 6]
+    expected = [image.tobytes() for image in render.render_pages(data, numbers, 72, 10**6)]
+    assert len(set(expected)) == 6
+    barrier = threading.Barrier(4)
+
+    def work(order: list[int]) -> list[bytes]:
+        barrier.wait(timeout=60)
+        return [image.tobytes() for image in render.render_pages(data, order, 72, 10**6)]
+
+    orders = [numbers, numbers[::-1], numbers[1::2] + numbers[::2], numbers]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, orders * 3))
+    for order, images in zip(orders * 3, results):
+        assert images == [expected[n - 1] for n in order]
+
+
+def test_every_pdfium_call_holds_the_lock(tmp_path, monkeypatch):
+    import pypdfium2 as pdfium
+
+    held = []
+    for cls, method in ((pdfium.PdfDocument, "__init__"), (pdfium.PdfDocument, "close"), (pdfium.PdfPage, "render"),
+                        (pdfium.PdfPage, "close"), (pdfium.PdfBitmap, "close")):
+        def spy(*args, _real=getattr(cls, method), _name=f"{cls.__name__}.{method}", **kwargs):
+            held.append((_name, render._PDFIUM_LOCK.locked()))
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(cls, method, spy)
+    data = _pdf_of_bars(tmp_path / "bars.pdf", count=2).read_bytes()
+    assert len(list(render.render_pages(data, [1, 2], 72, 10**6))) == 2
+    assert {name for name, _ in held} == {"PdfDocument.__init__", "PdfDocument.close", "PdfPage.render",
+                                          "PdfPage.close", "PdfBitmap.close"}
+    assert all(locked for _, locked in held), held
