@@ -13,6 +13,7 @@ import gradio as gr
 
 from assistant.config import AssistantSettings
 from assistant.runtime import Runtime, load_runtime
+from assistant.sandbox import SandboxLimits
 from assistant.tasks.classifier import ClauseClassifier, load_other_sentences
 from assistant.tasks.similar import ClauseFinder, SimilarClauses, load_examples
 from knowledge.config import KnowledgeSettings
@@ -48,7 +49,8 @@ def build_services(settings: AppSettings, knowledge: KnowledgeSettings, assistan
     library = load_library(settings, knowledge, embedder)
     metrics = Metrics(active_generations=lambda: getattr(runtime.chat, "active_requests", 0))
     return Services(settings, stores, runtime, embedder.name, library, metrics, max_file_mb=knowledge.max_file_mb,
-                    clause_finders=load_clause_finders(assistant, embedder))
+                    clause_finders=load_clause_finders(assistant, embedder),
+                    sandbox=SandboxLimits(isolation=assistant.sandbox_isolation))
 
 
 def load_clause_finders(assistant: AssistantSettings, embedder) -> tuple[ClauseFinder, ...]:
@@ -130,6 +132,9 @@ def refresh_on_change(demo: gr.Blocks, services: Services, knowledge: KnowledgeT
         lang = request_language(request)
         return table_frame(documents_table(services, request.session_hash, lang=lang), lang, "documents")
 
+    def table_and_picker(request: gr.Request):
+        return table(request), pickers(request)
+
     def headers(request: gr.Request):
         """Table header rows in the visitor's language from the start (labels elsewhere translate in the page)."""
         lang = request_language(request)
@@ -139,7 +144,8 @@ def refresh_on_change(demo: gr.Blocks, services: Services, knowledge: KnowledgeT
     for dependency in knowledge.changed:
         dependency.then(pickers, None, contracts.picker, api_visibility="private")
     contracts.tab.select(pickers, None, contracts.picker, api_visibility="private")
-    knowledge.tab.select(table, None, knowledge.table, api_visibility="private")
+    # A contract uploaded in the review tab joined the documents: the delete picker must offer it too.
+    knowledge.tab.select(table_and_picker, None, [knowledge.table, knowledge.picker], api_visibility="private")
 
 
 def create_app(services: Services, demo: gr.Blocks):
@@ -154,16 +160,22 @@ def create_app(services: Services, demo: gr.Blocks):
         return PlainTextResponse(services.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     demo.queue(default_concurrency_limit=services.settings.model_concurrency, max_size=services.settings.max_queue)
-    # Uploads over the knowledge base's own size limit are refused before they reach the disk.
+    # Uploads over the knowledge base's own size limit are refused before they reach the disk. Reports are
+    # written under the exports folder, which may lie outside the working and temp directories Gradio allows.
     return gr.mount_gradio_app(app, demo, path="", max_file_size=f"{int(services.max_file_mb)}mb", i18n=I18N,
-                               css_paths=[ASSETS / "style.css"], footer_links=["api", "settings"])
+                               css_paths=[ASSETS / "style.css"], footer_links=["api", "settings"],
+                               allowed_paths=[str(services.exports_folder())])
 
 
 def expire_sessions_forever(services: Services, stop: threading.Event) -> None:
     """Drop idle visitors' stores and exports (TTL) even if their tab never sent an unload."""
     interval = min(600.0, services.settings.session_ttl_s / 4)
     while not stop.wait(interval):
-        dropped = services.expire()
+        try:
+            dropped = services.expire()
+        except Exception:  # one failed pass must not end expiry for the life of the process
+            log.exception("sessions_expire_failed")
+            continue
         if dropped:
             log.info("sessions_expired count=%d", dropped)
 
@@ -191,6 +203,9 @@ def offline_if_hub_unreachable(timeout_s: float = 3.0) -> bool:
 
 
 def main() -> None:
+    # Stores, exports and Gradio's copies of uploads are for this app's user alone: not other uids on the
+    # machine (the code sandbox's run uid among them). Set here, not at import: tests and importers keep theirs.
+    os.umask(0o077)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s %(message)s")
     import uvicorn
 

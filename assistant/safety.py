@@ -1,4 +1,8 @@
-"""Operator-configured sensitive-word filter on what users send and what the model says; every hit is logged."""
+"""Operator-configured sensitive-word filter on what visitors send and what the model says; every hit is logged.
+
+Only the visitor's own words are a reason to refuse: a task whose prompt also holds document text (chat's
+sources) checks the visitor's question with `FilteredEngine.refusal` and streams with `stream_masked`.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,21 @@ from pathlib import Path
 
 from assistant.events import Done, Event, GenerationParams, Notice, ReasoningDelta, TextDelta, Usage
 from assistant.reasoning import Message
+from knowledge.lexical import has_cjk
 
 log = logging.getLogger(__name__)
 
 MASK = "***"
-REFUSAL = "This request contains words the operator of this service does not allow, so it was not sent to the model."
+REFUSALS = {
+    "en": "This request contains words the operator of this service does not allow, so it was not sent to the model.",
+    "zh": "这个请求包含本服务运营方不允许的词语，因此没有发送给模型。",
+}
+REFUSAL = REFUSALS["en"]
+
+
+def document_stream(engine):
+    """`engine.stream` without the word filter's input check, for prompts holding document text (still masked)."""
+    return getattr(engine, "stream_masked", engine.stream)
 
 
 class SensitiveWordFilter:
@@ -68,15 +82,28 @@ class FilteredEngine:
     def __getattr__(self, name):
         return getattr(self._engine, name)
 
+    def refusal(self, text: str) -> Notice | None:
+        """The refusal notice, in the text's language (Chinese or English), when the visitor's text has listed words."""
+        hits = self._filter.find(text)
+        if not hits:
+            return None
+        log.warning("sensitive_words_blocked direction=input count=%d words=%s", len(hits), hits)
+        return Notice(REFUSALS["zh" if has_cjk(text) else "en"], "error")
+
     def stream(self, messages: Sequence[Message], params: GenerationParams | None = None,
                cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Refuse when the last user message has listed words (for prompts that are the visitor's own words)."""
         last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-        hits = self._filter.find(last_user)
-        if hits:
-            log.warning("sensitive_words_blocked direction=input count=%d words=%s", len(hits), hits)
-            yield Notice(REFUSAL, "error")
+        notice = self.refusal(last_user)
+        if notice is not None:
+            yield notice
             yield Done("stop", Usage(0, 0))
             return
+        yield from self.stream_masked(messages, params, cancel)
+
+    def stream_masked(self, messages: Sequence[Message], params: GenerationParams | None = None,
+                      cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Output masking only: for callers that checked the visitor's own words with `refusal`."""
         yield from self._masked(self._engine.stream(messages, params, cancel))
 
     def _masked(self, events: Iterator[Event]) -> Iterator[Event]:

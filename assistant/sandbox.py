@@ -122,6 +122,7 @@ class SandboxResult:
 _BOOTSTRAP = r'''
 import json, os, resource, sys
 cfg = json.loads(sys.argv[1])
+os.umask(0o022)  # the app's umask is 077: the new root's folders must be reachable by the run's uid
 
 def _confine(cfg, roots):
     # New mount, network and pid namespaces (plus a user namespace when not root). The root directory

@@ -18,20 +18,23 @@ from knowledge.kb import KnowledgeBase
 log = logging.getLogger(__name__)
 
 _OWN_DIR = re.compile(r"[0-9a-f]{24}|_exports")
+PRIVATE_DIR = 0o700  # owner only: visitors' documents are not for other uids on the machine
 
 
 class SessionKnowledgeBases:
     """Maps a session id to its own KnowledgeBase; the embedder (the heavy part) is shared.
 
-    Session ids are hashed into directory names, so no id can point outside the root.
+    Session ids are hashed into directory names, so no id can point outside the root. The root and every
+    session's directory are private to the app's user (0o700): other uids on the machine, the code sandbox's
+    per-run uid among them, cannot list or read a visitor's store.
     """
 
     def __init__(self, settings: KnowledgeSettings, embedder: Embedder, root: Path | None = None,
-                 ttl_s: float = 6 * 3600):
+                 ttl_s: float = 2 * 3600):
         self._settings = settings
         self._embedder = embedder
         self.root = Path(root or tempfile.mkdtemp(prefix="dka-sessions-"))
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)  # an existing root keeps its mode
         self._remove_stale()
         self._ttl_s = ttl_s
         self._bases: dict[str, tuple[KnowledgeBase, float]] = {}
@@ -77,7 +80,10 @@ class SessionKnowledgeBases:
             log.warning("stale_session_store_removed path=%s", stale)
 
     def _create(self, session_id: str) -> KnowledgeBase:
-        settings = self._settings.model_copy(update={"data_dir": self._directory(session_id)})
+        directory = self._directory(session_id)
+        directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        directory.chmod(PRIVATE_DIR)  # mkdir's mode is masked by the umask, and skipped if the folder exists
+        settings = self._settings.model_copy(update={"data_dir": directory})
         return KnowledgeBase(settings, self._embedder)
 
     def _directory(self, session_id: str) -> Path:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import string
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -140,6 +143,31 @@ def test_stop_switches_are_per_session_and_task():
     assert not switches.start("a", "chat").is_set()  # the next question starts afresh
 
 
+def test_stop_pressed_while_a_question_waits_in_the_queue_reaches_it():
+    switches = StopSwitches()
+    running = switches.start("a", "chat")
+    switches.arm("a", "chat")  # the next question was sent while this one streams
+    switches.stop("a", "chat")
+    assert running.is_set() and switches.start("a", "chat").is_set()  # both: the waiting one never runs
+    switches.arm("a", "chat")
+    assert not switches.start("a", "chat").is_set() and not switches.start("a", "chat").is_set()
+
+
+def test_sending_takes_the_question_out_of_the_box_once_and_clear_stops_the_answer(stores, tmp_path):
+    services = make_services(stores, tmp_path)
+    demo = app.build_demo(services)
+    question, clear = component_id(demo, "question"), component_id(demo, "clear")
+    take = dependency(demo, (question, "submit"))
+    ask = dependency(demo, None, api_name="ask")
+    assert take["queue"] is False and take["outputs"][1] == question  # emptied at once, before the queue
+    assert question not in ask["outputs"] and ask["trigger_after"] == take["id"]  # streaming never touches it
+    assert any(ask["id"] in d["cancels"] for d in listeners(demo, (clear, "click")))
+    request = SimpleNamespace(session_hash="s", headers={})
+    assert demo.fns[take["id"]].fn("What is the notice period?", request) == ("What is the notice period?", "")
+    assert demo.fns[dependency(demo, (clear, "click"))["id"]].fn(request) == ([], [], "", "")
+    assert services.stops.start("s", "chat").is_set()  # Clear stopped the question armed by the send
+
+
 def test_quoted_passage_is_centred_on_the_question():
     text = "Filler words of no interest here. " * 40 + "The notice period is ninety days. " + "More filler. " * 40
     shown = render.excerpt(text, "What is the notice period?", limit=120)
@@ -217,6 +245,14 @@ def test_a_finding_quoted_in_several_places_shows_every_quote_and_page():
     assert render.finding_row(replace(finding, also=(Passage("Or by merger.", 2),)))[3] == "2"  # a page once
 
 
+def test_picking_a_document_empties_the_upload_box_and_uploading_empties_the_picker(stores, tmp_path):
+    demo = app.build_demo(make_services(stores, tmp_path))
+    upload, picker = component_id(demo, "contract-upload"), component_id(demo, "contract-pick")
+    picked, uploaded = dependency(demo, (picker, "select")), dependency(demo, (upload, "upload"))
+    assert picked["outputs"] == [upload] and demo.fns[picked["id"]].fn() is None
+    assert uploaded["outputs"] == [picker] and demo.fns[uploaded["id"]].fn() is None
+
+
 def test_review_needs_a_document_of_this_session(stores, tmp_path):
     services = make_services(stores, tmp_path)
     other = factory.contract_pdf(tmp_path / "c.pdf")
@@ -290,6 +326,71 @@ def test_page_builds_and_serves_metrics(stores, tmp_path):
     assert config["i18n_translations"]["zh"]["tab.chat"] == "问答"
 
 
+def test_knowledge_tab_refreshes_its_table_and_delete_picker(stores, docs, tmp_path):
+    services = make_services(stores, tmp_path)
+    demo = app.build_demo(services)
+    tab = next(c["id"] for c in config_of(demo)["components"] if c["props"].get("id") == "knowledge")
+    selected = dependency(demo, (tab, "select"))
+    assert selected["outputs"] == [component_id(demo, "documents"), component_id(demo, "knowledge-pick")]
+    knowledge.ingest_files(services, "s", [str(docs["docx"])])  # as a contract upload would
+    _, picker = demo.fns[selected["id"]].fn(SimpleNamespace(session_hash="s", headers={}))
+    assert picker.choices == [("handbook.docx", knowledge.document_choices(services, "s")[0][1])]
+
+
+def test_report_downloads_are_allowed_wherever_the_sessions_live(stores, tmp_path):
+    services = make_services(stores, tmp_path)
+    demo = app.build_demo(services)
+    app.create_app(services, demo)
+    assert demo.allowed_paths == [str(services.exports_folder())] and services.exports_folder().is_absolute()
+
+
+def test_main_makes_new_files_private_before_building_anything(monkeypatch):
+    seen = {}
+
+    def capture(*args):
+        seen["umask"] = os.umask(0o022)
+        raise SystemExit
+
+    monkeypatch.setattr(app, "offline_if_hub_unreachable", lambda: False)
+    monkeypatch.setattr(app, "build_services", capture)
+    old = os.umask(0o022)
+    try:
+        with pytest.raises(SystemExit):
+            app.main()
+    finally:
+        os.umask(old)
+    assert seen["umask"] == 0o077
+
+
+def test_exports_are_private_and_expiry_survives_a_folder_removed_meanwhile(stores, tmp_path, monkeypatch, caplog):
+    services = make_services(stores, tmp_path)
+    old = os.umask(0o022)
+    try:
+        folder = services.exports_dir("s")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 == stat.S_IMODE(folder.parent.stat().st_mode)
+    listing = Path.iterdir
+    monkeypatch.setattr(Path, "iterdir", lambda self: iter([*listing(self), self / "ended-meanwhile"]))
+    assert services.expire() == 0  # end_session removed a folder between the listing and its stat
+    monkeypatch.undo()
+    passes = []
+
+    class Flaky:
+        settings = AppSettings(session_ttl_s=0.04)
+
+        def expire(self):
+            passes.append(1)
+            if len(passes) == 1:
+                raise OSError("disk hiccup")
+            stop.set()
+            return 0
+
+    stop = threading.Event()
+    app.expire_sessions_forever(Flaky(), stop)
+    assert len(passes) == 2 and "sessions_expire_failed" in caplog.text  # logged, and the next pass ran
+
+
 def test_ending_a_session_deletes_its_data(stores, docs, tmp_path):
     services = make_services(stores, tmp_path)
     knowledge.ingest_files(services, "s", [str(docs["docx"])])
@@ -340,6 +441,26 @@ def test_every_knowledge_error_code_has_a_chinese_message_using_only_the_values_
                           error_values=error.values)
     assert messages.error_text(result, "zh") == "未安装 Tesseract OCR，无法识别扫描页。apt-get install tesseract-ocr"
     assert messages.error_text(result, "en") == "Tesseract OCR is not installed. apt-get install tesseract-ocr"
+
+
+def config_of(demo) -> dict:
+    return demo.get_config_file()
+
+
+def component_id(demo, elem_id: str) -> int:
+    return next(c["id"] for c in config_of(demo)["components"] if c["props"].get("elem_id") == elem_id)
+
+
+def listeners(demo, target: tuple[int, str]) -> list[dict]:
+    """The page's event listeners on `target` (component id, event name), in the order they were added."""
+    return [d for d in config_of(demo)["dependencies"] if target in map(tuple, d["targets"])]
+
+
+def dependency(demo, target: tuple[int, str] | None, api_name: str | None = None) -> dict:
+    """The first event listener on `target`, or the one with `api_name`."""
+    if api_name is not None:
+        return next(d for d in config_of(demo)["dependencies"] if d["api_name"] == api_name)
+    return listeners(demo, target)[0]
 
 
 def fields(template: str) -> set[str]:
@@ -396,3 +517,14 @@ def test_an_unreachable_hub_switches_model_loading_to_the_local_cache(monkeypatc
     assert app.offline_if_hub_unreachable(timeout_s=2.0)
     assert constants.HF_HUB_OFFLINE and os.environ["HF_HUB_OFFLINE"] == "1"
     assert not app.offline_if_hub_unreachable()  # already offline: no second probe
+
+
+def test_the_code_tab_says_up_front_when_this_server_cannot_isolate_runs(monkeypatch):
+    from assistant.sandbox import SandboxLimits
+
+    monkeypatch.setattr(code, "isolation_problem", lambda: "error: this server cannot isolate code runs (unshare: EPERM)")
+    assert "cannot isolate code runs" in code.isolation_note(SandboxLimits())
+    assert code.isolation_note(SandboxLimits(isolation="best-effort")) == ""  # the operator chose to run anyway
+    monkeypatch.setattr(code, "isolation_problem", lambda: None)
+    assert code.isolation_note(SandboxLimits()) == ""
+

@@ -85,6 +85,7 @@ def build_chat(services: Services, inputs: ChatTab) -> None:
     question, send = inputs.question, inputs.send
     with gr.Tab(t("tab.chat"), id="chat"):
         turns = gr.State([], time_to_live=services.settings.session_ttl_s)
+        asked = gr.Textbox(visible=False)  # the question being answered, so the box is free for the next one
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label=t("chat.title"), height=520, elem_id="chatbot", buttons=["copy"],
@@ -94,11 +95,16 @@ def build_chat(services: Services, inputs: ChatTab) -> None:
                 with gr.Row():
                     send.render()
                     stop = gr.Button(t("chat.stop"), variant="stop", elem_id="stop")
-                    clear = gr.Button(t("chat.clear"))
+                    clear = gr.Button(t("chat.clear"), elem_id="clear")
                 gr.Examples(EXAMPLES, inputs=[question], label=t("chat.examples"))
             with gr.Column(scale=2):
                 gr.Markdown(t("chat.sources_title"))
                 sources = gr.Markdown(elem_id="sources")
+
+    def take_question(text, request: gr.Request):
+        """Move the question out of the box at once (the visitor may type the next one while this one streams)."""
+        services.stops.arm(request.session_hash, "chat")  # a Stop reaches it from now on, even while it is queued
+        return text, ""
 
     def on_ask(text, state, request: gr.Request):
         cancel, lang = services.stops.start(request.session_hash, "chat"), request_language(request)
@@ -106,14 +112,21 @@ def build_chat(services: Services, inputs: ChatTab) -> None:
             last = current[-1] if current else None
             yield (chat_messages(current, lang), current,
                    sources_markdown(last.sources, last.cited, last.query, lang) if last else "",
-                   confidence_markdown(last, lang), "")
+                   confidence_markdown(last, lang), gr.skip())  # the hidden copy stays: the box is the visitor's
 
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "chat")
 
-    outputs = [chatbot, turns, sources, confidence, question]
+    def on_clear(request: gr.Request):
+        services.stops.stop(request.session_hash, "chat")  # the model stops too, not only the page's updates
+        return [], [], "", ""
+
+    # One dependency for both triggers: a question sent while one streams waits for it ("always_last"), never
+    # runs beside it on the same history. `asked` (hidden) keeps /ask's question parameter and its 4 outputs.
     limits = {"concurrency_id": "model", "concurrency_limit": services.settings.model_concurrency}
-    send.click(on_ask, [question, turns], outputs, api_name="ask", **limits)
-    question.submit(on_ask, [question, turns], outputs, api_visibility="private", **limits)
+    taken = gr.on([send.click, question.submit], take_question, [question], [asked, question], queue=False,
+                  api_visibility="private")
+    answering = taken.then(on_ask, [asked, turns], [chatbot, turns, sources, confidence, asked], api_name="ask",
+                           trigger_mode="always_last", **limits)
     stop.click(on_stop, None, None, queue=False, api_name="stop_chat")
-    clear.click(lambda: ([], [], "", ""), None, [chatbot, turns, sources, confidence], api_visibility="private")
+    clear.click(on_clear, None, [chatbot, turns, sources, confidence], cancels=[answering], api_visibility="private")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -9,7 +10,7 @@ from dataclasses import dataclass, replace
 import gradio as gr
 
 from assistant.events import Done, Notice, ReasoningDelta, TextDelta
-from assistant.sandbox import SandboxResult, run_python
+from assistant.sandbox import SandboxLimits, SandboxResult, isolation_problem, run_python
 from assistant.tasks.code import CodeBlock, CodeRun, generate_code
 from ui.i18n import t
 from ui.messages import request_language, say
@@ -48,7 +49,7 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
     run = bool(tests) or generate_tests
     with services.metrics.track("code") as generation:
         for event in generate_code(services.runtime.code, request, tests or None, run=run,
-                                   generate_tests=generate_tests, cancel=cancel):
+                                   generate_tests=generate_tests, cancel=cancel, limits=services.sandbox):
             match event:
                 case TextDelta(text=text):
                     generation.token()
@@ -89,6 +90,12 @@ def run_tests(code: str, tests: str, runner: Callable[[str, str], SandboxResult]
     return sandbox_markdown(runner(code, tests), say(lang, "code.your_tests"), lang)
 
 
+def isolation_note(limits: SandboxLimits) -> str:
+    """A line under "run tests" when this server cannot isolate runs (asked once per process); empty otherwise."""
+    problem = isolation_problem() if limits.isolation == "required" else None
+    return f"⚠️ {escape(problem)}" if problem else ""
+
+
 def _with_notices(view: CodeView, notices: list[str]) -> CodeView:
     if not notices:
         return replace(view)
@@ -116,6 +123,7 @@ def build_code(services: Services) -> None:
                 code = gr.Code(label=t("code.code"), language="python", lines=16, interactive=True,
                                elem_id="code-output")
                 run = gr.Button(t("code.run"), elem_id="run-tests")
+                gr.Markdown(isolation_note(services.sandbox), elem_id="sandbox-note")
                 result = gr.Markdown(elem_id="code-result")
                 with gr.Accordion(t("code.reasoning"), open=False):
                     reasoning = gr.Markdown()
@@ -132,7 +140,8 @@ def build_code(services: Services) -> None:
                    api_name="generate_code", concurrency_id="model",
                    concurrency_limit=services.settings.model_concurrency)
     def on_run(code_text, test_code, request: gr.Request):
-        return run_tests(code_text, test_code, lang=request_language(request))
+        runner = functools.partial(run_python, limits=services.sandbox)
+        return run_tests(code_text, test_code, runner, lang=request_language(request))
 
     run.click(on_run, [code, tests], [result], api_name="run_tests", concurrency_id="sandbox",
               concurrency_limit=2)

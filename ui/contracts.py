@@ -132,4 +132,14 @@ def build_contracts(services: Services) -> ContractsTab:
     review.click(on_review, [upload, picker, explain], [table, status, markdown_file, json_file], api_name="review",
                  concurrency_id="model", concurrency_limit=services.settings.model_concurrency)
     stop.click(on_stop, None, None, queue=False, api_name="stop_review")
+    one_document_at_a_time(upload, picker)
     return ContractsTab(picker, tab, table)
+
+
+def one_document_at_a_time(upload: gr.File, picker: gr.Dropdown) -> None:
+    """Choosing in the picker empties the upload box, and uploading empties the picker: review takes what shows.
+
+    (An upload wins over the picker, so a file left in the box would be reviewed again whatever was picked.)
+    """
+    picker.select(lambda: None, None, upload, queue=False, api_visibility="private")
+    upload.upload(lambda: None, None, picker, queue=False, api_visibility="private")

@@ -106,7 +106,7 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
         table = gr.Dataframe(headers=columns("en", "documents"), value=[], label=t("knowledge.table"),
                              interactive=False, elem_id="documents")
         with gr.Row():
-            picker = gr.Dropdown(label=t("knowledge.pick"), choices=[], scale=3)
+            picker = gr.Dropdown(label=t("knowledge.pick"), choices=[], scale=3, elem_id="knowledge-pick")
             delete = gr.Button(t("knowledge.delete"), variant="stop", scale=1)
             clear = gr.Button(t("knowledge.clear"), scale=1)
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.runtime import Runtime
+from assistant.sandbox import SandboxLimits
 from assistant.tasks.similar import ClauseFinder
 from knowledge.kb import KnowledgeBase
-from knowledge.sessions import SessionKnowledgeBases, session_key
+from knowledge.sessions import PRIVATE_DIR, SessionKnowledgeBases, session_key
 from knowledge.types import SearchResult
 from ui.config import AppSettings
 from ui.metrics import Metrics
@@ -21,28 +22,41 @@ log = logging.getLogger(__name__)
 
 
 class StopSwitches:
-    """One threading.Event per (session, task): Stop sets it, the next request of that task gets a fresh one."""
+    """One threading.Event per running (session, task): Stop sets it, the next request gets a fresh one.
+
+    A request that may wait in the queue is armed when it is submitted (`arm`), so a Stop pressed while it
+    waits reaches it too; `start` then hands it that event instead of a fresh one.
+    """
 
     def __init__(self) -> None:
-        self._events: dict[tuple[str, str], threading.Event] = {}
+        self._running: dict[tuple[str, str], threading.Event] = {}
+        self._armed: dict[tuple[str, str], threading.Event] = {}
         self._lock = threading.Lock()
 
-    def start(self, session_id: str, task: str) -> threading.Event:
+    def arm(self, session_id: str, task: str) -> None:
+        """A request of this task was just submitted: from now on Stop reaches it, even while it waits."""
         with self._lock:
-            self._events[(session_id, task)] = event = threading.Event()
+            self._armed[(session_id, task)] = threading.Event()
+
+    def start(self, session_id: str, task: str) -> threading.Event:
+        """The starting request's event: the one armed at its submission (Stop may have set it), else a fresh one."""
+        key = (session_id, task)
+        with self._lock:
+            self._running[key] = event = self._armed.pop(key, None) or threading.Event()
         return event
 
     def stop(self, session_id: str, task: str | None = None) -> None:
         with self._lock:
-            for (sid, name), event in self._events.items():
+            for (sid, name), event in [*self._running.items(), *self._armed.items()]:
                 if sid == session_id and task in (None, name):
                     event.set()
 
     def forget(self, session_id: str) -> None:
         self.stop(session_id)
         with self._lock:
-            for key in [k for k in self._events if k[0] == session_id]:
-                del self._events[key]
+            for events in (self._running, self._armed):
+                for key in [k for k in events if k[0] == session_id]:
+                    del events[key]
 
 
 class SessionRetriever:
@@ -74,32 +88,38 @@ class Services:
     max_file_mb: float = 100.0
     # contract review's search for what no rule matched, the first that handles a contract's language (none: rules only)
     clause_finders: tuple[ClauseFinder, ...] = ()
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)  # the Code tab's runs
 
     def retriever(self, session_id: str) -> SessionRetriever:
         return SessionRetriever(self.stores.get(session_id), self.library)
 
     def exports_dir(self, session_id: str) -> Path:
         """A private folder for this session's downloadable reports (removed with the session)."""
-        directory = self._exports_root() / session_key(session_id)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = self.exports_folder() / session_key(session_id)
+        directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
         return directory
 
     def end_session(self, session_id: str) -> None:
         """The visitor left: stop their generations, delete their documents, vectors and exports."""
         self.stops.forget(session_id)
         self.stores.drop(session_id)
-        shutil.rmtree(self._exports_root() / session_key(session_id), ignore_errors=True)
+        shutil.rmtree(self.exports_folder() / session_key(session_id), ignore_errors=True)
 
     def expire(self) -> int:
         """Drop idle sessions' stores and stale exports (run periodically)."""
         dropped = self.stores.expire()
         cutoff = time.time() - self.settings.session_ttl_s
-        for directory in self._exports_root().iterdir():
-            if directory.stat().st_mtime < cutoff:
+        for directory in self.exports_folder().iterdir():
+            try:
+                stale = directory.stat().st_mtime < cutoff
+            except OSError:  # end_session removed it between the listing and now
+                continue
+            if stale:
                 shutil.rmtree(directory, ignore_errors=True)
         return dropped
 
-    def _exports_root(self) -> Path:
-        root = self.exports_root or self.stores.root / "_exports"
-        root.mkdir(parents=True, exist_ok=True)
+    def exports_folder(self) -> Path:
+        """Where every session's exports folder lives (absolute: Gradio serves downloads from it)."""
+        root = (self.exports_root or self.stores.root / "_exports").resolve()
+        root.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         return root

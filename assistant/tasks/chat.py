@@ -11,9 +11,10 @@ from typing import Protocol
 
 from assistant import prompts
 from assistant.answerability import Verdict
-from assistant.events import Done, Event, GenerationParams, TextDelta, Usage
+from assistant.events import Done, Event, GenerationParams, Notice, TextDelta, Usage
 from assistant.generation import Engine
 from assistant.reasoning import Message
+from assistant.safety import document_stream
 from assistant.tasks.events import Answer, Source, Sources
 from knowledge.chunking import sentence_spans
 from knowledge.lexical import has_cjk, query_terms, terms
@@ -73,7 +74,15 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
         history: earlier turns as {"role", "content"} (visible text only).
         options: retrieval/refusal settings.
         cancel: set to stop generation.
+
+    The operator's word filter (when the engine has one) checks the question itself, before anything is
+    retrieved: the prompt also holds document passages, and a document's words are never a reason to refuse.
     """
+    refusal = refused(engine, question)
+    if refusal is not None:
+        yield refusal
+        yield Done("stop", Usage(0, 0))
+        return
     query = rewrite_question(engine, question, history, cancel) if options.rewrite and history else question
     sources = select_sources(retriever.search(query, options.k), query, options)
     yield Sources(tuple(sources), query)
@@ -87,7 +96,7 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
         yield from _not_found(question, confidence=verdict.probability, unanswerable=verdict.probability)
         return
     text, done = [], None
-    for event in engine.stream(messages, GenerationParams(max_new_tokens=options.max_new_tokens), cancel):
+    for event in document_stream(engine)(messages, GenerationParams(max_new_tokens=options.max_new_tokens), cancel):
         if isinstance(event, Done):
             done = event
             continue
@@ -221,6 +230,12 @@ def answerability(engine: Engine, messages: list[Message], lang: str) -> Verdict
     return check(messages, lang) if check is not None else None
 
 
+def refused(engine: Engine, question: str) -> Notice | None:
+    """The word filter's refusal of the visitor's question, in its language; None when allowed or no filter."""
+    check = getattr(engine, "refusal", None)
+    return check(question) if check is not None else None
+
+
 def _not_found(question: str, confidence: float, unanswerable: float | None = None) -> Iterator[Event]:
     text = prompts.NOT_FOUND[language(question)]
     yield TextDelta(text)
@@ -237,11 +252,14 @@ def _is_not_found(text: str, lang: str) -> bool:
 
 def rewrite_question(engine: Engine, question: str, history: Sequence[Message],
                      cancel: threading.Event | None = None) -> str:
-    """A standalone version of a follow-up question, for retrieval (the model sees the original)."""
+    """A standalone version of a follow-up question, for retrieval (the model sees the original).
+
+    The question was checked by the word filter in `answer`; this prompt adds only earlier, masked turns.
+    """
     recent = [m for m in history if m["role"] in ("user", "assistant")][-4:]
     lines = "\n".join(f"{m['role']}: {m['content'][:500]}" for m in recent)
     prompt = prompts.REWRITE_QUESTION.render(history=lines, question=question)
-    pieces = [e.text for e in engine.stream([{"role": "user", "content": prompt}],
+    pieces = [e.text for e in document_stream(engine)([{"role": "user", "content": prompt}],
                                             GenerationParams(max_new_tokens=96, temperature=0.0), cancel)
               if isinstance(e, TextDelta)]
     rewritten = " ".join("".join(pieces).split()).strip().strip('"')

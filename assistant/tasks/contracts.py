@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from assistant import prompts
 from assistant.events import GenerationParams, TextDelta
 from assistant.generation import Engine
+from assistant.safety import document_stream
 from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_name
 from assistant.tasks.events import Progress
 from assistant.tasks.similar import ClauseFinder, long_enough
@@ -294,7 +295,8 @@ def explain(engine: Engine, finding: Finding, cancel: threading.Event | None = N
     prompt = prompts.CLAUSE_EXPLAIN.render(category=finding.category, description=BY_NAME[finding.category].description,
                                            file_name=finding.file_name, page=finding.page, quote=finding.quote)
     params = GenerationParams(max_new_tokens=160, temperature=0.0)
-    pieces = [e.text for e in engine.stream([{"role": "user", "content": prompt}], params, cancel)
+    # the quote is document text: the word filter masks the explanation but does not refuse it
+    pieces = [e.text for e in document_stream(engine)([{"role": "user", "content": prompt}], params, cancel)
               if isinstance(e, TextDelta)]
     return " ".join("".join(pieces).split())
 

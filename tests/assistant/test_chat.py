@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant import prompts
-from assistant.events import Done, TextDelta
+from assistant.events import Done, Notice, TextDelta
+from assistant.safety import MASK, REFUSALS, FilteredEngine, SensitiveWordFilter
 from assistant.tasks.chat import answer, build_messages, finish_answer
 from assistant.tasks.events import Answer, Source, Sources
 from tests import factory
@@ -45,6 +46,37 @@ def test_sources_are_numbered_and_cited(filled_kb):
     assert isinstance(events[-1], Done)
     sent = engine.prompts[0][-1]["content"]
     assert "[1] report.pdf, page 2:" in sent and "Question: When did Marie Curie" in sent
+
+
+class RecordingRetriever:
+    def __init__(self):
+        self.queries = []
+
+    def search(self, query, k=5):
+        self.queries.append(query)
+        return []
+
+
+def test_a_filtered_word_in_a_document_is_no_reason_to_refuse_a_question(kb, tmp_path):
+    contract = tmp_path / "licence.txt"
+    contract.write_text("This Agreement is governed by the laws of England. The Licensee may not assign this "
+                        "Agreement.", encoding="utf-8")
+    kb.ingest([contract])
+    inner = ScriptedEngine("The laws of England apply; the Licensee may not assign it [1].")
+    engine = FilteredEngine(inner, SensitiveWordFilter(["licensee"]))
+    events = list(answer(engine, kb, "Which laws apply to this Agreement?"))
+    assert events_of(Notice, events) == [] and "The Licensee may not assign" in inner.prompts[0][-1]["content"]
+    final = events_of(Answer, events)[0]
+    assert final.text == f"The laws of England apply; the {MASK} may not assign it [1]." and final.cited == (1,)
+
+
+def test_a_question_with_a_filtered_word_is_refused_before_retrieval_in_its_language():
+    inner, retriever = ScriptedEngine("never sent"), RecordingRetriever()
+    engine = FilteredEngine(inner, SensitiveWordFilter(["licensee", "机密"]))
+    events = list(answer(engine, retriever, "Who is the LICENSEE here?"))
+    assert [type(e) for e in events] == [Notice, Done] and events[0].message == REFUSALS["en"]
+    assert list(answer(engine, retriever, "这份合同是机密的吗？"))[0].message == REFUSALS["zh"]
+    assert inner.prompts == [] and retriever.queries == []  # no Answer, so no confidence either
 
 
 def test_unrelated_question_is_refused_without_calling_the_model(filled_kb):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from assistant.events import Done, Notice, ReasoningDelta, TextDelta, Usage
-from assistant.safety import MASK, FilteredEngine, SensitiveWordFilter
+from assistant.safety import MASK, REFUSALS, FilteredEngine, SensitiveWordFilter
 from tests.assistant.fakes import ScriptedEngine
 
 
@@ -33,7 +33,18 @@ def test_input_with_a_listed_word_never_reaches_the_model(caplog):
         events = list(engine.stream([{"role": "user", "content": "Tell me about PROJECT  falcon".replace("  ", " ")}]))
     assert inner.prompts == [] and isinstance(events[0], Notice) and events[0].level == "error"
     assert "sensitive_words_blocked direction=input" in caplog.text
-    assert list(engine.stream([{"role": "user", "content": "这份文件是机密吗"}]))[0].level == "error"
+    refused = list(engine.stream([{"role": "user", "content": "这份文件是机密吗"}]))[0]
+    assert refused.level == "error" and refused.message == REFUSALS["zh"]  # in the visitor's language
+
+
+def test_a_caller_that_checked_the_visitors_words_streams_document_text_masked_not_refused():
+    inner = ScriptedEngine("Project Falcon is on page 2.")
+    engine = FilteredEngine(inner, SensitiveWordFilter(["project falcon"]))
+    assert engine.refusal("Where is the code name?") is None
+    assert engine.refusal("What is Project Falcon?").message == REFUSALS["en"]
+    prompt = [{"role": "user", "content": "Source: Project Falcon starts in May.\nQuestion: Where is the code name?"}]
+    assert text_of(engine.stream_masked(prompt)).strip() == f"{MASK} is on page 2."
+    assert inner.prompts == [prompt]
 
 
 def test_output_is_masked_across_deltas_and_logged(caplog):
@@ -68,3 +79,14 @@ def test_runtime_wraps_both_engines_when_words_are_configured(monkeypatch):
     wrapped = with_word_filter(Runtime(chat=engine, code=engine), AssistantSettings())
     assert isinstance(wrapped.chat, FilteredEngine) and wrapped.code is wrapped.chat
     assert with_word_filter(Runtime(chat=engine, code=engine), AssistantSettings(sensitive_words=[])).chat is engine
+
+
+def test_a_filtered_word_in_a_contract_quote_does_not_block_its_explanation():
+    """The quote is the document's text, not the visitor's: the explanation is written, with the word masked."""
+    from assistant.tasks.contracts import Finding, explain
+
+    engine = FilteredEngine(ScriptedEngine("This clause names Project Falcon as the licensed product."),
+                            SensitiveWordFilter(["project falcon"]))
+    finding = Finding("License Grant", True, "Licensor grants a licence to Project Falcon.", "c.txt", 1, "medium",
+                      "Is the licence exclusive?")
+    assert explain(engine, finding) == f"This clause names {MASK} as the licensed product."

@@ -284,3 +284,13 @@ def test_this_machine_isolates_runs():
     from assistant.sandbox import isolation_problem
 
     assert isolation_problem() is None
+
+
+def test_runs_work_under_the_apps_private_umask():
+    """app.main sets umask 077 (stores private to the app); the run's new root must still be reachable."""
+    previous = os.umask(0o077)
+    try:
+        result = run("print('ran')\n", "assert True\n")
+    finally:
+        os.umask(previous)
+    assert result.passed and result.stdout == "ran\n", result.reason

@@ -92,8 +92,11 @@ def test_upload_then_ask_streams_a_cited_answer(alice, files):
     shoot(page, "knowledge")
 
     open_tab(page, "Chat")
-    page.locator("#question textarea").fill(QUESTION)
+    box = page.locator("#question textarea")
+    box.fill(QUESTION)
     page.locator("#send").click()
+    page.wait_for_function("() => document.querySelector('#question textarea').value === ''")  # taken at once
+    box.fill("a next question typed while the answer streams")
     seen, log = set(), page.locator("#chatbot [role=log]")
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -103,6 +106,8 @@ def test_upload_then_ask_streams_a_cited_answer(alice, files):
         time.sleep(0.05)
     answers = {s for s in seen if QUESTION in s and s.replace(QUESTION, "").strip()}
     assert len(answers) >= 2, seen  # the answer appeared piece by piece
+    assert box.input_value() == "a next question typed while the answer streams"  # streaming left the box alone
+    box.fill("")
     sources = page.locator("#sources").inner_text()
     assert "[1] report.pdf — page 3" in sources and "ninety days" in sources
     assert "Confidence" in page.locator("#confidence").inner_text()
@@ -123,7 +128,7 @@ def test_a_second_visitor_cannot_see_the_first_ones_document(browser, server, al
         wait_text(page, "#sources", "No passages")
         assert "report.pdf" not in page.locator("#chatbot").inner_text()
         open_tab(page, "Contract review")
-        page.locator("#contract-pick").click()
+        page.locator("#contract-pick input").click()
         assert page.get_by_role("option", name="report.pdf").count() == 0
     finally:
         context.close()
@@ -145,6 +150,16 @@ def test_contract_review_streams_findings_and_offers_reports(alice, files):
         page.locator("#download-json").click()
     assert download.value.suggested_filename == "contract-review.json"
     shoot(page, "contracts")
+
+    page.locator("#contract-pick input").click()  # another document: the uploaded one leaves the box
+    page.get_by_role("option", name="report.pdf").click()
+    page.wait_for_function("() => !document.querySelector('#contract-upload').innerText.includes('contract.pdf')")
+    page.locator("#review").click()
+    wait_text(page, "#review-status", "Review done: report.pdf")
+    open_tab(page, "Knowledge")  # the contract uploaded for review can be deleted there
+    page.locator("#knowledge-pick input").click()
+    page.get_by_role("option", name="contract.pdf").wait_for()
+    page.keyboard.press("Escape")
 
 
 def test_generate_code_and_run_its_tests(alice):

@@ -1,6 +1,10 @@
-"""Per-visitor stores: isolated, removed on drop and after the TTL, ids can't escape the root."""
+"""Per-visitor stores: isolated, private, removed on drop and after the TTL, ids can't escape the root."""
 
-from knowledge.sessions import SessionKnowledgeBases
+import os
+import stat
+from pathlib import Path
+
+from knowledge.sessions import SessionKnowledgeBases, session_key
 
 
 def test_sessions_are_isolated_and_dropped(settings, embedder, docs, tmp_path):
@@ -29,3 +33,24 @@ def test_stores_left_by_a_dead_process_are_removed_at_start(settings, embedder, 
     (root / "operator-notes").mkdir()
     SessionKnowledgeBases(settings, embedder, root=root)
     assert [p.name for p in root.iterdir()] == ["operator-notes"]
+
+
+def test_session_folders_and_their_files_are_private_to_the_apps_user(settings, embedder, docs, tmp_path):
+    """Other uids (the code sandbox's run uid among them) can neither list nor read a visitor's store."""
+    old = os.umask(0o022)  # a permissive umask: the folders must be private all the same
+    try:
+        registry = SessionKnowledgeBases(settings, embedder, root=tmp_path / "sessions")
+        registry.get("alice").ingest([docs["docx"]])
+        folder = registry.root / session_key("alice")
+        assert mode(registry.root) == 0o700 and mode(folder) == 0o700
+        os.umask(0o077)  # what app.main sets: the files written from then on are the owner's alone
+        registry.get("bob").ingest([docs["docx"]])
+        written = [p for p in (registry.root / session_key("bob")).rglob("*") if p.is_file()]
+        assert written and all(mode(p) & 0o077 == 0 for p in written), {p.name: oct(mode(p)) for p in written}
+        registry.close_all()
+    finally:
+        os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
