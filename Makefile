@@ -36,6 +36,7 @@ test: setup
 bench: setup
 	$(OFFLINE) $(BIN)/python -m bench.ingest --quick
 	$(OFFLINE) $(BIN)/python -m bench.query --quick
+	$(OFFLINE) $(BIN)/python -m bench.sandbox --rounds 10
 
 clean:
 	rm -rf $(VENV) .pytest_cache

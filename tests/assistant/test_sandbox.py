@@ -294,3 +294,11 @@ def test_runs_work_under_the_apps_private_umask():
     finally:
         os.umask(previous)
     assert result.passed and result.stdout == "ran\n", result.reason
+
+
+def test_the_sandbox_benchmark_runs_and_prints_its_table():
+    from bench.sandbox import measure, table
+
+    rows = measure(rounds=1)
+    assert len(rows) == 6 and all(median > 0 for _, _, median, _ in rows)
+    assert "| HumanEval/0 + tests | sandbox (as shipped) |" in table(rows)
