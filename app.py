@@ -44,7 +44,8 @@ def build_services(settings: AppSettings, knowledge: KnowledgeSettings, assistan
     from knowledge.embeddings import load_embedder  # sentence-transformers loads here, not at import
 
     embedder = load_embedder(knowledge)
-    stores = SessionKnowledgeBases(knowledge, embedder, root=settings.sessions_dir, ttl_s=settings.session_ttl_s)
+    stores = SessionKnowledgeBases(knowledge, embedder, root=settings.sessions_dir, ttl_s=settings.session_ttl_s,
+                                   max_stores=settings.max_sessions)
     runtime = load_runtime(assistant)
     library = load_library(settings, knowledge, embedder)
     metrics = Metrics(active_generations=lambda: getattr(runtime.chat, "active_requests", 0))
@@ -160,6 +161,9 @@ def create_app(services: Services, demo: gr.Blocks):
         return PlainTextResponse(services.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     demo.queue(default_concurrency_limit=services.settings.model_concurrency, max_size=services.settings.max_queue)
+    # Gradio accepts only files a visitor uploaded (not any server path an API client names) once the Blocks
+    # "has launched"; launch() sets that, mount_gradio_app does not, and without it /ingest read server files.
+    demo.has_launched = True
     # Uploads over the knowledge base's own size limit are refused before they reach the disk. Reports are
     # written under the exports folder, which may lie outside the working and temp directories Gradio allows.
     return gr.mount_gradio_app(app, demo, path="", max_file_size=f"{int(services.max_file_mb)}mb", i18n=I18N,

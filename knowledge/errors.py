@@ -21,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "ocr_languages": "Tesseract has none of the languages {languages}. {hint}",
     "store_read_only": "the knowledge store at {directory} is read-only; choose a writable data directory",
     "store_full": "the disk holding {directory} is full; nothing was written",
+    "too_many_sessions": "the server is holding the documents of {limit} visitors, its limit; try again later",
     "store_unopenable": "cannot open the knowledge store at {directory} ({detail})",
     "store_failed": "knowledge store error at {directory}: {detail}",
     "other_embedder": "the store in {directory} was built with embedder {stored}, not {model}; use that model or a "

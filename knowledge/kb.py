@@ -14,7 +14,7 @@ from knowledge.chunking import Chunker
 from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import Embedder
 from knowledge.errors import KnowledgeError, StoreError
-from knowledge.loading import load_document
+from knowledge.loading import check_file, load_document
 from knowledge.metadata import MetadataStore
 from knowledge.retrieval import HybridRetriever
 from knowledge.types import Chunk, DocumentInfo, IngestResult, LoadedDocument, SearchResult
@@ -157,6 +157,7 @@ class KnowledgeBase:
     # --- internals --------------------------------------------------------------------------------
 
     def _ingest(self, path: Path, name: str) -> IngestResult:
+        check_file(path, self.settings, name)  # before hashing: a 3 GB .iso is refused without reading it
         data_hash, size = _hash_file(path)
         existing = self._metadata.find_by_hash(data_hash)
         if existing:

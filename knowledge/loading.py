@@ -6,6 +6,7 @@ import contextlib
 import io
 import logging
 import re
+import stat
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,11 +40,9 @@ def load_document(path: Path, settings: KnowledgeSettings, name: str | None = No
         OcrUnavailableError: the file needs OCR and Tesseract is missing.
     """
     name = name or path.name
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise LoadError("unsupported", name=name, suffix=suffix or "(none)", supported=supported_list())
-    data = _read_bytes(path, name, settings)
-    match suffix:
+    check_file(path, settings, name)
+    data = _read_bytes(path, name)
+    match path.suffix.lower():
         case ".pdf":
             return _load_pdf(data, name, settings)
         case ".docx":
@@ -58,17 +57,33 @@ def supported_list() -> str:
     return ", ".join(sorted(SUPPORTED_SUFFIXES))
 
 
-def _read_bytes(path: Path, name: str, settings: KnowledgeSettings) -> bytes:
+def check_file(path: Path, settings: KnowledgeSettings, name: str | None = None) -> None:
+    """What can be refused without reading a byte: the type, not a regular file, empty, over the size limit.
+
+    Raises:
+        LoadError: the reason, for the visitor.
+    """
+    name = name or path.name
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError("unsupported", name=name, suffix=suffix or "(none)", supported=supported_list())
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as exc:
         raise LoadError("unreadable", name=name, detail=exc.strerror or str(exc)) from exc
-    if size == 0:
+    if not stat.S_ISREG(info.st_mode):
+        raise LoadError("unreadable", name=name, detail="not a regular file")
+    if info.st_size == 0:
         raise LoadError("empty", name=name)
-    limit = settings.max_file_mb * 1024 * 1024
-    if size > limit:
-        raise LoadError("too_big", name=name, size=f"{size / 2**20:.1f}", limit=f"{settings.max_file_mb:g}")
-    return path.read_bytes()
+    if info.st_size > settings.max_file_mb * 1024 * 1024:
+        raise LoadError("too_big", name=name, size=f"{info.st_size / 2**20:.1f}", limit=f"{settings.max_file_mb:g}")
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LoadError("unreadable", name=name, detail=exc.strerror or str(exc)) from exc
 
 
 # --- PDF -------------------------------------------------------------------------------------------

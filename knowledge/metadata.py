@@ -48,6 +48,7 @@ class MetadataStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA secure_delete=ON")  # a deleted document's text is overwritten, not left in free pages
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise _store_error(path, exc) from exc
@@ -118,7 +119,14 @@ class MetadataStore:
             if not deleted:
                 return None
             self._bump(db)
+        self._forget_deleted_text()
         return np.asarray(ids, dtype=np.int64)
+
+    def _forget_deleted_text(self) -> None:
+        """Merge the full-text index (its old segments still hold the deleted terms) and empty the WAL into the file."""
+        with self._lock:
+            self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES('optimize')")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- reads ------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import Embedder
+from knowledge.errors import StoreError
 from knowledge.kb import KnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -30,20 +31,38 @@ class SessionKnowledgeBases:
     """
 
     def __init__(self, settings: KnowledgeSettings, embedder: Embedder, root: Path | None = None,
-                 ttl_s: float = 2 * 3600):
+                 ttl_s: float = 2 * 3600, max_stores: int = 500):
         self._settings = settings
         self._embedder = embedder
         self.root = Path(root or tempfile.mkdtemp(prefix="dka-sessions-"))
         self.root.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)  # an existing root keeps its mode
         self._remove_stale()
         self._ttl_s = ttl_s
+        self._max_stores = max_stores
         self._bases: dict[str, tuple[KnowledgeBase, float]] = {}
         self._lock = threading.Lock()
 
     def get(self, session_id: str) -> KnowledgeBase:
-        """The session's knowledge base, created on first use."""
+        """The session's knowledge base, created on first use: call it to store something.
+
+        Raises:
+            StoreError: "too_many_sessions" when `max_stores` sessions already have a store (each holds open
+                files; API clients choose their own session ids and never leave).
+        """
         with self._lock:
+            if session_id not in self._bases and len(self._bases) >= self._max_stores:
+                log.warning("session_store_refused stores=%d limit=%d", len(self._bases), self._max_stores)
+                raise StoreError("too_many_sessions", limit=self._max_stores)
             base = self._bases[session_id][0] if session_id in self._bases else self._create(session_id)
+            self._bases[session_id] = (base, time.monotonic())
+            return base
+
+    def view(self, session_id: str) -> KnowledgeBase | NoDocuments:
+        """The session's knowledge base to read from, or an empty one: reading creates nothing on disk."""
+        with self._lock:
+            if session_id not in self._bases:
+                return NoDocuments()
+            base = self._bases[session_id][0]
             self._bases[session_id] = (base, time.monotonic())
             return base
 
@@ -88,6 +107,28 @@ class SessionKnowledgeBases:
 
     def _directory(self, session_id: str) -> Path:
         return self.root / session_key(session_id)
+
+
+class NoDocuments:
+    """What a session that has stored nothing reads: no documents, no chunks, no results."""
+
+    def documents(self) -> list:
+        return []
+
+    def chunks(self, doc_id: int) -> list:
+        return []
+
+    def search(self, query: str, k: int = 5) -> list:
+        return []
+
+    def delete(self, doc_id: int) -> bool:
+        return False
+
+    def clear(self) -> None:
+        return None
+
+    def __len__(self) -> int:
+        return 0
 
 
 def session_key(session_id: str) -> str:

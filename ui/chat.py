@@ -12,9 +12,11 @@ from assistant.events import Done, Notice, ReasoningDelta, TextDelta
 from assistant.tasks.chat import ChatOptions, answer
 from assistant.tasks.events import Answer, Sources
 from ui.i18n import t
-from ui.messages import request_language
+from ui.messages import request_language, say
 from ui.render import Turn, chat_messages, confidence_markdown, history_for_model, sources_markdown
 from ui.services import Services
+
+MAX_QUESTION_CHARS = 8000  # a long pasted paragraph fits; a megabyte is not streamed back per token
 
 EXAMPLES = [
     "What is the termination notice period?",
@@ -27,13 +29,21 @@ EXAMPLES = [
 
 
 def chat_stream(services: Services, session_id: str, question: str, turns: list[Turn],
-                cancel: threading.Event | None = None, options: ChatOptions = ChatOptions()) -> Iterator[list[Turn]]:
-    """Answer `question` from the session's documents; yields the updated turns after every event."""
+                cancel: threading.Event | None = None, options: ChatOptions = ChatOptions(),
+                lang: str = "en") -> Iterator[list[Turn]]:
+    """Answer `question` from the session's documents; yields the updated turns after every event.
+
+    A question over MAX_QUESTION_CHARS is cut, with a notice: every streamed update carries the question back.
+    """
     question = (question or "").strip()
     if not question:
         yield turns
         return
-    turn = Turn(question)
+    cut = len(question) > MAX_QUESTION_CHARS
+    turn = Turn(question[:MAX_QUESTION_CHARS])
+    question = turn.question
+    if cut:
+        turn.notices.append(say(lang, "chat.question_cut", limit=MAX_QUESTION_CHARS))
     turns = [*turns, turn]
     history = history_for_model(turns[:-1])
     with services.metrics.track("chat") as generation:
@@ -77,7 +87,7 @@ class ChatTab:
 def chat_inputs() -> ChatTab:
     """The question box and Ask button, made before the tabs (unrendered) so the Knowledge tab can lock them."""
     question = gr.Textbox(label=t("chat.question"), placeholder=t("chat.placeholder"), lines=2, elem_id="question",
-                          render=False)
+                          max_length=MAX_QUESTION_CHARS, render=False)
     return ChatTab(question, gr.Button(t("chat.send"), variant="primary", elem_id="send", render=False))
 
 
@@ -108,7 +118,7 @@ def build_chat(services: Services, inputs: ChatTab) -> None:
 
     def on_ask(text, state, request: gr.Request):
         cancel, lang = services.stops.start(request.session_hash, "chat"), request_language(request)
-        for current in chat_stream(services, request.session_hash, text, state or [], cancel):
+        for current in chat_stream(services, request.session_hash, text, state or [], cancel, lang=lang):
             last = current[-1] if current else None
             yield (chat_messages(current, lang), current,
                    sources_markdown(last.sources, last.cited, last.query, lang) if last else "",

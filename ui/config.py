@@ -17,6 +17,8 @@ class AppSettings(BaseSettings):
     port: int = Field(7860, description="Port the server listens on (7860 on Spaces).")
     session_ttl_s: float = Field(2 * 3600, gt=0, description="A visitor's documents, chat and exports are "
                                  "deleted this long after their last use (and when the tab closes).")
+    max_sessions: int = Field(500, ge=1, description="Visitors whose documents are held at once (each store keeps "
+                              "files open); uploads by more are refused until some expire. Reading needs no store.")
     sessions_dir: Path = Field(Path("data/sessions"), description="Where visitors' private stores live; "
                                "emptied at start-up (stores left by a crashed process belong to nobody).")
     library_dir: Path | None = Field(None, description="Optional folder ingested at start-up into a read-only "

@@ -12,8 +12,9 @@ import gradio as gr
 
 from assistant.tasks.contracts import Finding, ReviewReport, review_contract
 from assistant.tasks.events import Progress
+from knowledge.errors import KnowledgeError
 from ui.i18n import t
-from ui.messages import columns, error_text, request_language, say
+from ui.messages import columns, error_text, knowledge_error_text, request_language, say
 from ui.render import escape, finding_row, table_frame
 from ui.services import Services
 
@@ -36,12 +37,16 @@ def review_stream(services: Services, session_id: str, upload: str | None, doc_i
                   lang: str = "en") -> Iterator[ReviewView]:
     """Review an uploaded file (ingested into the session first) or one of the session's documents."""
     if upload:
-        result = services.stores.get(session_id).ingest([Path(upload)], names=[Path(upload).name])[0]
+        try:
+            result = services.stores.get(session_id).ingest([Path(upload)], names=[Path(upload).name])[0]
+        except KnowledgeError as error:
+            yield ReviewView(status=f"❌ {escape(knowledge_error_text(error, lang))}")
+            return
         if result.status == "error":
             yield ReviewView(status=f"❌ {escape(error_text(result, lang))}")
             return
         doc_id = result.doc_id
-    documents = {d.doc_id: d.name for d in services.stores.get(session_id).documents()}
+    documents = {d.doc_id: d.name for d in services.stores.view(session_id).documents()}
     if doc_id not in documents:
         yield ReviewView(status=say(lang, "review.pick"))
         return
@@ -50,7 +55,7 @@ def review_stream(services: Services, session_id: str, upload: str | None, doc_i
 
 def _review(services: Services, session_id: str, doc_id: int, name: str, explain: bool,
             cancel: threading.Event | None, lang: str) -> Iterator[ReviewView]:
-    chunks = services.stores.get(session_id).chunks(doc_id)
+    chunks = services.stores.view(session_id).chunks(doc_id)
     view, rows = ReviewView(status=say(lang, "review.reviewing", name=escape(name))), {}
     engine = services.runtime.chat if explain else None
     with services.metrics.track("review"):

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import gradio as gr
 
+from knowledge.errors import KnowledgeError
 from knowledge.types import IngestResult
 from ui.i18n import t
-from ui.messages import columns, error_text, request_language, say
+from ui.messages import columns, error_text, knowledge_error_text, request_language, say
 from ui.render import escape, ingest_line, table_frame
 from ui.services import Services
 
@@ -25,7 +26,10 @@ def ingest_files(services: Services, session_id: str, files: list[str] | None,
     """Ingest uploads one file at a time into the visitor's own store; returns (table, report)."""
     if not files:
         return documents_table(services, session_id, lang=lang), say(lang, "ingest.choose")
-    kb = services.stores.get(session_id)
+    try:
+        kb = services.stores.get(session_id)
+    except KnowledgeError as error:
+        return documents_table(services, session_id, lang=lang), f"- ❌ {escape(knowledge_error_text(error, lang))}"
     results: list[IngestResult] = []
     with services.metrics.track("ingest"):
         for index, path in enumerate(Path(f) for f in files):
@@ -39,7 +43,7 @@ def documents_table(services: Services, session_id: str, recent: list[IngestResu
                     lang: str = "en") -> list[list]:
     """The visitor's documents plus this batch's failures (so no file disappears without a word)."""
     indexed = say(lang, "docs.indexed")
-    rows = [[d.name, d.pages, d.ocr_pages, d.chunks, indexed] for d in services.stores.get(session_id).documents()]
+    rows = [[d.name, d.pages, d.ocr_pages, d.chunks, indexed] for d in services.stores.view(session_id).documents()]
     rows += [[r.file_name, 0, 0, 0, say(lang, "docs.error", error=error_text(r, lang))]
              for r in recent or [] if r.status == "error"]
     return rows
@@ -47,12 +51,12 @@ def documents_table(services: Services, session_id: str, recent: list[IngestResu
 
 def document_choices(services: Services, session_id: str) -> list[tuple[str, int]]:
     """(label, doc_id) pairs for the document pickers."""
-    return [(d.name, d.doc_id) for d in services.stores.get(session_id).documents()]
+    return [(d.name, d.doc_id) for d in services.stores.view(session_id).documents()]
 
 
 def delete_document(services: Services, session_id: str, doc_id: int | None,
                     lang: str = "en") -> tuple[list[list], str]:
-    kb = services.stores.get(session_id)
+    kb = services.stores.view(session_id)
     names = {d.doc_id: d.name for d in kb.documents()}
     if doc_id is None or doc_id not in names:
         return documents_table(services, session_id, lang=lang), say(lang, "docs.pick")
@@ -61,7 +65,7 @@ def delete_document(services: Services, session_id: str, doc_id: int | None,
 
 
 def clear_documents(services: Services, session_id: str, lang: str = "en") -> tuple[list[list], str]:
-    services.stores.get(session_id).clear()
+    services.stores.view(session_id).clear()
     return documents_table(services, session_id, lang=lang), say(lang, "docs.cleared")
 
 

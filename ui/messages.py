@@ -7,12 +7,14 @@ English. Errors from the knowledge layer are translated by their code (ERRORS_ZH
 
 from __future__ import annotations
 
+from knowledge.errors import KnowledgeError
 from knowledge.types import IngestResult
 
 EN = {
     "chat.reasoning": "🧠 Reasoning",
     "chat.thinking": "thinking…",
     "chat.stopped": "*(stopped)*",
+    "chat.question_cut": "Your question was cut to its first {limit:,} characters.",
     "chat.sources": "**Sources:** ",
     "chat.source_ref": "\\[{number}\\] {file}, p. {page}",
     "chat.no_passages": "*No passages from your documents matched this question.*",
@@ -67,6 +69,7 @@ ZH = {
     "chat.reasoning": "🧠 推理过程",
     "chat.thinking": "思考中…",
     "chat.stopped": "*（已停止）*",
+    "chat.question_cut": "你的问题过长，只保留了前 {limit:,} 个字符。",
     "chat.sources": "**来源：** ",
     "chat.source_ref": "\\[{number}\\] {file}，第 {page} 页",
     "chat.no_passages": "*你的文档中没有与这个问题相关的段落。*",
@@ -147,6 +150,7 @@ ERRORS_ZH = {
     "ocr_languages": "Tesseract 没有所需的语言包 {languages}。{hint}",
     "store_read_only": "知识库目录 {directory} 是只读的；请选择可写的数据目录",
     "store_full": "{directory} 所在的磁盘已满；没有写入任何内容",
+    "too_many_sessions": "服务器正在保存 {limit} 位访客的文档，已达上限；请稍后再试",
     "store_unopenable": "无法打开知识库 {directory}（{detail}）",
     "store_failed": "知识库出错（{directory}）：{detail}",
     "other_embedder": "{directory} 中的知识库是用嵌入模型 {stored} 建立的，不是 {model}；请使用该模型或新的数据目录",
@@ -164,11 +168,20 @@ def columns(lang: str, table: str) -> list[str]:
 
 def error_text(result: IngestResult, lang: str) -> str:
     """Why a file failed, in `lang`: the translation of its error code when there is one, else its own message."""
-    template = ERRORS_ZH.get(result.error_code or "") if lang == "zh" else None
+    return _translated(result.error_code, result.error_values, result.error or "error", lang)
+
+
+def knowledge_error_text(error: KnowledgeError, lang: str) -> str:
+    """A knowledge-package error (not tied to one file), in `lang`."""
+    return _translated(error.code, error.values, str(error), lang)
+
+
+def _translated(code: str | None, values: dict, english: str, lang: str) -> str:
+    template = ERRORS_ZH.get(code or "") if lang == "zh" else None
     try:
-        return template.format(**result.error_values) if template else result.error or "error"
+        return template.format(**values) if template else english
     except (KeyError, IndexError):  # the error carries fewer values than the translation names
-        return result.error or "error"
+        return english
 
 
 def say(lang: str, key: str, **values) -> str:

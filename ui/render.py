@@ -13,6 +13,7 @@ from knowledge.types import IngestResult
 from ui.messages import MESSAGES, columns, error_text, say
 
 PASSAGE_CHARS = 700
+_MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
 
 
@@ -77,7 +78,7 @@ def history_for_model(turns: list[Turn]) -> list[dict]:
 def answer_markdown(turn: Turn, lang: str = "en") -> str:
     """The visible answer, notices above it and the cited sources below it."""
     parts = [f"> ⚠️ {escape(n)}" for n in turn.notices]
-    parts.append(turn.answer.strip() or ("…" if not turn.finished else ""))
+    parts.append(without_remote_images(turn.answer.strip()) or ("…" if not turn.finished else ""))
     if turn.stopped:
         parts.append(say(lang, "chat.stopped"))
     by_number = {s.number: s for s in turn.sources}
@@ -86,6 +87,12 @@ def answer_markdown(turn: Turn, lang: str = "en") -> str:
         parts.append(say(lang, "chat.sources") + "; ".join(
             say(lang, "chat.source_ref", number=s.number, file=escape(s.file_name), page=s.page) for s in cited))
     return "\n\n".join(p for p in parts if p)
+
+
+def without_remote_images(markdown: str) -> str:
+    """Model text may show Markdown images as links only: an image loads by itself, so an instruction planted in a
+    document could make the answer send the visitor's data to any server in its URL (`![x](https://…?q=…)`)."""
+    return _MARKDOWN_IMAGE.sub(r"[\1](\2)", markdown)
 
 
 def excerpt(text: str, query: str, limit: int = PASSAGE_CHARS) -> str:

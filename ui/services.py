@@ -13,7 +13,8 @@ from assistant.runtime import Runtime
 from assistant.sandbox import SandboxLimits
 from assistant.tasks.similar import ClauseFinder
 from knowledge.kb import KnowledgeBase
-from knowledge.sessions import PRIVATE_DIR, SessionKnowledgeBases, session_key
+from knowledge.retrieval import Ranking, reciprocal_rank_fusion
+from knowledge.sessions import PRIVATE_DIR, NoDocuments, SessionKnowledgeBases, session_key
 from knowledge.types import SearchResult
 from ui.config import AppSettings
 from ui.metrics import Metrics
@@ -60,9 +61,13 @@ class StopSwitches:
 
 
 class SessionRetriever:
-    """The visitor's own documents plus the read-only shared library, merged by dense similarity."""
+    """The visitor's own documents plus the read-only shared library, merged by reciprocal rank.
 
-    def __init__(self, own: KnowledgeBase, library: KnowledgeBase | None):
+    Each list is already ranked (dense + keyword fused); comparing raw dense scores across them would drop a
+    passage that only keyword search found (no dense score) behind any library hit.
+    """
+
+    def __init__(self, own: KnowledgeBase | NoDocuments, library: KnowledgeBase | None):
         self._own, self._library = own, library
 
     def search(self, query: str, k: int = 5) -> list[SearchResult]:
@@ -70,7 +75,8 @@ class SessionRetriever:
         if self._library is None or not len(self._library):
             return results
         merged = results + self._library.search(query, k)
-        return sorted(merged, key=lambda r: r.dense_score or 0.0, reverse=True)[:k]
+        rankings = [Ranking(list(range(len(results))), []), Ranking(list(range(len(results), len(merged))), [])]
+        return [merged[i] for i, _ in reciprocal_rank_fusion(rankings)][:k]  # a tie: the visitor's own first
 
 
 @dataclass
@@ -91,7 +97,7 @@ class Services:
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)  # the Code tab's runs
 
     def retriever(self, session_id: str) -> SessionRetriever:
-        return SessionRetriever(self.stores.get(session_id), self.library)
+        return SessionRetriever(self.stores.view(session_id), self.library)
 
     def exports_dir(self, session_id: str) -> Path:
         """A private folder for this session's downloadable reports (removed with the session)."""

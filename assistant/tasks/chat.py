@@ -23,7 +23,7 @@ from knowledge.types import SearchResult
 log = logging.getLogger(__name__)
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
-_SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
+_SENTENCE = re.compile(r"(?:[^.!?。！？\n]|(?<=\d)\.(?=\d))+[.!?。！？]*")  # "3.5" is one sentence
 _INJECTION = re.compile(
     r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier|preceding) (?:instructions|prompts?|rules)"
     r"|disregard (?:all |any )?(?:the )?(?:previous|prior|above|earlier) |you are now |new instructions?:"
@@ -32,6 +32,7 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"\d+")
+_SPACED_CITATION = re.compile(r"[ \t]*\[(\d{1,3})\]")
 _TRAILING_CITATION = re.compile(r"([.!?。！？])\s*((?:\[\d{1,3}\])+)")
 
 
@@ -159,9 +160,15 @@ def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
     if _is_not_found(text, lang):
         return Answer(text.strip(), (), confidence=round(1 - max(s.relevance for s in sources), 2), not_found=True)
     text, added = attribute(text, sources)
+    text = _without_markers_beyond(text, len(sources))
     cited = tuple(dict.fromkeys(n for n in map(int, _CITATION.findall(text)) if 1 <= n <= len(sources)))
     return Answer(text.strip(), cited, confidence(text, sources, cited, invalid), invalid_citations=invalid,
                   attributed=tuple(n for n in added if n not in valid))
+
+
+def _without_markers_beyond(text: str, count: int) -> str:
+    """Drop [n] markers that point at no source (attribution left them): a reader must not look for a [3] that isn't."""
+    return _SPACED_CITATION.sub(lambda m: m.group() if 1 <= int(m.group(1)) <= count else "", text)
 
 
 def attribute(text: str, sources: list[Source], min_support: float = 0.6) -> tuple[str, tuple[int, ...]]:

@@ -21,6 +21,7 @@ from knowledge.lexical import cjk_chars, has_cjk
 from knowledge.types import Chunk
 
 log = logging.getLogger(__name__)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!<>])")
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
 MIN_QUOTE_CHARS = 60
@@ -100,7 +101,7 @@ class ReviewReport:
     def to_markdown(self) -> str:
         words = REPORT_WORDS.get(self.lang, REPORT_WORDS["en"])
         names = {f.category: display_name(f.category, self.lang) for f in self.findings}
-        lines = [words["title"].format(document=self.document), "", words["columns"], "|---|---|---|---|"]
+        lines = [words["title"].format(document=_md(self.document)), "", words["columns"], "|---|---|---|---|"]
         lines += [f"| {names[f.category]} | {words[found_word(f)]} | {f.page or ''} | {words[f.risk]} |"
                   for f in self.findings]
         for f in self.findings:
@@ -109,15 +110,20 @@ class ReviewReport:
             if f.possible:
                 lines += ["", words[f.basis].format(name=names[f.category], score=f.score or 0.0)]
             if f.found:
-                lines += [f"> {f.quote}", "", words["where"].format(file=f.file_name, page=f.page)]
+                lines += [f"> {_md(f.quote)}", "", words["where"].format(file=_md(f.file_name), page=f.page)]
             if f.also:
                 lines += ["", words["also"]]
                 for other in f.also:
-                    lines += ["", f"> {other.quote}", "", words["where"].format(file=f.file_name, page=other.page)]
+                    lines += ["", f"> {_md(other.quote)}", "", words["where"].format(file=_md(f.file_name), page=other.page)]
             if f.explanation:
-                lines += ["", f.explanation]
+                lines += ["", _md(f.explanation)]
             lines += ["", words["ask"].format(question=f.question)]
         return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Document text, file names and model text as literal Markdown: no HTML, links, images or table breaks."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def found_word(finding: Finding) -> str:

@@ -202,3 +202,14 @@ def test_chinese_questions_get_the_rules_in_chinese():
     assert user.startswith("资料：") and "[1] 合同.pdf, page 2:" in user and user.endswith("问题：合同期限是多久？")
     english = build_messages("How long is the contract?", sources)
     assert english[0]["content"].startswith("You answer questions") and "I could not find" in english[-1]["content"]
+
+
+def test_the_citation_check_keeps_decimal_numbers_and_drops_markers_that_point_nowhere():
+    from assistant.tasks.chat import finish_answer
+    from assistant.tasks.events import Source
+
+    sources = [Source(1, "a.pdf", 3, "The service fee is 3.5 percent of the monthly invoice total.", 0.8)]
+    fee = finish_answer("The service fee is 3.5 percent of the invoice.", sources, "en")
+    assert fee.text == "The service fee is 3.5 percent of the invoice [1]." and fee.cited == (1,)
+    rent = finish_answer("Rent is due monthly [3]. See the schedule [2] for totals.", sources, "en")
+    assert rent.text == "Rent is due monthly. See the schedule for totals." and rent.invalid_citations == (3, 2)

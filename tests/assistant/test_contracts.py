@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -171,3 +172,17 @@ def test_a_sentence_repeated_by_overlapping_chunks_is_kept_once_at_its_best_scor
     cut, whole = "may not assign this Agreement", ASSIGN_4  # a chunk's edge cut the sentence; the next holds it all
     best = _best_with_others([match(1.0, cut, 1), match(2.0, ASSIGN_2, 1), match(3.0, whole, 2)], quotes=3)
     assert (best.quote, best.page) == (whole, 2) and [(p.quote, p.page) for p in best.also] == [(ASSIGN_2, 1)]
+
+
+def test_the_markdown_report_shows_document_text_and_names_literally():
+    """A contract's text, its file name and the model's words cannot put HTML, images or links in the report."""
+    from assistant.tasks.contracts import Finding, ReviewReport
+
+    hostile = Finding("Governing Law", True, 'Governed by <img src=x onerror=alert(1)> and ![x](https://evil.example/?q=1)',
+                      "[click](https://evil.example).txt", 2, "low", "Which courts?",
+                      explanation="See <script>alert(2)</script> | broken | table")
+    markdown = ReviewReport("<b>lease</b>.txt", (hostile,)).to_markdown()
+    unescaped = re.compile(r"(?<!\\)(?:<|!\[|\[click)")  # markup a renderer would act on
+    assert not unescaped.search(markdown), unescaped.findall(markdown)
+    assert "\\<img src=x onerror=alert(1)\\>" in markdown  # still readable, as text
+    assert "See \\<script\\>alert(2)\\</script\\> \\| broken \\| table" in markdown

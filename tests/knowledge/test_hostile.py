@@ -36,14 +36,27 @@ def test_deeply_nested_pdf_objects_are_refused(tmp_path, settings):
         load_document(pdf_bombs.deeply_nested(tmp_path / "nested.pdf"), settings)
 
 
-def test_huge_upload_is_refused_without_reading_it(tmp_path, settings):
+def test_huge_upload_is_refused_without_reading_it(tmp_path, kb, monkeypatch):
+    """Through the store's real path: the size, type and kind of file are checked before hashing or loading."""
+    from knowledge import kb as kb_module
+    from knowledge import loading
+
+    reads = []
+    monkeypatch.setattr(kb_module, "_hash_file", lambda path: reads.append(path))
+    monkeypatch.setattr(loading, "_read_bytes", lambda path, name: reads.append(path))
     big = tmp_path / "huge.pdf"
     with open(big, "wb") as handle:
         handle.truncate(200 * 2**20)  # sparse: 200 MB on paper, nothing on disk
-    started = time.perf_counter()
-    with pytest.raises(LoadError, match="200.0 MB is over the 100 MB limit"):
-        load_document(big, settings)
-    assert time.perf_counter() - started < 5
+    [result] = kb.ingest([big])
+    assert result.status == "error" and "200.0 MB is over the 100 MB limit" in result.error
+    endless = tmp_path / "zero.txt"
+    endless.symlink_to("/dev/zero")  # a device never ends: hashing it would never return
+    iso = tmp_path / "disk.iso"
+    iso.write_bytes(b"x")
+    device, image = kb.ingest([endless, iso])
+    assert device.status == "error" and "not a regular file" in device.error
+    assert image.status == "error" and "unsupported file type .iso" in image.error
+    assert reads == []
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd.txt", "..\\..\\win.ini.txt", "\u202eexe.txt", "名字 ✓ 😀.txt",

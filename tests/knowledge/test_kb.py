@@ -185,3 +185,13 @@ def test_store_error_shown_to_users_has_no_server_path(kb, docs, caplog):
     server_paths = (str(kb.directory), str(docs["gbk_txt"].parent))
     assert not any(p in result.error or p in str(result.error_values) for p in server_paths)
     assert str(kb.directory) in caplog.text  # the operator still sees where
+
+
+def test_a_deleted_documents_text_is_gone_from_the_files_on_disk(kb, tmp_path):
+    """Not only from search: SQLite's free pages, the full-text index's old segments and the WAL held it."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The vault combination is ZORBLAXCODE seven seven one. " * 20)
+    [result] = kb.ingest([secret])
+    kb.delete(result.doc_id)
+    files = [p for p in kb.settings.data_dir.rglob("*") if p.is_file()]
+    assert files and not [p.name for p in files if b"ZORBLAXCODE" in p.read_bytes().upper()]

@@ -54,3 +54,25 @@ def test_session_folders_and_their_files_are_private_to_the_apps_user(settings, 
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_reading_a_new_session_creates_nothing_and_stores_are_capped(settings, embedder, docs, tmp_path):
+    """Every page load lists documents; an API client can invent session ids: neither may open a store."""
+    import pytest
+
+    from knowledge.errors import StoreError
+
+    registry = SessionKnowledgeBases(settings, embedder, root=tmp_path / "sessions", max_stores=2)
+    for visitor in ("a", "b", "c"):
+        view = registry.view(visitor)
+        assert view.documents() == [] and view.search("leave") == [] and view.chunks(1) == []
+        assert view.delete(1) is False and view.clear() is None
+    assert len(registry) == 0 and not any(registry.root.iterdir())
+    registry.get("a").ingest([docs["docx"]])
+    registry.get("b")
+    with pytest.raises(StoreError, match="holding the documents of 2 visitors, its limit; try again later"):
+        registry.get("c")
+    assert registry.view("a").documents()[0].name == "handbook.docx"  # the others keep theirs
+    registry.drop("b")
+    assert registry.get("c").documents() == []
+    registry.close_all()
