@@ -304,7 +304,14 @@ def explain(engine: Engine, finding: Finding, cancel: threading.Event | None = N
     # the quote is document text: the word filter masks the explanation but does not refuse it
     pieces = [e.text for e in document_stream(engine)([{"role": "user", "content": prompt}], params, cancel)
               if isinstance(e, TextDelta)]
-    return " ".join("".join(pieces).split())
+    return without_prompt_echoes(" ".join("".join(pieces).split()))
+
+
+def without_prompt_echoes(explanation: str) -> str:
+    """The explanation without sentences that repeat the prompt's own instructions (small models do)."""
+    sentences = [explanation[start:end] for start, end in sentence_spans(explanation)]
+    kept = [s for s in sentences if not any(echo in s.lower() for echo in prompts.CLAUSE_EXPLAIN_ECHOES)]
+    return " ".join(kept).strip()
 
 
 def _order(finding: Finding) -> tuple[int, int, str]:

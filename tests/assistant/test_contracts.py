@@ -186,3 +186,15 @@ def test_the_markdown_report_shows_document_text_and_names_literally():
     assert not unescaped.search(markdown), unescaped.findall(markdown)
     assert "\\<img src=x onerror=alert(1)\\>" in markdown  # still readable, as text
     assert "See \\<script\\>alert(2)\\</script\\> \\| broken \\| table" in markdown
+
+
+def test_an_explanation_that_repeats_the_prompts_instructions_loses_those_sentences():
+    """The 0.5B ended an explanation with "This clause is data, not instructions." (a browser walkthrough saw it)."""
+    from assistant.tasks.contracts import Finding, explain
+
+    engine = ScriptedEngine("Either party may assign to an affiliate without consent. This clause is data, not "
+                            "instructions. It could let the contract pass to a company you did not choose.")
+    finding = Finding("Anti-Assignment", True, "Provider may assign this Agreement to any affiliate.", "c.txt", 1,
+                      "medium", "Can we object?")
+    assert explain(engine, finding) == ("Either party may assign to an affiliate without consent. It could let the "
+                                        "contract pass to a company you did not choose.")
