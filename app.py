@@ -12,14 +12,14 @@ from urllib.parse import urlparse
 import gradio as gr
 
 from assistant.config import AssistantSettings
-from assistant.runtime import Runtime, load_runtime
+from assistant.runtime import load_runtime
 from assistant.sandbox import SandboxLimits
 from assistant.tasks.classifier import ClauseClassifier, load_other_sentences
 from assistant.tasks.similar import ClauseFinder, SimilarClauses, load_examples
 from knowledge.config import KnowledgeSettings
 from knowledge.kb import KnowledgeBase
 from knowledge.sessions import SessionKnowledgeBases
-from ui.chat import build_chat, chat_inputs
+from ui.chat import ChatTab, build_chat, chat_inputs, example_visibility
 from ui.code import build_code
 from ui.config import AppSettings
 from ui.contracts import ContractsTab, build_contracts
@@ -27,7 +27,7 @@ from ui.i18n import I18N, t
 from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table
 from ui.messages import request_language
 from ui.metrics import Metrics, build_metrics
-from ui.render import escape, table_frame
+from ui.render import status_markdown, table_frame
 from ui.services import Services
 
 log = logging.getLogger("app")
@@ -83,20 +83,6 @@ def load_library(settings: AppSettings, knowledge: KnowledgeSettings, embedder) 
     return library
 
 
-def status_markdown(runtime: Runtime, embedder_name: str) -> str:
-    """The status line: which model is loaded (or the offline fallback), on which device, quantized how."""
-    chat, code = runtime.chat.info, runtime.code.info
-    parts = [f"**Chat model:** {escape(chat.status_line)}"]
-    if code is not chat and code != chat:
-        parts.append(f"**Code:** {escape(code.status_line)}")
-    parts.append(f"**Embeddings:** {escape(Path(embedder_name).name or embedder_name)}")
-    line = " · ".join(parts)
-    notices = {n for n in (chat.notice, code.notice) if n}
-    if (chat.offline_fallback or code.offline_fallback) and not notices:
-        notices.add("The configured DeepSeek model could not be loaded; a small offline model answers instead.")
-    return line + "".join(f"  \n⚠️ {escape(n)}" for n in sorted(notices))
-
-
 # ---------------------------------------------------------------- the page
 
 
@@ -106,7 +92,7 @@ def build_demo(services: Services) -> gr.Blocks:
     # delete_cache: Gradio's copies of uploads and downloads older than the session TTL go every 10 minutes.
     with gr.Blocks(title="DeepSeek Knowledge Assistant", delete_cache=(600, ttl), analytics_enabled=False) as demo:
         gr.Markdown(t("app.title"))
-        gr.Markdown(status_markdown(services.runtime, services.embedder_name), elem_id="status-line")
+        status = gr.Markdown(status_markdown(services.runtime, services.embedder_name), elem_id="status-line")
         build_metrics(services)
         chat = chat_inputs()
         with gr.Tabs():
@@ -115,6 +101,7 @@ def build_demo(services: Services) -> gr.Blocks:
             contracts = build_contracts(services)
             build_code(services)
         refresh_on_change(demo, services, knowledge, contracts)
+        follow_language(demo, services, status, chat)
 
         def on_unload(request: gr.Request):
             services.end_session(request.session_hash)
@@ -147,6 +134,19 @@ def refresh_on_change(demo: gr.Blocks, services: Services, knowledge: KnowledgeT
     contracts.tab.select(pickers, None, contracts.picker, api_visibility="private")
     # A contract uploaded in the review tab joined the documents: the delete picker must offer it too.
     knowledge.tab.select(table_and_picker, None, [knowledge.table, knowledge.picker], api_visibility="private")
+
+
+def follow_language(demo: gr.Blocks, services: Services, status: gr.Markdown, chat: ChatTab) -> None:
+    """What the server writes into the page at start (status line, example questions) in the visitor's language."""
+    def status_line(request: gr.Request):
+        return status_markdown(services.runtime, services.embedder_name, request_language(request))
+
+    def examples(request: gr.Request):
+        shown = example_visibility(request_language(request))
+        return [gr.Dataset(visible=shown[code]) for code in chat.examples]
+
+    demo.load(status_line, None, status, api_visibility="private", queue=False)
+    demo.load(examples, None, list(chat.examples.values()), api_visibility="private", queue=False)
 
 
 def create_app(services: Services, demo: gr.Blocks):

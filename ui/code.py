@@ -11,7 +11,7 @@ import gradio as gr
 
 from assistant.events import Done, Notice, ReasoningDelta, TextDelta
 from assistant.sandbox import SandboxLimits, SandboxResult, isolation_problem, run_python
-from assistant.tasks.code import CodeBlock, CodeRun, generate_code
+from assistant.tasks.code import CodeBlock, CodeRun, extract_code, generate_code
 from ui.i18n import t
 from ui.messages import request_language, say
 from ui.render import escape, sandbox_markdown
@@ -54,8 +54,8 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
                 case TextDelta(text=text):
                     generation.token()
                     raw += text
-                    if not have_block:  # stream the raw answer until the extracted code replaces it
-                        view.code = raw
+                    if not have_block and ("```" in raw or "\n" in raw):  # a first line or fence: judge it
+                        view.code = extract_code(raw)  # the code so far: no fences, no prose around it
                 case ReasoningDelta(text=text):
                     generation.token()
                     view.reasoning += text

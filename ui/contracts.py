@@ -14,7 +14,7 @@ from assistant.tasks.contracts import Finding, ReviewReport, review_contract
 from assistant.tasks.events import Progress
 from knowledge.errors import KnowledgeError
 from ui.i18n import t
-from ui.messages import columns, error_text, knowledge_error_text, request_language, say
+from ui.messages import columns, counted, error_text, knowledge_error_text, request_language, say
 from ui.render import escape, finding_row, table_frame
 from ui.services import Services
 
@@ -35,7 +35,11 @@ class ReviewView:
 def review_stream(services: Services, session_id: str, upload: str | None, doc_id: int | None,
                   explain: bool = True, cancel: threading.Event | None = None,
                   lang: str = "en") -> Iterator[ReviewView]:
-    """Review an uploaded file (ingested into the session first) or one of the session's documents."""
+    """Review an uploaded file (ingested into the session first) or one of the session's documents.
+
+    An upload joins the visitor's documents: the final status says so (or that the copy already there was reviewed).
+    """
+    origin = None
     if upload:
         try:
             result = services.stores.get(session_id).ingest([Path(upload)], names=[Path(upload).name])[0]
@@ -45,16 +49,17 @@ def review_stream(services: Services, session_id: str, upload: str | None, doc_i
         if result.status == "error":
             yield ReviewView(status=f"❌ {escape(error_text(result, lang))}")
             return
-        doc_id = result.doc_id
+        doc_id, origin = result.doc_id, "review.stored" if result.status == "duplicate" else "review.added"
     documents = {d.doc_id: d.name for d in services.stores.view(session_id).documents()}
     if doc_id not in documents:
         yield ReviewView(status=say(lang, "review.pick"))
         return
-    yield from _review(services, session_id, doc_id, documents[doc_id], explain, cancel, lang)
+    note = say(lang, origin, name=escape(documents[doc_id])) if origin else ""
+    yield from _review(services, session_id, doc_id, documents[doc_id], explain, cancel, lang, note)
 
 
 def _review(services: Services, session_id: str, doc_id: int, name: str, explain: bool,
-            cancel: threading.Event | None, lang: str) -> Iterator[ReviewView]:
+            cancel: threading.Event | None, lang: str, note: str = "") -> Iterator[ReviewView]:
     chunks = services.stores.view(session_id).chunks(doc_id)
     view, rows = ReviewView(status=say(lang, "review.reviewing", name=escape(name))), {}
     engine = services.runtime.chat if explain else None
@@ -69,7 +74,7 @@ def _review(services: Services, session_id: str, doc_id: int, name: str, explain
                         view.status = say(lang, "review.explaining", category=escape(event.category))
                 case ReviewReport():
                     view.markdown_path, view.json_path = write_report(services, session_id, event)
-                    view.status = report_summary(event, stopped=bool(cancel and cancel.is_set()), lang=lang)
+                    view.status = report_summary(event, stopped=bool(cancel and cancel.is_set()), lang=lang) + note
             view.rows = list(rows.values())
             yield replace(view)
 
@@ -91,7 +96,7 @@ def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en"
     head = say(lang, "review.stopped" if stopped else "review.done")
     possibly = say(lang, "review.possible", count=possible) if possible else ""
     return say(lang, "review.summary", head=head, document=escape(report.document), found=found, possible=possibly,
-               total=len(report.findings), risky=risky)
+               total=len(report.findings), risky=counted(lang, risky, "risky"))
 
 
 # ---------------------------------------------------------------- UI

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import gradio as gr
 from knowledge.errors import KnowledgeError
 from knowledge.types import IngestResult
 from ui.i18n import t
-from ui.messages import columns, error_text, knowledge_error_text, request_language, say
+from ui.messages import columns, counted, error_text, knowledge_error_text, request_language, say
 from ui.render import escape, ingest_line, table_frame
 from ui.services import Services
 
@@ -69,12 +70,20 @@ def clear_documents(services: Services, session_id: str, lang: str = "en") -> tu
     return documents_table(services, session_id, lang=lang), say(lang, "docs.cleared")
 
 
+def confirm_clear_js() -> str:
+    """Browser code for "Clear all": the visitor's answer to a confirm() in the page's language (gr.I18n's choice:
+    the browser's first language) becomes the handler's input, so Cancel deletes nothing."""
+    texts = json.dumps({lang: say(lang, "docs.confirm_clear") for lang in ("en", "zh")}, ensure_ascii=False)
+    return (f"() => {{ const t = {texts}; const zh = (navigator.language || '').toLowerCase().startsWith('zh'); "
+            f"return confirm(zh ? t.zh : t.en); }}")
+
+
 def library_markdown(services: Services, lang: str = "en") -> str:
     if services.library is None:
         return ""
     docs = services.library.documents()
     names = ", ".join(escape(d.name) for d in docs[:20]) + (" …" if len(docs) > 20 else "")
-    return say(lang, "docs.library", count=len(docs), names=names)
+    return say(lang, "docs.library", documents=counted(lang, len(docs), "document"), names=names)
 
 
 # ---------------------------------------------------------------- UI
@@ -107,12 +116,15 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
         upload = gr.File(label=t("knowledge.upload"), file_count="multiple", type="filepath", elem_id="upload")
         ingest_button = gr.Button(t("knowledge.add"), variant="primary", elem_id="ingest")
         report = gr.Markdown(elem_id="ingest-report")
+        # Wrapped cells and fixed shares: a long file name wraps instead of pushing the other columns away.
         table = gr.Dataframe(headers=columns("en", "documents"), value=[], label=t("knowledge.table"),
-                             interactive=False, elem_id="documents")
+                             interactive=False, wrap=True, elem_id="documents",
+                             column_widths=["36%", "9%", "11%", "9%", "35%"])
         with gr.Row():
             picker = gr.Dropdown(label=t("knowledge.pick"), choices=[], scale=3, elem_id="knowledge-pick")
             delete = gr.Button(t("knowledge.delete"), variant="stop", scale=1)
-            clear = gr.Button(t("knowledge.clear"), scale=1)
+            clear = gr.Button(t("knowledge.clear"), variant="stop", scale=1, elem_id="clear-all")
+        confirmed = gr.Checkbox(True, visible=False)  # set by the browser's confirm() before "Clear all" runs
 
     def on_ingest(files, request: gr.Request, progress=gr.Progress()):
         lang = request_language(request)
@@ -124,7 +136,9 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
         rows, message = delete_document(services, request.session_hash, doc_id, lang)
         return table_frame(rows, lang, "documents"), message
 
-    def on_clear(request: gr.Request):
+    def on_clear(confirm: bool, request: gr.Request):
+        if not confirm:  # the visitor cancelled the browser's confirmation
+            return gr.skip(), gr.skip()
         lang = request_language(request)
         rows, message = clear_documents(services, request.session_hash, lang)
         return table_frame(rows, lang, "documents"), message
@@ -135,13 +149,16 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
     def interactive(enabled: bool):
         return lambda: [type(c)(interactive=enabled) for c in locked]
 
-    # One chain, so the unlock can never overtake the lock.
-    lock = ingest_button.click(interactive(False), None, list(locked), queue=False, api_visibility="private")
+    # One chain, so the unlock can never overtake the lock. The upload box is locked too, then emptied once its
+    # files are in (their report lines stay): the next "Add" sends only new files, never deleted ones again.
+    locked = [*locked, upload]
+    lock = ingest_button.click(interactive(False), None, locked, queue=False, api_visibility="private")
     indexing = lock.then(on_ingest, [upload], [table, report], api_name="ingest", concurrency_id="ingest",
                          concurrency_limit=services.settings.ingest_concurrency)
-    indexing.then(interactive(True), None, list(locked), queue=False, api_visibility="private")
+    indexing.success(lambda: None, None, upload, queue=False, api_visibility="private")
+    indexing.then(interactive(True), None, locked, queue=False, api_visibility="private")
     deleted = delete.click(on_delete, [picker], [table, report], api_name="delete_document")
-    cleared = clear.click(on_clear, None, [table, report], api_name="clear_documents")
+    cleared = clear.click(on_clear, [confirmed], [table, report], js=confirm_clear_js(), api_name="clear_documents")
     changed = [indexing, deleted, cleared]
     for dependency in changed:
         dependency.then(refresh_picker, None, picker, api_visibility="private")

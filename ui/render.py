@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from assistant.info import ModelInfo
+from assistant.runtime import Runtime
 from assistant.sandbox import SandboxResult
 from assistant.tasks.clauses import display_name
 from assistant.tasks.contracts import REPORT_WORDS, Finding, found_word
 from assistant.tasks.events import Source
 from knowledge.types import IngestResult
-from ui.messages import MESSAGES, columns, error_text, say
+from ui.messages import MESSAGES, columns, counted, error_text, say
 
 PASSAGE_CHARS = 700
 _MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
+_UNAVAILABLE = re.compile(r"Model (\S+) is unavailable")  # assistant.model's fallback notice names the model
+_FALLBACK_SUFFIX = " (offline fallback)"
 
 
 def table_frame(rows: list[list], lang: str, table: str):
@@ -31,6 +36,51 @@ def escape(text: str) -> str:
     """Make text inert in Gradio Markdown: no HTML, no emphasis, links, headings, tables or code."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+# ---------------------------------------------------------------- status line
+
+
+def status_markdown(runtime: Runtime, embedder_name: str, lang: str = "en") -> str:
+    """The status line: which model answers (or the offline fallback), on which device, quantized how.
+
+    Why a model is not the configured one is said in a sentence; the loader's exception text is in the log.
+    """
+    chat, code = runtime.chat.info, runtime.code.info
+    parts = [say(lang, "status.chat", model=escape(model_line(chat, lang)))]
+    if code is not chat and code != chat:
+        parts.append(say(lang, "status.code", model=escape(model_line(code, lang))))
+    parts.append(say(lang, "status.embeddings", model=escape(Path(embedder_name).name or embedder_name)))
+    notices = dict.fromkeys(n for info in (chat, code) for n in model_notices(info, lang))
+    return " · ".join(parts) + "".join(f"  \n⚠️ {escape(n)}" for n in notices)
+
+
+def model_line(info: ModelInfo, lang: str = "en") -> str:
+    """e.g. `DeepSeek-R1-Distill-Qwen-1.5B · GPU (cuda) · 4-bit NF4 · 1.20 GB`."""
+    label = info.label.removesuffix(_FALLBACK_SUFFIX)
+    if info.offline_fallback:
+        label = say(lang, "status.fallback_label", label=label)
+    device = "CPU" if info.device == "cpu" else \
+        say(lang, "status.gpu", device=info.device) if info.device.startswith("cuda") else info.device
+    quantization = say(lang, f"quant.{info.quantization}") if f"quant.{info.quantization}" in MESSAGES["en"] \
+        else info.quantization
+    size = [f"{info.footprint_bytes / 1e9:.2f} GB"] if info.footprint_bytes else []
+    return " · ".join([label, device, quantization, *size])
+
+
+def model_notices(info: ModelInfo, lang: str = "en") -> list[str]:
+    """Why this model is not quite what was configured, in the visitor's language (a notice matching
+    neither the fallback nor the quantization case is shown as the loader wrote it)."""
+    notices, text = [], info.notice or ""
+    if info.offline_fallback:
+        configured = _UNAVAILABLE.search(text)
+        model = configured.group(1).rstrip("/").split("/")[-1] if configured else say(lang, "status.configured")
+        notices.append(say(lang, "status.fallback", model=model, fallback=info.label.removesuffix(_FALLBACK_SUFFIX)))
+    if "unquantized" in text:
+        notices.append(say(lang, "status.unquantized"))
+    if text and not notices:
+        notices.append(text)
+    return notices
 
 
 # ---------------------------------------------------------------- chat
@@ -123,12 +173,23 @@ def sources_markdown(sources: tuple[Source, ...], cited: tuple[int, ...] = (), q
 
 
 def confidence_markdown(turn: Turn | None, lang: str = "en") -> str:
-    if turn is None or turn.confidence is None:
+    """The line under the chat: how far to trust the answer; nothing for a stopped (partial) answer."""
+    if turn is None or turn.confidence is None or turn.stopped:
         return ""
     if turn.not_found:
-        return say(lang, "chat.absent", confidence=f"{turn.confidence:.0%}")
+        return absent_markdown(turn, lang)
     level = "high" if turn.confidence >= 0.7 else "medium" if turn.confidence >= 0.4 else "low"
     return say(lang, "chat.confidence", confidence=f"{turn.confidence:.0%}", level=say(lang, f"level.{level}"))
+
+
+def absent_markdown(turn: Turn, lang: str = "en") -> str:
+    """A "not found" answer. Its confidence-absent is low when relevant passages were found (1 - best relevance,
+    or the answerability probe's own probability): "not in your documents" would then contradict the Sources
+    panel, so the line says the model found no answer in the passages shown, and points at them."""
+    if turn.sources and turn.confidence < 0.5:
+        best = max(s.relevance for s in turn.sources)
+        return say(lang, "chat.absent_unclear", relevance=f"{best:.2f}")
+    return say(lang, "chat.absent", confidence=f"{turn.confidence:.0%}")
 
 
 # ---------------------------------------------------------------- knowledge
@@ -140,9 +201,10 @@ def ingest_line(result: IngestResult, lang: str = "en") -> str:
         return f"❌ {escape(error_text(result, lang))}"
     if result.status == "duplicate":
         return say(lang, "ingest.duplicate", name=name)
-    warn = say(lang, "ingest.warnings", count=len(result.warnings)) if result.warnings else ""
-    return say(lang, "ingest.done", name=name, pages=result.pages, ocr=result.ocr_pages, chunks=result.chunks,
-               seconds=result.seconds) + warn
+    warnings = counted(lang, len(result.warnings), "warning")
+    warn = say(lang, "ingest.warnings", warnings=warnings) if result.warnings else ""
+    return say(lang, "ingest.done", name=name, pages=counted(lang, result.pages, "page"), ocr=result.ocr_pages,
+               chunks=counted(lang, result.chunks, "chunk"), seconds=result.seconds) + warn
 
 
 # ---------------------------------------------------------------- contracts and code

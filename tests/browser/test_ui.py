@@ -89,12 +89,17 @@ def test_upload_then_ask_streams_a_cited_answer(alice, files):
     wait_text(page, "#documents", "indexed")
     assert "report.pdf" in page.locator("#documents").inner_text()
     wait_text(page, "#ingest-report", "✅ report.pdf: 4 pages")
+    # the box empties once its files are in, so the next "Add" cannot send report.pdf again
+    page.wait_for_function("() => !document.querySelector('#upload').innerText.includes('report.pdf')")
     shoot(page, "knowledge")
 
     open_tab(page, "Chat")
     box = page.locator("#question textarea")
+    box.fill("What is")
+    box.press("Shift+Enter")  # a new line, not a send
+    assert box.input_value() == "What is\n"
     box.fill(QUESTION)
-    page.locator("#send").click()
+    box.press("Enter")  # sends
     page.wait_for_function("() => document.querySelector('#question textarea').value === ''")  # taken at once
     box.fill("a next question typed while the answer streams")
     seen, log = set(), page.locator("#chatbot [role=log]")
@@ -126,6 +131,7 @@ def test_a_second_visitor_cannot_see_the_first_ones_document(browser, server, al
         page.locator("#question textarea").fill(QUESTION)
         page.locator("#send").click()
         wait_text(page, "#sources", "No passages")
+        wait_text(page, "#chatbot", "You have no documents yet")  # pointed at the Knowledge tab
         assert "report.pdf" not in page.locator("#chatbot").inner_text()
         open_tab(page, "Contract review")
         page.locator("#contract-pick input").click()
@@ -144,6 +150,7 @@ def test_contract_review_streams_findings_and_offers_reports(alice, files):
     page.locator("#contract-explain input").uncheck()
     page.locator("#review").click()
     wait_text(page, "#review-status", "Review done")
+    assert "contract.pdf was added to your documents" in page.locator("#review-status").inner_text()
     findings = page.locator("#findings").inner_text()
     assert "Governing Law" in findings and "State of New York" in findings
     with page.expect_download() as download:
@@ -181,21 +188,40 @@ def test_generate_code_and_run_its_tests(alice):
     shoot(page, "code")
 
 
-def test_page_follows_the_browsers_language(browser, server, files):
-    """Static labels (gr.I18n, in the page) and the handlers' own messages (Accept-Language) are Chinese."""
-    context = browser.new_context(locale="zh-CN")
+def test_page_follows_the_browsers_language(browser, server, files, tmp_path):
+    """Static labels (gr.I18n, in the page) and the handlers' own messages (Accept-Language) are Chinese.
+
+    Also: a long file name wraps in the documents table (every column stays in view), and "Clear all" asks first.
+    """
+    long_name = tmp_path / ("quarterly-report-of-the-northern-region-" * 4 + "final.txt")
+    long_name.write_text("The canteen opens at 7:30.", encoding="utf-8")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
         page.goto(server)
         page.get_by_role("tab", name="问答").wait_for(timeout=30_000)
         assert page.get_by_role("tab", name="合同审阅").count() == 1
-        page.locator("#upload input[type=file]").set_input_files(str(files["report"]))
+        wait_text(page, "#status-line", "问答模型")  # the status line too
+        page.locator("#upload input[type=file]").set_input_files([str(files["report"]), str(long_name)])
         wait_text(page, "#upload", "KB")
         page.locator("#ingest").click()
         wait_text(page, "#ingest-report", "✅ report.pdf：4 页")
         table = page.locator("#documents").inner_text()
         assert "已索引" in table and "文件" in table and "页数" in table  # rows and header row in Chinese
+        right = page.evaluate("() => Math.max(...[...document.querySelectorAll('#documents th')]"
+                              ".filter(th => th.innerText.includes('状态')).map(th => th.getBoundingClientRect().right))")
+        assert 0 < right <= 1280  # the last column is not pushed off the page by the long name
+        open_tab(page, "问答")
+        assert "解约通知期是多久？" in page.locator("#examples-zh").inner_text()
+        open_tab(page, "知识库")
+        page.once("dialog", lambda dialog: dialog.dismiss())  # Cancel: nothing is deleted
+        page.locator("#clear-all").click()
+        time.sleep(1.5)
+        assert "report.pdf" in page.locator("#documents").inner_text()
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("#clear-all").click()
+        wait_text(page, "#ingest-report", "你的文档已全部删除")
     finally:
         context.close()
 
