@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.info import ModelInfo
+from assistant.markdown import literal
 from assistant.runtime import Runtime
 from assistant.sandbox import SandboxResult
 from assistant.tasks.clauses import display_name
@@ -17,7 +18,6 @@ from ui.messages import MESSAGES, columns, counted, error_text, say
 
 PASSAGE_CHARS = 700
 _MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
 _UNAVAILABLE = re.compile(r"Model (\S+) is unavailable")  # assistant.model's fallback notice names the model
 _FALLBACK_SUFFIX = " (offline fallback)"
 
@@ -34,8 +34,7 @@ def table_frame(rows: list[list], lang: str, table: str):
 
 def escape(text: str) -> str:
     """Make text inert in Gradio Markdown: no HTML, no emphasis, links, headings, tables or code."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return literal(text)
 
 
 # ---------------------------------------------------------------- status line

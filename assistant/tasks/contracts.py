@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 
 from assistant import prompts
+from assistant.markdown import literal
 from assistant.events import GenerationParams, TextDelta
 from assistant.generation import Engine
 from assistant.safety import document_stream
@@ -21,7 +22,6 @@ from knowledge.lexical import cjk_chars, has_cjk
 from knowledge.types import Chunk
 
 log = logging.getLogger(__name__)
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!<>])")
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2, "none": 3}
 MIN_QUOTE_CHARS = 60
@@ -123,7 +123,7 @@ class ReviewReport:
 
 def _md(text: str) -> str:
     """Document text, file names and model text as literal Markdown: no HTML, links, images or table breaks."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return literal(" ".join(str(text).split()))
 
 
 def found_word(finding: Finding) -> str:

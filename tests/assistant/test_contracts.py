@@ -184,8 +184,8 @@ def test_the_markdown_report_shows_document_text_and_names_literally():
     markdown = ReviewReport("<b>lease</b>.txt", (hostile,)).to_markdown()
     unescaped = re.compile(r"(?<!\\)(?:<|!\[|\[click)")  # markup a renderer would act on
     assert not unescaped.search(markdown), unescaped.findall(markdown)
-    assert "\\<img src=x onerror=alert(1)\\>" in markdown  # still readable, as text
-    assert "See \\<script\\>alert(2)\\</script\\> \\| broken \\| table" in markdown
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markdown  # still readable, as text
+    assert "See &lt;script&gt;alert(2)&lt;/script&gt; \\| broken \\| table" in markdown
 
 
 def test_an_explanation_that_repeats_the_prompts_instructions_loses_those_sentences():
