@@ -18,6 +18,7 @@ from assistant.tasks.classifier import ClauseClassifier, load_other_sentences
 from assistant.tasks.similar import ClauseFinder, SimilarClauses, load_examples
 from knowledge.config import KnowledgeSettings
 from knowledge.kb import KnowledgeBase
+from knowledge.loading import SUPPORTED_SUFFIXES
 from knowledge.sessions import SessionKnowledgeBases
 from ui.chat import ChatTab, build_chat, chat_inputs, example_visibility
 from ui.code import build_code
@@ -33,7 +34,6 @@ from ui.services import Services
 log = logging.getLogger("app")
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-LIBRARY_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".txt", ".md", ".docx"}
 
 
 # ---------------------------------------------------------------- composition
@@ -77,7 +77,7 @@ def load_library(settings: AppSettings, knowledge: KnowledgeSettings, embedder) 
     if settings.library_dir is None:
         return None
     library = KnowledgeBase(knowledge.model_copy(update={"data_dir": settings.library_store}), embedder)
-    files = sorted(p for p in Path(settings.library_dir).rglob("*") if p.suffix.lower() in LIBRARY_SUFFIXES)
+    files = sorted(p for p in Path(settings.library_dir).rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
     for result in library.ingest(files):
         log.info("library_ingest file=%r status=%s error=%r", result.file_name, result.status, result.error)
     return library

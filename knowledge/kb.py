@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -224,6 +225,10 @@ class KnowledgeBase:
         log.info("faiss_index_rebuilt_from_sqlite vectors=%d", len(self._vectors))
         if len(self._vectors):
             self.persist()
+            return
+        for stale in self.directory.glob(f"{INDEX_PREFIX}*.faiss*"):  # it holds deleted documents' vectors
+            with contextlib.suppress(OSError):  # a read-only store keeps it; it is rebuilt again at each open
+                stale.unlink()
 
 
 def _hash_file(path: Path) -> tuple[str, int]:

@@ -195,3 +195,16 @@ def test_a_deleted_documents_text_is_gone_from_the_files_on_disk(kb, tmp_path):
     kb.delete(result.doc_id)
     files = [p for p in kb.settings.data_dir.rglob("*") if p.is_file()]
     assert files and not [p.name for p in files if b"ZORBLAXCODE" in p.read_bytes().upper()]
+
+
+def test_a_crash_after_deleting_the_last_document_leaves_no_index_with_its_vectors(settings, embedder, docs):
+    """The delete committed in SQLite, the process died before the index was written: the old file goes at open."""
+    kb = KnowledgeBase(settings, embedder)
+    [result] = kb.ingest([docs["docx"]])
+    kb._metadata.delete_document(result.doc_id)  # the SQLite half of delete(), as if killed right after it
+    kb.close()
+    assert list(settings.data_dir.glob("index-*.faiss"))
+    reopened = KnowledgeBase(settings, embedder)
+    assert reopened.documents() == [] and len(reopened) == 0
+    assert not list(settings.data_dir.glob("index-*.faiss"))
+    reopened.close()
