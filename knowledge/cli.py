@@ -10,7 +10,7 @@ from pathlib import Path
 
 from knowledge.config import KnowledgeSettings
 from knowledge.errors import KnowledgeError
-from knowledge.loading import SUPPORTED_SUFFIXES
+from knowledge.loading import SUPPORTED_SUFFIXES, supported_list
 from knowledge.types import IngestResult
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,25 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     settings = KnowledgeSettings(**({"data_dir": args.data_dir} if args.data_dir else {}))
     try:
-        return COMMANDS[args.command](args, settings)
+        code = COMMANDS[args.command](args, settings)
+        sys.stdout.flush()  # a reader that went away (`| head`) shows up here at the latest
+        return code
     except KnowledgeError as exc:
         _err(f"error: {exc}")
         return 2
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """Exit quietly when stdout's reader has gone (the Python docs' recipe for SIGPIPE).
+
+    stdout is pointed at devnull so that the interpreter's flush at exit cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 1
 
 
 def _open(settings: KnowledgeSettings):
@@ -54,21 +69,31 @@ def _open(settings: KnowledgeSettings):
 
 
 def cmd_ingest(args, settings: KnowledgeSettings) -> int:
+    files, empty = expand_paths(args.paths)
+    for folder in empty:
+        _err(f"error: no supported files in {folder} (supported: {supported_list()})")
+    if not files:
+        return 2  # nothing to ingest is an input error, like a missing argument
+    failures = _ingest_files(_open(settings), files, settings)
+    return 1 if failures or empty else 0
+
+
+def _ingest_files(kb, files: list[Path], settings: KnowledgeSettings) -> int:
+    """Ingest with a progress bar and a line per file; returns the number that failed."""
     from tqdm import tqdm
 
-    files = expand_paths(args.paths)
-    kb = _open(settings)
     failures = 0
     with tqdm(total=len(files), unit="file", file=sys.stderr, disable=None) as bar:
         for path in files:
-            bar.set_description(path.name[:40])
-            result = kb.ingest_file(path, path.name)
+            name = display_name(path)
+            bar.set_description(name[:40])
+            result = kb.ingest_file(path, name)
             failures += not result.ok
             tqdm.write(format_result(result), file=sys.stdout)
             bar.update(1)
     kb.persist()
     _out(f"{len(files) - failures} of {len(files)} file(s) ok; {len(kb.documents())} document(s) in {settings.data_dir}")
-    return 1 if failures else 0
+    return failures
 
 
 def cmd_search(args, settings: KnowledgeSettings) -> int:
@@ -95,7 +120,7 @@ def cmd_delete(args, settings: KnowledgeSettings) -> int:
     by_name = {doc.name: doc.doc_id for doc in kb.documents()}
     missing = 0
     for ref in args.documents:
-        doc_id = int(ref) if ref.isdigit() else by_name.get(ref)
+        doc_id = int(ref) if ref.isascii() and ref.isdecimal() else by_name.get(ref)  # "²".isdigit() too
         if doc_id is not None and kb.delete(doc_id):
             _out(f"deleted {ref}")
         else:
@@ -107,15 +132,24 @@ def cmd_delete(args, settings: KnowledgeSettings) -> int:
 COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "list": cmd_list, "delete": cmd_delete}
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files as given, folders expanded (recursively) to their supported files, sorted."""
+def expand_paths(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Files as given, folders expanded (recursively) to their supported files, sorted; and the folders without any."""
     files: list[Path] = []
+    empty: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
-        else:
+        if not path.is_dir():
             files.append(path)
-    return files
+            continue
+        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+        files.extend(found)
+        if not found:
+            empty.append(path)
+    return files, empty
+
+
+def display_name(path: Path) -> str:
+    """The file name as text: bytes that are not UTF-8 (b"caf\\xe9.txt") become U+FFFD, which the store can take."""
+    return os.fsencode(path.name).decode("utf-8", "replace")
 
 
 def format_result(result: IngestResult) -> str:
