@@ -159,11 +159,19 @@ def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
     invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= len(sources)))
     if _is_not_found(text, lang):
         return Answer(text.strip(), (), confidence=round(1 - max(s.relevance for s in sources), 2), not_found=True)
-    text, added = attribute(text, sources)
+    text, added = attribute(_without_source_headers(text, sources), sources)
     text = _without_markers_beyond(text, len(sources))
     cited = tuple(dict.fromkeys(n for n in map(int, _CITATION.findall(text)) if 1 <= n <= len(sources)))
     return Answer(text.strip(), cited, confidence(text, sources, cited, invalid), invalid_citations=invalid,
                   attributed=tuple(n for n in added if n not in valid))
+
+
+def _without_source_headers(text: str, sources: list[Source]) -> str:
+    """Drop copies of the prompt's source headers ("[1] report.pdf, page 3:"): small models echo them."""
+    for source in sources:
+        header = re.escape(f"{source.file_name}, page {source.page}:")
+        text = re.sub(rf"(?:\[\d{{1,3}}\]\s*)?{header}[ \t]*", "", text)
+    return text
 
 
 def _without_markers_beyond(text: str, count: int) -> str:

@@ -213,3 +213,16 @@ def test_the_citation_check_keeps_decimal_numbers_and_drops_markers_that_point_n
     assert fee.text == "The service fee is 3.5 percent of the invoice [1]." and fee.cited == (1,)
     rent = finish_answer("Rent is due monthly [3]. See the schedule [2] for totals.", sources, "en")
     assert rent.text == "Rent is due monthly. See the schedule for totals." and rent.invalid_citations == (3, 2)
+
+
+def test_copies_of_the_prompts_source_headers_are_dropped_from_the_answer():
+    """The 0.5B answered "[1] acme.txt, page 1: The Acme office opened in 1987 in Tampere [1]." (seen in the app)."""
+    from assistant.tasks.chat import finish_answer
+    from assistant.tasks.events import Source
+
+    sources = [Source(1, "acme.txt", 1, "The Acme office opened in 1987 in Tampere.", 0.83),
+               Source(2, "notes.md", 4, "Visitors sign in at the front desk.", 0.4)]
+    answer = finish_answer("[1] acme.txt, page 1: The Acme office opened in 1987 in Tampere [1].\n\n"
+                           "notes.md, page 4: Visitors sign in at the front desk.", sources, "en")
+    assert answer.text == ("The Acme office opened in 1987 in Tampere [1].\n\n"
+                           "Visitors sign in at the front desk [2].")
