@@ -167,10 +167,10 @@ def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
 
 
 def _without_source_headers(text: str, sources: list[Source]) -> str:
-    """Drop copies of the prompt's source headers ("[1] report.pdf, page 3:"): small models echo them."""
+    """Drop copies of the prompt's source headers ("[1] report.pdf, page 3:", any case): small models echo them."""
     for source in sources:
         header = re.escape(f"{source.file_name}, page {source.page}:")
-        text = re.sub(rf"(?:\[\d{{1,3}}\]\s*)?{header}[ \t]*", "", text)
+        text = re.sub(rf"(?:\[\d{{1,3}}\]\s*)?{header}[ \t]*", "", text, flags=re.IGNORECASE)
     return text
 
 

@@ -216,13 +216,13 @@ def test_the_citation_check_keeps_decimal_numbers_and_drops_markers_that_point_n
 
 
 def test_copies_of_the_prompts_source_headers_are_dropped_from_the_answer():
-    """The 0.5B answered "[1] acme.txt, page 1: The Acme office opened in 1987 in Tampere [1]." (seen in the app)."""
+    """The 0.5B answered "[1] Acme.txt, page 1: The Acme office opened in 1987 in Tampere [1]." (seen in the app)."""
     from assistant.tasks.chat import finish_answer
     from assistant.tasks.events import Source
 
     sources = [Source(1, "acme.txt", 1, "The Acme office opened in 1987 in Tampere.", 0.83),
                Source(2, "notes.md", 4, "Visitors sign in at the front desk.", 0.4)]
     answer = finish_answer("[1] acme.txt, page 1: The Acme office opened in 1987 in Tampere [1].\n\n"
-                           "notes.md, page 4: Visitors sign in at the front desk.", sources, "en")
+                           "Notes.md, page 4: Visitors sign in at the front desk.", sources, "en")
     assert answer.text == ("The Acme office opened in 1987 in Tampere [1].\n\n"
                            "Visitors sign in at the front desk [2].")
