@@ -18,6 +18,7 @@ class ModelInfo:
         footprint_bytes: `model.get_memory_footprint()` after load.
         offline_fallback: True when the configured weights were unavailable.
         notice: why the fallback was used, for the UI.
+        fallback_for: the configured model this offline fallback stands in for (None: not a fallback, or unknown).
     """
 
     name: str
@@ -28,6 +29,7 @@ class ModelInfo:
     footprint_bytes: int
     offline_fallback: bool = False
     notice: str | None = None
+    fallback_for: str | None = None
 
     @property
     def status_line(self) -> str:

@@ -8,7 +8,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -224,19 +224,22 @@ def load_model(name: str, settings: AssistantSettings, loaded: dict[str, LoadedM
                        settings.offline_model)
         key = f"offline:{settings.offline_model}"
         if key not in loaded:
-            loaded[key] = load_offline_fallback(settings, reason)
+            loaded[key] = load_offline_fallback(settings, reason, fallback_for=name)
         return loaded[key]
 
 
-def load_offline_fallback(settings: AssistantSettings, reason: str) -> LoadedModel:
-    """Load the small PyPI-packaged model chosen by `settings.offline_model`, labelled as a fallback."""
+def load_offline_fallback(settings: AssistantSettings, reason: str, fallback_for: str | None = None) -> LoadedModel:
+    """Load the small PyPI-packaged model chosen by `settings.offline_model`, labelled as a fallback (for the
+    configured model `fallback_for`, which the UI names)."""
     spec = OFFLINE_MODELS[settings.offline_model]
     try:
         directory = offline_model_dir(spec, settings.cache_dir)
     except OfflineModelMissing as error:
         raise ModelUnavailable(f"{reason} {error}") from error
     notice = f"{reason} Using the small offline fallback {spec.label} instead: answers will be weaker."
-    return load_pretrained(str(directory), settings, display_name=spec.label, fallback_notice=notice)
+    loaded = load_pretrained(str(directory), settings, display_name=spec.label, fallback_notice=notice)
+    loaded.info = replace(loaded.info, fallback_for=fallback_for)
+    return loaded
 
 
 def load_pretrained(source: str, settings: AssistantSettings, display_name: str,

