@@ -20,6 +20,8 @@ MESSAGES: dict[str, str] = {
     "ocr_missing": "Tesseract OCR is not installed. {hint}",
     "ocr_languages": "Tesseract has none of the languages {languages}. {hint}",
     "store_read_only": "the knowledge store at {directory} is read-only; choose a writable data directory",
+    "in_use": "the knowledge store at {directory} is in use by another process (pid {owner}); stop it or use "
+              "another data directory",
     "store_full": "the disk holding {directory} is full; nothing was written",
     "too_many_sessions": "the server is holding the documents of {limit} visitors, its limit; try again later",
     "store_unopenable": "cannot open the knowledge store at {directory} ({detail})",

@@ -16,6 +16,7 @@ from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import Embedder
 from knowledge.errors import KnowledgeError, StoreError
 from knowledge.loading import check_file, load_document
+from knowledge.lock import DirectoryLock
 from knowledge.metadata import MetadataStore
 from knowledge.retrieval import HybridRetriever
 from knowledge.types import Chunk, DocumentInfo, IngestResult, LoadedDocument, SearchResult
@@ -41,13 +42,24 @@ class KnowledgeBase:
         self.directory = Path(settings.data_dir)
         _make_writable_dir(self.directory)
         self._lock = threading.RLock()
-        self._metadata = MetadataStore(self.directory / "kb.sqlite3")
-        self._check_embedder()
-        self._vectors = FaissStore(embedder.dim, settings.approx_index_threshold, settings.ivf_nprobe, settings.use_gpu)
-        self._load_index()
+        self._writer = DirectoryLock(self.directory)
+        self._writer.acquire()  # a second process on this directory is refused here, before anything is opened
+        try:
+            self._open()
+        except BaseException:
+            self._writer.release()
+            raise
         self._chunker = Chunker(embedder.token_offsets, settings.chunk_tokens, settings.chunk_overlap)
         self._retriever = HybridRetriever(embedder, self._vectors, self._metadata, settings.retrieve_candidates,
                                           settings.rrf_k)
+
+    def _open(self) -> None:
+        settings = self.settings
+        self._metadata = MetadataStore(self.directory / "kb.sqlite3")
+        self._check_embedder()
+        self._vectors = FaissStore(self.embedder.dim, settings.approx_index_threshold, settings.ivf_nprobe,
+                                   settings.use_gpu)
+        self._load_index()
 
     # --- queries ----------------------------------------------------------------------------------
 
@@ -154,6 +166,7 @@ class KnowledgeBase:
 
     def close(self) -> None:
         self._metadata.close()
+        self._writer.release()
 
     # --- internals --------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import Embedder
 from knowledge.errors import StoreError
 from knowledge.kb import KnowledgeBase
+from knowledge.lock import DirectoryLock
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class SessionKnowledgeBases:
         """Delete stores left by a previous process (a crash or SIGKILL): their sessions can never return."""
         # Only directories named like our own session keys: the root may be a shared, operator-chosen folder.
         for stale in (p for p in self.root.iterdir() if p.is_dir() and _OWN_DIR.fullmatch(p.name)):
+            if _in_use(stale):  # another app process shares this root: its visitors' stores stay
+                continue
             shutil.rmtree(stale, ignore_errors=True)
             log.warning("stale_session_store_removed path=%s", stale)
 
@@ -134,3 +137,14 @@ class NoDocuments:
 def session_key(session_id: str) -> str:
     """A fixed-length hex name for a session id: safe as a directory name, reveals nothing of the id."""
     return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def _in_use(directory: Path) -> bool:
+    """Whether a live process holds the store's writer lock (a dead one's lock went with it)."""
+    lock = DirectoryLock(directory)
+    try:
+        lock.acquire()
+    except StoreError:
+        return True
+    lock.release()
+    return False

@@ -7,6 +7,7 @@ import os
 import stat
 import string
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -221,6 +222,26 @@ def test_stop_pressed_while_a_question_waits_in_the_queue_reaches_it():
     assert running.is_set() and switches.start("a", "chat").is_set()  # both: the waiting one never runs
     switches.arm("a", "chat")
     assert not switches.start("a", "chat").is_set() and not switches.start("a", "chat").is_set()
+
+
+def test_stop_switches_keep_nothing_once_requests_end_or_their_visitors_leave(monkeypatch):
+    switches = StopSwitches()
+    with switches.running("a", "chat") as event:
+        switches.stop("a")
+        assert event.is_set() and len(switches) == 1
+    assert len(switches) == 0  # a finished request lets go of its event
+    try:
+        with switches.running("a", "code"):
+            raise RuntimeError("generation failed")
+    except RuntimeError:
+        pass
+    assert len(switches) == 0
+    switches.arm("gone", "chat")  # sent, then the tab closed before the question left the queue
+    switches.arm("here", "chat")
+    assert switches.prune(older_than_s=3600) == 0 and len(switches) == 2
+    later = time.monotonic() + 7200
+    monkeypatch.setattr("ui.services.time.monotonic", lambda: later)
+    assert switches.prune(older_than_s=3600) == 2 and len(switches) == 0
 
 
 def test_sending_takes_the_question_out_of_the_box_once_and_clear_stops_the_answer(stores, tmp_path):

@@ -147,12 +147,13 @@ def build_chat(services: Services, inputs: ChatTab) -> ChatTab:
         return text, "", *panels_for_new_question(request_language(request))  # the last answer's panels go
 
     def on_ask(text, state, request: gr.Request):
-        cancel, lang = services.stops.start(request.session_hash, "chat"), request_language(request)
-        for current in chat_stream(services, request.session_hash, text, state or [], cancel, lang=lang):
-            last = current[-1] if current else None
-            yield (chat_messages(current, lang), current,
-                   sources_markdown(last.sources, last.cited, last.query, lang) if last else "",
-                   confidence_markdown(last, lang), gr.skip())  # the hidden copy stays: the box is the visitor's
+        lang = request_language(request)
+        with services.stops.running(request.session_hash, "chat") as cancel:
+            for current in chat_stream(services, request.session_hash, text, state or [], cancel, lang=lang):
+                last = current[-1] if current else None
+                yield (chat_messages(current, lang), current,
+                       sources_markdown(last.sources, last.cited, last.query, lang) if last else "",
+                       confidence_markdown(last, lang), gr.skip())  # the hidden copy stays: the box is the visitor's
 
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "chat")

@@ -129,9 +129,9 @@ def build_code(services: Services) -> None:
                     reasoning = gr.Markdown()
 
     def on_generate(text, test_code, write_tests, request: gr.Request):
-        cancel = services.stops.start(request.session_hash, "code")
-        for view in code_stream(services, text, test_code, write_tests, cancel, request_language(request)):
-            yield view.code, view.tests, escape(view.reasoning), view.result
+        with services.stops.running(request.session_hash, "code") as cancel:
+            for view in code_stream(services, text, test_code, write_tests, cancel, request_language(request)):
+                yield view.code, view.tests, escape(view.reasoning), view.result
 
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "code")

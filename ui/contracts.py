@@ -136,10 +136,10 @@ def build_contracts(services: Services) -> ContractsTab:
             json_file = gr.DownloadButton(t("contracts.download_json"), elem_id="download-json")
 
     def on_review(file, doc_id, explain_on, request: gr.Request):
-        cancel = services.stops.start(request.session_hash, "review")
         lang = request_language(request)
-        for view in review_stream(services, request.session_hash, file, doc_id, explain_on, cancel, lang):
-            yield table_frame(view.rows, lang, "findings"), view.status, view.markdown_path, view.json_path
+        with services.stops.running(request.session_hash, "review") as cancel:
+            for view in review_stream(services, request.session_hash, file, doc_id, explain_on, cancel, lang):
+                yield table_frame(view.rows, lang, "findings"), view.status, view.markdown_path, view.json_path
 
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "review")

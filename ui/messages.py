@@ -210,6 +210,7 @@ ERRORS_ZH = {
     "ocr_languages": "Tesseract 没有所需的语言包 {languages}。{hint}",
     "store_read_only": "知识库目录 {directory} 是只读的；请选择可写的数据目录",
     "store_full": "{directory} 所在的磁盘已满；没有写入任何内容",
+    "in_use": "知识库目录 {directory} 正被另一个进程（pid {owner}）使用；请先停止它，或换一个数据目录",
     "too_many_sessions": "服务器正在保存 {limit} 位访客的文档，已达上限；请稍后再试",
     "store_unopenable": "无法打开知识库 {directory}（{detail}）",
     "store_failed": "知识库出错（{directory}）：{detail}",

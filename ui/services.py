@@ -6,6 +6,8 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,29 +28,44 @@ class StopSwitches:
     """One threading.Event per running (session, task): Stop sets it, the next request gets a fresh one.
 
     A request that may wait in the queue is armed when it is submitted (`arm`), so a Stop pressed while it
-    waits reaches it too; `start` then hands it that event instead of a fresh one.
+    waits reaches it too; `start` then hands it that event instead of a fresh one. A request holds its event
+    through `running`, which lets go of it when the request ends; `prune` drops armed events whose request
+    never started (a closed tab), so nothing is kept per visitor once they are gone.
     """
 
     def __init__(self) -> None:
         self._running: dict[tuple[str, str], threading.Event] = {}
-        self._armed: dict[tuple[str, str], threading.Event] = {}
+        self._armed: dict[tuple[str, str], tuple[threading.Event, float]] = {}
         self._lock = threading.Lock()
 
     def arm(self, session_id: str, task: str) -> None:
         """A request of this task was just submitted: from now on Stop reaches it, even while it waits."""
         with self._lock:
-            self._armed[(session_id, task)] = threading.Event()
+            self._armed[(session_id, task)] = (threading.Event(), time.monotonic())
 
     def start(self, session_id: str, task: str) -> threading.Event:
         """The starting request's event: the one armed at its submission (Stop may have set it), else a fresh one."""
         key = (session_id, task)
         with self._lock:
-            self._running[key] = event = self._armed.pop(key, None) or threading.Event()
+            armed = self._armed.pop(key, None)
+            self._running[key] = event = armed[0] if armed else threading.Event()
         return event
+
+    @contextmanager
+    def running(self, session_id: str, task: str) -> Iterator[threading.Event]:
+        """`start`, and forget the event when the request ends (finished, failed or abandoned by its client)."""
+        event = self.start(session_id, task)
+        try:
+            yield event
+        finally:
+            with self._lock:
+                if self._running.get((session_id, task)) is event:
+                    del self._running[(session_id, task)]
 
     def stop(self, session_id: str, task: str | None = None) -> None:
         with self._lock:
-            for (sid, name), event in [*self._running.items(), *self._armed.items()]:
+            events = [*self._running.items(), *((key, event) for key, (event, _) in self._armed.items())]
+            for (sid, name), event in events:
                 if sid == session_id and task in (None, name):
                     event.set()
 
@@ -58,6 +75,19 @@ class StopSwitches:
             for events in (self._running, self._armed):
                 for key in [k for k in events if k[0] == session_id]:
                     del events[key]
+
+    def prune(self, older_than_s: float) -> int:
+        """Drop armed events whose request has not started for `older_than_s` seconds; returns how many."""
+        cutoff = time.monotonic() - older_than_s
+        with self._lock:
+            stale = [key for key, (_, armed_at) in self._armed.items() if armed_at < cutoff]
+            for key in stale:
+                del self._armed[key]
+        return len(stale)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._running) + len(self._armed)
 
 
 class SessionRetriever:
@@ -114,6 +144,7 @@ class Services:
     def expire(self) -> int:
         """Drop idle sessions' stores and stale exports (run periodically)."""
         dropped = self.stores.expire()
+        self.stops.prune(self.settings.session_ttl_s)
         cutoff = time.time() - self.settings.session_ttl_s
         for directory in self.exports_folder().iterdir():
             try:

@@ -67,7 +67,7 @@ def test_hostile_display_names_are_only_labels(kb, tmp_path, name):
     result = kb.ingest([path], names=[name])[0]
     assert result.status == "indexed" and kb.documents()[0].name == name
     assert sorted(p.name for p in kb.directory.iterdir()) == sorted(
-        ["kb.sqlite3", "kb.sqlite3-wal", "kb.sqlite3-shm", f"index-{kb._metadata.generation}.faiss"])
+        [".writer.lock", "kb.sqlite3", "kb.sqlite3-wal", "kb.sqlite3-shm", f"index-{kb._metadata.generation}.faiss"])
     assert not (tmp_path.parent / "etc").exists()
 
 

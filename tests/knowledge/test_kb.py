@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -75,6 +76,27 @@ def test_persists_across_instances_and_rebuilds_a_missing_index(settings, embedd
     rebuilt = KnowledgeBase(settings, embedder)
     assert len(rebuilt) == rebuilt.documents()[0].chunks
     assert top(rebuilt, "Marie Curie Nobel Prize")[0] == ("report.pdf", 2)
+
+
+def test_a_second_process_on_the_same_store_is_refused_until_the_first_closes(settings, embedder):
+    """Each process keeps its index in memory: two writers on one directory would miss each other's documents."""
+    kb = KnowledgeBase(settings, embedder)
+    script = textwrap.dedent(f"""
+        from knowledge.errors import StoreError
+        from knowledge.lock import DirectoryLock
+        try:
+            DirectoryLock({str(settings.data_dir)!r}).acquire()
+            print("acquired")
+        except StoreError as exc:
+            print(exc.code, exc)
+    """)
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert other.stdout.startswith("in_use ") and "in use by another process" in other.stdout
+    assert f"(pid {os.getpid()})" in other.stdout
+    kb.close()
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == "acquired"
+    KnowledgeBase(settings, embedder).close()  # and this process can open it again
 
 
 def test_failure_while_storing_leaves_store_unchanged(kb, docs, monkeypatch):

@@ -35,6 +35,14 @@ def test_stores_left_by_a_dead_process_are_removed_at_start(settings, embedder, 
     assert [p.name for p in root.iterdir()] == ["operator-notes"]
 
 
+def test_a_second_app_on_the_same_sessions_root_keeps_the_first_apps_live_stores(settings, embedder, docs, tmp_path):
+    first = SessionKnowledgeBases(settings, embedder, root=tmp_path / "sessions")
+    first.get("alice").ingest([docs["docx"]])
+    SessionKnowledgeBases(settings, embedder, root=tmp_path / "sessions")  # its start-up clean-up runs here
+    assert first.get("alice").documents() and (first.root / session_key("alice")).is_dir()
+    first.close_all()
+
+
 def test_session_folders_and_their_files_are_private_to_the_apps_user(settings, embedder, docs, tmp_path):
     """Other uids (the code sandbox's run uid among them) can neither list nor read a visitor's store."""
     old = os.umask(0o022)  # a permissive umask: the folders must be private all the same
