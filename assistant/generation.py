@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from assistant.answerability import Verdict, find_probe
 from assistant.config import AssistantSettings
-from assistant.events import Done, Event, FinishReason, GenerationParams, Notice, ReasoningDelta, TextDelta, Usage
+from assistant.events import Done, Event, FinishReason, GenerationParams, Notice, Usage
 from assistant.info import ModelInfo
 from assistant.reasoning import Message, ThinkSplitter, prepare_messages
 from knowledge.threads import run_in_own_thread

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from assistant.config import AssistantSettings
-from assistant.events import Done, Event, FinishReason, GenerationParams, Notice, ReasoningDelta, TextDelta, Usage
+from assistant.events import Done, Event, FinishReason, GenerationParams, Notice, ReasoningDelta, Usage
 from assistant.generation import resolve_params
 from assistant.info import ModelInfo
 from assistant.reasoning import Message, ThinkSplitter, prepare_messages

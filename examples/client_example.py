@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from gradio_client import Client, handle_file
 
@@ -35,8 +36,12 @@ def main(url: str, document: str, question: str) -> dict:
     code, tests, _, result = client.predict("Write a Python function add(a, b) returning the sum.",
                                             "assert add(2, 3) == 5", False, api_name="/generate_code")
     print(code, result, sep="\n")
+    # Documents are named by file name (or by the id the table's picker uses); deleting the last one empties the table.
+    left, message = client.predict(Path(document).name, api_name="/delete_document")
+    print(message)
     return {"documents": documents, "answer": last_answer(chat), "sources": sources, "confidence": confidence,
-            "review_status": status, "code": code, "code_result": result}
+            "review_status": status, "code": code, "code_result": result, "left_after_delete": left["data"],
+            "delete_message": message}
 
 
 if __name__ == "__main__":

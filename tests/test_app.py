@@ -26,6 +26,7 @@ from ui import chat, code, contracts, knowledge, messages, render
 from ui.config import AppSettings
 from ui.i18n import EN, ZH
 from ui.metrics import Metrics, summary_markdown
+from ui import services as services_module
 from ui.services import Services, StopSwitches
 
 
@@ -83,7 +84,27 @@ def test_delete_and_clear(stores, docs, tmp_path):
     table, message = knowledge.delete_document(services, "s", doc_id)
     assert [row[0] for row in table] == ["contract_gbk.txt"] and name in message
     assert "Pick one" in knowledge.delete_document(services, "s", 999)[1]
+    assert "Pick one" in knowledge.delete_document(services, "s", "handbook.docx")[1]  # already gone
     assert knowledge.clear_documents(services, "s")[0] == []
+
+
+@pytest.mark.parametrize("value, expected", [
+    (7, 7), ("7", 7), (" 7 ", 7), ("2024.pdf", 3), ("2024", 9), ("notes.txt", None), (8, None), ("8", None),
+    (None, None), ("", None), (True, None), ("٧", None), ("-7", None), (7.0, None)])
+def test_a_picker_value_names_a_document_by_id_or_file_name(value, expected):
+    """API clients name documents without the page having listed them; nothing outside the visitor's is picked."""
+    assert services_module.picked_document(value, {7: "a.pdf", 3: "2024.pdf", 9: "2024"}) == expected
+
+
+def test_documents_are_deleted_and_reviewed_by_a_name_the_picker_never_listed(stores, docs, tmp_path):
+    demo = app.build_demo(make_services(stores, tmp_path))
+    assert all(c.allow_custom_value for c in demo.blocks.values() if isinstance(c, gr.Dropdown))
+    services = make_services(stores, tmp_path)
+    knowledge.ingest_files(services, "s", [str(docs["docx"]), str(docs["gbk_txt"])])
+    review = list(contracts.review_stream(services, "s", None, "contract_gbk.txt", explain=False))[-1]
+    assert review.status.startswith("✅ Review done") and review.markdown_path
+    table, message = knowledge.delete_document(services, "s", "handbook.docx")
+    assert [row[0] for row in table] == ["contract_gbk.txt"] and "handbook.docx" in message
 
 
 def test_the_upload_box_empties_once_its_files_are_in_so_a_deleted_file_is_never_sent_again(stores, tmp_path):

@@ -57,3 +57,30 @@ def test_no_print_in_library_code():
             calls = [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                      if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
             assert not calls, f"print() in {path.relative_to(ROOT)}"
+
+
+def test_no_unused_imports_undefined_names_or_other_pyflakes_findings():
+    """Dead imports and undefined names (pyflakes): the cheap lint, run on every package and the tests."""
+    from pyflakes.api import checkPath
+    from pyflakes.reporter import Reporter
+
+    found: list[str] = []
+
+    class Collect(Reporter):
+        def __init__(self):
+            pass
+
+        def flake(self, message):
+            found.append(str(message))
+
+        def syntaxError(self, filename, msg, lineno, offset, text):
+            found.append(f"{filename}:{lineno}: {msg}")
+
+        def unexpectedError(self, filename, msg):
+            found.append(f"{filename}: {msg}")
+
+    paths = [ROOT / "app.py"] + [p for d in ("ui", "assistant", "knowledge", "bench", "evals", "tests", "examples")
+                                 for p in sorted((ROOT / d).rglob("*.py"))]
+    for path in paths:
+        checkPath(str(path), Collect())
+    assert not found, "\n".join(found)

@@ -17,7 +17,7 @@ from knowledge.sessions import PRIVATE_DIR
 from ui.i18n import t
 from ui.messages import columns, counted, error_text, knowledge_error_text, request_language, say
 from ui.render import escape, finding_row, table_frame
-from ui.services import Services
+from ui.services import Services, picked_document
 
 
 @dataclass
@@ -33,7 +33,7 @@ class ReviewView:
 # ---------------------------------------------------------------- handlers (plain functions, tested directly)
 
 
-def review_stream(services: Services, session_id: str, upload: str | None, doc_id: int | None,
+def review_stream(services: Services, session_id: str, upload: str | None, doc_id: int | str | None,
                   explain: bool = True, cancel: threading.Event | None = None,
                   lang: str = "en") -> Iterator[ReviewView]:
     """Review an uploaded file (ingested into the session first) or one of the session's documents.
@@ -52,7 +52,8 @@ def review_stream(services: Services, session_id: str, upload: str | None, doc_i
             return
         doc_id, origin = result.doc_id, "review.stored" if result.status == "duplicate" else "review.added"
     documents = {d.doc_id: d.name for d in services.stores.view(session_id).documents()}
-    if doc_id not in documents:
+    doc_id = picked_document(doc_id, documents)
+    if doc_id is None:
         yield ReviewView(status=say(lang, "review.pick"))
         return
     note = say(lang, origin, name=escape(documents[doc_id])) if origin else ""
@@ -121,7 +122,8 @@ def build_contracts(services: Services) -> ContractsTab:
             upload = gr.File(label=t("contracts.upload"), file_count="single", type="filepath", scale=2,
                              elem_id="contract-upload")
             with gr.Column(scale=2):
-                picker = gr.Dropdown(label=t("contracts.pick"), choices=[], elem_id="contract-pick")
+                picker = gr.Dropdown(label=t("contracts.pick"), choices=[], elem_id="contract-pick",
+                                     allow_custom_value=True)  # API clients may name a document by id or file name
                 explain = gr.Checkbox(services.settings.explain_findings, label=t("contracts.explain"),
                                       elem_id="contract-explain")
                 with gr.Row():

@@ -14,7 +14,7 @@ from knowledge.types import IngestResult
 from ui.i18n import t
 from ui.messages import columns, counted, error_text, knowledge_error_text, request_language, say
 from ui.render import escape, ingest_line, table_frame
-from ui.services import Services
+from ui.services import Services, picked_document
 
 FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files, name, fraction, message)
 
@@ -55,11 +55,13 @@ def document_choices(services: Services, session_id: str) -> list[tuple[str, int
     return [(d.name, d.doc_id) for d in services.stores.view(session_id).documents()]
 
 
-def delete_document(services: Services, session_id: str, doc_id: int | None,
+def delete_document(services: Services, session_id: str, doc_id: int | str | None,
                     lang: str = "en") -> tuple[list[list], str]:
+    """Delete one of the visitor's documents, named by id or file name (see `picked_document`)."""
     kb = services.stores.view(session_id)
     names = {d.doc_id: d.name for d in kb.documents()}
-    if doc_id is None or doc_id not in names:
+    doc_id = picked_document(doc_id, names)
+    if doc_id is None:
         return documents_table(services, session_id, lang=lang), say(lang, "docs.pick")
     kb.delete(doc_id)
     return documents_table(services, session_id, lang=lang), say(lang, "docs.deleted", name=escape(names[doc_id]))
@@ -121,7 +123,8 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
                              interactive=False, wrap=True, elem_id="documents",
                              column_widths=["36%", "9%", "11%", "9%", "35%"])
         with gr.Row():
-            picker = gr.Dropdown(label=t("knowledge.pick"), choices=[], scale=3, elem_id="knowledge-pick")
+            picker = gr.Dropdown(label=t("knowledge.pick"), choices=[], scale=3, elem_id="knowledge-pick",
+                                 allow_custom_value=True)  # API clients may name a document by id or file name
             delete = gr.Button(t("knowledge.delete"), variant="stop", scale=1)
             clear = gr.Button(t("knowledge.clear"), variant="stop", scale=1, elem_id="clear-all")
         confirmed = gr.Checkbox(True, visible=False)  # set by the browser's confirm() before "Clear all" runs

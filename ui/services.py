@@ -90,6 +90,21 @@ class StopSwitches:
             return len(self._running) + len(self._armed)
 
 
+def picked_document(value: int | str | None, documents: dict[int, str]) -> int | None:
+    """The document a picker's value names: its id (a number, also as text) or its file name; None if none.
+
+    The pickers accept values that are not among their choices, so an API client can name a document it has
+    not had listed first (Gradio would refuse them otherwise); anything else is not one of the visitor's.
+    """
+    if isinstance(value, str):
+        value = value.strip()
+        by_name = [doc_id for doc_id, name in documents.items() if name == value]
+        if by_name:
+            return by_name[0]
+        value = int(value) if value.isdecimal() and value.isascii() else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value in documents else None
+
+
 class SessionRetriever:
     """The visitor's own documents plus the read-only shared library, merged by reciprocal rank.
 

@@ -216,7 +216,7 @@ def test_the_apps_files_do_not_exist_for_the_run_without_the_hook(app_data):
 
 def test_a_run_cannot_reach_the_apps_files_through_the_standard_library_directory(app_data):
     """An earlier escape: a symlink named like a stdlib package, then a chdir into the standard library."""
-    escape = f"""\
+    escape = """\
         import os, sys
         os.makedirs('a/b/c/d/e/f/g/h')
         os.symlink('a/b/c/d/e/f/g/h', 'json')

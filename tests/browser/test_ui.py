@@ -237,6 +237,7 @@ def test_gradio_client_example(server, files, alice):
     assert result["answer"].strip() and "Confidence" in result["confidence"]
     assert result["review_status"].startswith("✅ Review done")
     assert any(v in result["code_result"] for v in VERDICTS)
+    assert result["left_after_delete"] == [] and "contract.pdf" in result["delete_message"]
     with urllib.request.urlopen(server + "metrics", timeout=5) as response:
         metrics = response.read().decode()
     assert 'dka_request_latency_seconds{event="chat",quantile="0.99"}' in metrics
