@@ -91,7 +91,7 @@ Last question: $question""")
 
 NOT_FOUND = {
     "en": "I could not find this in your documents.",
-    "zh": "在您的文档中找不到相关内容。",
+    "zh": "在你的文档中找不到相关内容。",  # 你, as everywhere in the UI
 }
 
 # --- contract review -------------------------------------------------------------------------------

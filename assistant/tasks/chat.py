@@ -260,9 +260,10 @@ def _not_found(question: str, confidence: float, unanswerable: float | None = No
 
 
 def _is_not_found(text: str, lang: str) -> bool:
+    """Whether the reply is the refusal sentence (a model may write the polite 您 for the prompt's 你)."""
     phrase = prompts.NOT_FOUND[lang]
     core = phrase.rstrip(".。")
-    return core.lower() in text.lower() and len(text.strip()) < len(phrase) * 2
+    return core.lower() in text.lower().replace("您", "你") and len(text.strip()) < len(phrase) * 2
 
 
 def rewrite_question(engine: Engine, question: str, history: Sequence[Message],
