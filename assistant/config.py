@@ -73,7 +73,8 @@ class AssistantSettings(BaseSettings):
     sandbox_isolation: Literal["required", "best-effort"] = Field(
         "required", description="Code tab: `required` runs code only in its own namespaces (a root directory without "
         "the app's files, no network, its own processes) and turns \"run tests\" off where the kernel refuses them; "
-        "`best-effort` runs it anyway behind the audit hook and limits: only for a machine with one user.")
+        "`best-effort` runs it anyway behind the audit hook and limits, which are not a security boundary: only for a "
+        "machine whose one user writes the code.")
     clause_likeness: bool = Field(True, description="Contract review: look for the categories no rule matched "
                                   "(shown as possible findings): in English contracts with a classifier trained on "
                                   "clauses CUAD's annotators marked, in others by likeness to them (needs a "

@@ -1,6 +1,6 @@
 """Run untrusted generated Python against tests in a locked-down subprocess.
 
-Layers (each one alone stops the obvious attack; together they are defence in depth):
+Layers (the OS layer is the boundary; the audit hook is a tripwire in front of it that names what was tried):
 
 * OS, applied by a trusted bootstrap inside the child before the user code runs: new mount, network
   and pid namespaces (and a user namespace when we are not root). The run's root directory is a fresh
@@ -15,7 +15,8 @@ Layers (each one alone stops the obvious attack; together they are defence in de
   capabilities are dropped. When the kernel refuses the namespaces (some containers do), the run is
   refused with status "error" unless `isolation="best-effort"` was chosen (a machine with one user).
 * An audit hook (`sys.addaudithook`) in the same bootstrap: refuses network calls, process creation
-  (and importing `_posixsubprocess`, which starts processes without an audit event), signals, ctypes,
+  (and importing `_posixsubprocess`, which starts processes without an audit event), signals to other
+  processes, ctypes, profilers and object walks (they would reach the hook's own state),
   symbolic links, changing directory out of the run directory, writes outside the run directory and
   reads outside it and the interpreter's libraries. A refusal ends the run at once with status
   "blocked". Audit hooks are a tripwire, not a security boundary (Python's docs say so); the OS layer
@@ -253,29 +254,36 @@ if _prctl is not None:
     _as_init(_prctl)
 
 def _install_hook(workdir, read_roots, mark, blocked_exit):
+    # Nothing in here may run the program's own code (a __fspath__, a str subclass's __eq__, a property) or let an
+    # exception out: either would hand the program a frame of this hook, and through it the hook's closure.
     import os as _os, sys as _sys
-    realpath, fsdecode, join, write, exit_now, getcwd = (
-        _os.path.realpath, _os.fsdecode, _os.path.join, _os.write, _os._exit, _os.getcwd)
+    realpath, join, write, exit_now, getcwd = _os.path.realpath, _os.path.join, _os.write, _os._exit, _os.getcwd
+    str_copy, bytes_decode, encoding = str.__str__, bytes.decode, _sys.getfilesystemencoding()
     workdir, read_roots = str(workdir), tuple(read_roots)
     devices = ("/dev/null", "/dev/urandom", "/dev/random", "/dev/zero")
     write_flags = _os.O_WRONLY | _os.O_RDWR | _os.O_CREAT | _os.O_TRUNC | _os.O_APPEND
     spawn = frozenset(("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
                        "subprocess.Popen", "os.startfile"))
     signals = frozenset(("os.kill", "os.killpg", "signal.pthread_kill"))
+    # (the shutil.* events are not here: shutil's own os calls raise the events below, with converted paths)
     path_writes = frozenset(("os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link",
-                             "os.symlink", "os.truncate", "os.utime", "os.rename", "shutil.rmtree",
-                             "shutil.copyfile", "shutil.move", "os.chflags", "os.mkfifo", "os.mknod"))
+                             "os.symlink", "os.truncate", "os.utime", "os.rename", "os.chflags", "os.mkfifo",
+                             "os.mknod"))
     native = frozenset(("ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function", "ctypes.cdata"))
-    # gc's object walks would reach this hook's closure (its allowed paths); nothing honest needs them here.
-    introspection = frozenset(("gc.get_objects", "gc.get_referrers", "gc.get_referents"))
+    # what would reach this hook's frames or closure from outside it: object walks, other threads' frames,
+    # trace and profile functions (called for every frame, this hook's too)
+    introspection = frozenset(("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
+                               "sys.settrace", "sys.setprofile", "sys.monitoring.register_callback"))
     # modules that reach around the events above: fork_exec raises no "os.fork", _ctypes is ctypes
-    imports = {"_posixsubprocess": "starting processes is not allowed", "subprocess": "starting processes is not allowed",
-               "_ctypes": "loading native code (ctypes) is not allowed",
-               "ctypes": "loading native code (ctypes) is not allowed",
-               "_xxsubinterpreters": "starting interpreters is not allowed"}
+    imports = (("_posixsubprocess", "starting processes is not allowed"),
+               ("subprocess", "starting processes is not allowed"),
+               ("_ctypes", "loading native code (ctypes) is not allowed"),
+               ("ctypes", "loading native code (ctypes) is not allowed"),
+               ("_xxsubinterpreters", "starting interpreters is not allowed"))
+    streams = (_sys.stdout, _sys.stderr)  # the interpreter's own: the program may replace sys.stdout with its code
 
     def block(why):
-        for stream in (_sys.stdout, _sys.stderr):
+        for stream in streams:
             try:
                 stream.flush()
             except Exception:
@@ -283,39 +291,76 @@ def _install_hook(workdir, read_roots, mark, blocked_exit):
         write(2, ("\n" + mark + why + "\n").encode())
         exit_now(blocked_exit)
 
+    def text(value):  # an argument as an exact str, or None when it is neither text nor bytes
+        kind = type(value)
+        if kind is str:
+            return value
+        if issubclass(kind, str):  # a subclass's methods are the program's code: copy it into a plain str
+            return str_copy(value)
+        if issubclass(kind, bytes):
+            return bytes_decode(value, encoding, "surrogateescape")
+        return None
+
     def resolve(path):  # as the kernel will: relative to the current directory (kept inside workdir)
-        return realpath(join(getcwd(), fsdecode(path)))
+        return realpath(join(getcwd(), path))
 
     def inside(path, roots):
         return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
-    def check_path(path, writing):
-        if isinstance(path, int) or path is None:
-            return
+    def check_path(value, writing):
+        if value is None or (issubclass(type(value), int) and not writing):
+            return  # reading an open descriptor (fstat, fdopen): opening it was checked
+        path = text(value)
+        if path is None:
+            block("this kind of path argument is not allowed")
         full = resolve(path)
         if writing and not inside(full, (workdir,) + devices[:1]):
             block("writing files outside the sandbox is not allowed (" + full + ")")
         if not inside(full, (workdir,) + read_roots + devices):
             block("reading files outside the sandbox is not allowed (" + full + ")")
 
-    def hook(event, args):
+    def check_dir_fd(path, dir_fd):
+        # Relative to a directory descriptor the path escapes what resolve() sees unless it is one plain name
+        # (shutil.rmtree's case); and directories are opened for that only inside the run directory (see "open").
+        name = text(path)
+        if dir_fd not in (None, -1) and (name is None or "/" in name or name in ("..", ".")):  # -1: none given
+            block("paths relative to a directory descriptor must be plain names")
+
+    def check_open(path, mode, flags):
+        writing = bool(mode and any(c in mode for c in "wax+")) or bool((flags or 0) & write_flags)
+        check_path(path, writing)
+        name = text(path)
+        if mode is None and name is not None and ".." in name.split("/"):  # os.open may carry a dir_fd
+            block("os.open paths with '..' are not allowed")
+        if mode is None and name is not None and _os.path.isdir(resolve(name)) and not inside(resolve(name), (workdir,)):
+            block("opening directories outside the sandbox is not allowed")
+
+    def check(event, args):
         if event == "open":
-            path, mode, flags = args
-            writing = bool(mode and any(c in mode for c in "wax+")) or bool((flags or 0) & write_flags)
-            check_path(path, writing)
+            check_open(*args)
         elif event == "os.chdir":
-            if not args or isinstance(args[0], int) or not inside(resolve(args[0]), (workdir,)):
+            path = text(args[0]) if args else None
+            if path is None or not inside(resolve(path), (workdir,)):
                 block("changing to a directory outside the sandbox is not allowed")
         elif event in ("os.listdir", "os.scandir") and args:
             check_path(args[0], False)
         elif event == "os.symlink":
             block("creating symbolic links is not allowed")
-        elif event == "import" and args and args[0] in imports:
-            block(imports[args[0]])
+        elif event == "import" and args:
+            name = text(args[0])
+            for module, why in imports:
+                if name == module:
+                    block(why)
         elif event in path_writes:
-            for arg in args[:2]:
-                if isinstance(arg, (str, bytes)) or hasattr(arg, "__fspath__"):
-                    check_path(arg, True)
+            check_path(args[0], True)
+            if event in ("os.rename", "os.link"):
+                check_path(args[1], True)
+                check_dir_fd(args[0], args[2])
+                check_dir_fd(args[1], args[3])
+            elif event in ("os.remove", "os.rmdir"):
+                check_dir_fd(args[0], args[1])
+            elif event in ("os.mkdir", "os.chmod", "os.mkfifo", "os.chown", "os.utime", "os.mknod"):
+                check_dir_fd(args[0], args[-1])
         elif event.startswith("socket."):
             if event == "socket.__new__" and args[1] == 1:  # AF_UNIX socketpair (asyncio's self-pipe)
                 return
@@ -329,8 +374,14 @@ def _install_hook(workdir, read_roots, mark, blocked_exit):
             block("loading native code (ctypes) is not allowed")
         elif event in introspection:
             block("inspecting the interpreter's objects is not allowed")
-        elif event == "object.__setattr__" and args[1] == "__code__":
+        elif event == "object.__setattr__" and text(args[1]) == "__code__":
             block("replacing code objects is not allowed")
+
+    def hook(event, args):
+        try:
+            check(event, args)
+        except BaseException:  # never raise into the program: the traceback would carry this hook's frames
+            block("the sandbox could not check an operation")
 
     _sys.addaudithook(hook)
 
@@ -576,8 +627,16 @@ def classify(returncode: int, timed_out: bool, stderr: str, limits: SandboxLimit
     if returncode == -signal.SIGXFSZ or "[Errno 27] File too large" in _last_exception(stderr):
         return "killed", f"stopped: wrote more than the {limits.max_file_mb} MB file/output limit"
     if returncode < 0:
-        return "killed", f"stopped: killed by {signal.Signals(-returncode).name}"
+        return "killed", f"stopped: killed by {_signal_name(-returncode)}"
     return "failed", "failed: " + failure_summary(stderr)
+
+
+def _signal_name(number: int) -> str:
+    """SIGKILL, or "signal 40" for one the signal module has no name for (real-time signals)."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _last_exception(stderr: str) -> str:

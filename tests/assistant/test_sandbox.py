@@ -157,6 +157,89 @@ def test_ways_around_the_hook_are_blocked():
     assert run("import os, signal\nos.kill(-1, signal.SIGKILL)\n").reason == "blocked: sending signals is not allowed"
 
 
+HIJACK = """\
+    import os, shutil, sys
+
+    def hijack():  # what a program would do with a frame of the hook: switch its block() off
+        frame = sys._getframe(1)
+        while frame is not None:
+            for value in list(frame.f_locals.values()):
+                for cell in getattr(value, "__closure__", None) or ():
+                    if getattr(cell.cell_contents, "__name__", "") == "block":
+                        cell.cell_contents = lambda why: None
+            frame = frame.f_back
+
+    class Sneaky:
+        def __getattr__(self, name):
+            hijack()
+            raise AttributeError(name)
+
+    class Text(str):
+        def __eq__(self, other):
+            hijack()
+            return str.__eq__(self, other)
+        __hash__ = str.__hash__
+        def startswith(self, *args):
+            hijack()
+            return str.startswith(self, *args)
+        def __fspath__(self):
+            hijack()
+            return str(self)
+"""
+
+
+def test_the_hook_never_runs_the_programs_code_so_it_cannot_be_switched_off():
+    """An earlier escape: the hook asked a path object for __fspath__, so the object's code ran inside the hook."""
+    attempts = """\
+        for attempt in (lambda: shutil.copyfile(Sneaky(), "copy"), lambda: open(Text("mine.txt"), "w").close(),
+                        lambda: __import__(Text("json")), lambda: setattr(hijack, Text("__doc__"), "x"),
+                        lambda: os.mkdir(Text("folder")), lambda: os.listdir(Text("."))):
+            try:
+                attempt()
+            except Exception:
+                pass
+        print(os.listdir("/"))
+        """
+    result = run(textwrap.dedent(HIJACK) + textwrap.dedent(attempts))
+    assert result.status == "blocked" and result.reason.startswith("blocked: reading files outside the sandbox")
+
+
+def test_an_error_inside_the_hook_ends_the_run_instead_of_reaching_the_program():
+    """An exception raised in the hook would carry its frames (and its closure) to the program's except clause."""
+    gone = "import os\nos.mkdir('d')\nos.chdir('d')\nos.rmdir('../d')\nopen('x', 'w')\n"  # getcwd() fails now
+    assert run(gone).reason == "blocked: the sandbox could not check an operation"
+    assert run("import sys\nsys.setprofile(lambda *a: None)\n").reason == \
+        "blocked: inspecting the interpreter's objects is not allowed"  # a profiler sees every frame, the hook's too
+
+
+def test_descriptors_of_directories_outside_the_run_cannot_anchor_relative_paths():
+    """os.open(dir) + dir_fd= would make 'name' mean a file beside the interpreter's, not in the run directory."""
+    anchored = "import json, os\nfd = os.open(os.path.dirname(json.__file__), os.O_RDONLY)\nos.remove('x', dir_fd=fd)\n"
+    assert run(anchored).reason == "blocked: opening directories outside the sandbox is not allowed"
+    assert run("import os\nos.mkdir('d')\nos.open('d/../x', os.O_CREAT | os.O_WRONLY)\n").reason == \
+        "blocked: os.open paths with '..' are not allowed"
+    # '../x' is inside the run from the current directory d/e, but beside the run directory from the descriptor's
+    inside = "import os\nos.makedirs('d/e')\nfd = os.open('.', os.O_RDONLY)\nos.chdir('d/e')\nos.mkdir('../x', dir_fd=fd)\n"
+    assert run(inside).reason == "blocked: paths relative to a directory descriptor must be plain names"
+    honest = """\
+        import os, shutil, tempfile
+        with tempfile.TemporaryDirectory(dir=".") as tmp:
+            os.makedirs(os.path.join(tmp, "a", "b"))
+            open(os.path.join(tmp, "a", "b", "f.txt"), "w").write("x")
+        shutil.rmtree("made", ignore_errors=True)
+        os.makedirs("made/deeper")
+        open("made/deeper/g.txt", "w").write("y")
+        shutil.rmtree("made")
+        assert not os.path.exists("made")
+        """
+    assert run(honest).passed  # shutil.rmtree's descriptor-relative removals stay allowed
+
+
+def test_a_run_killed_by_a_signal_without_a_name_is_reported():
+    result = run("import signal\nsignal.raise_signal(40)\n")
+    assert result.status == "killed" and result.reason == "stopped: killed by signal 40"
+
+
 # ---------------------------------------------------------------- network
 
 
