@@ -235,8 +235,10 @@ class LocalEngine:
     def _prompt(self, messages: Sequence[Message], sampling: Sampling) -> tuple[Sampling, list[int], str | None]:
         model = self.model
         max_new = min(sampling.max_new_tokens, model.context_length // 2)
-        prepared = prepare_messages(messages, no_system_prompt=model.is_reasoning_model or self.opens_reasoning)
-        ids, warning = fit_to_context(prepared, lambda m: model.encode(model.render_prompt(m)),
+        no_system = model.is_reasoning_model or self.opens_reasoning
+        # trimmed before the system rules are folded into a user turn (R1 models), so they are never dropped
+        ids, warning = fit_to_context(list(messages), lambda m: model.encode(model.render_prompt(
+                                          prepare_messages(m, no_system_prompt=no_system))),
                                       lambda text, n: model.decode(model.encode(text)[-n:]) if n else "",
                                       model.context_length - max_new)
         return Sampling(max_new, sampling.temperature, sampling.top_p), ids, warning

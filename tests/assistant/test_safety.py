@@ -90,3 +90,21 @@ def test_a_filtered_word_in_a_contract_quote_does_not_block_its_explanation():
     finding = Finding("License Grant", True, "Licensor grants a licence to Project Falcon.", "c.txt", 1, "medium",
                       "Is the licence exclusive?")
     assert explain(engine, finding) == f"This clause names {MASK} as the licensed product."
+
+
+def test_masking_leaves_everything_but_the_listed_words_as_written():
+    """NFKC and case folding change lengths ("…" is "...", "ß" is "ss"): the output keeps its own case and characters."""
+    words = SensitiveWordFilter(["falcon", "机密"])
+    text = "The Term is Five (5) years… see Section 2. Straße GmbH, ﬁle Ⅻ."
+    assert words.redact(text) == text  # nothing listed: not a character changed
+    assert words.redact("Straße… FALCON ﬁle: 机密！") == f"Straße… {MASK} ﬁle: {MASK}！"
+    assert words.redact("Ｆａｌｃｏｎ’s plan") == f"{MASK}’s plan"  # full-width letters match and are masked whole
+    assert words.redact("cafe\u0301 falcon") == f"cafe\u0301 {MASK}"
+    ligature = SensitiveWordFilter(["fi"])
+    assert ligature.redact("a ﬁne day") == f"a {MASK}ne day"  # the ligature is one character: masked whole
+
+
+def test_streamed_output_with_length_changing_characters_is_masked_across_deltas():
+    pieces = [TextDelta("Straße… the Fal"), TextDelta("con plan, Ⅻ.")]
+    engine = FilteredEngine(PiecewiseEngine(pieces), SensitiveWordFilter(["falcon"]))
+    assert text_of(engine.stream([{"role": "user", "content": "q"}])) == f"Straße… the {MASK} plan, Ⅻ."

@@ -9,7 +9,7 @@ import torch
 from transformers import AutoModelForCausalLM, DeepseekV3Config, Qwen2Config
 
 from assistant.events import Done, GenerationParams
-from assistant.generation import LocalEngine
+from assistant.generation import LocalEngine, Sampling
 from assistant.model import converted_dir, load_model
 from assistant.offline import OFFLINE_MODELS, _package_file
 
@@ -67,3 +67,23 @@ def test_gguf_file_is_converted_once_and_cached(small_settings):
     model = load_model(str(gguf), small_settings.model_copy(update={"offline_model": "none"}))
     assert not model.info.offline_fallback and model.info.label == gguf.name
     assert (converted_dir(gguf, small_settings.cache_dir) / "model.safetensors").is_file()
+
+
+def test_a_long_chat_trimmed_for_an_r1_model_keeps_the_answering_rules(tiny_dir, small_settings):
+    """R1 models get the system rules inside a user turn: trimming must drop old turns, never those rules."""
+    settings = small_settings.model_copy(update={"offline_model": "none"})
+    model = load_model(str(tiny_dir), settings)
+    model.context_length = 400
+    engine = LocalEngine(model, settings)
+    try:
+        old_turns = [{"role": role, "content": f"old turn {i}: " + "filler words " * 30}
+                     for i in range(6) for role in ("user", "assistant")]
+        conversation = [{"role": "system", "content": "RULES: cite sources as [n]."}, *old_turns,
+                        {"role": "user", "content": "What is the notice period?"}]
+        _, ids, warning = engine._prompt(conversation, Sampling(16, 0.0, 1.0))
+    finally:
+        engine.close()
+    prompt = model.decode(ids)
+    assert warning and "dropped" in warning and len(ids) <= 400 - 16
+    assert "RULES: cite sources as [n]." in prompt and "What is the notice period?" in prompt
+    assert "old turn 0" not in prompt
