@@ -56,10 +56,14 @@ class KnowledgeBase:
     def _open(self) -> None:
         settings = self.settings
         self._metadata = MetadataStore(self.directory / "kb.sqlite3")
-        self._check_embedder()
-        self._vectors = FaissStore(self.embedder.dim, settings.approx_index_threshold, settings.ivf_nprobe,
-                                   settings.use_gpu)
-        self._load_index()
+        try:
+            self._check_embedder()
+            self._vectors = FaissStore(self.embedder.dim, settings.approx_index_threshold, settings.ivf_nprobe,
+                                       settings.use_gpu)
+            self._load_index()
+        except BaseException:
+            self._metadata.close()
+            raise
 
     # --- queries ----------------------------------------------------------------------------------
 
@@ -143,7 +147,10 @@ class KnowledgeBase:
             if ids is None:
                 return False
             self._vectors.delete(ids)
-            self.persist()
+            try:
+                self.persist()
+            except StoreError as exc:  # the document is gone (SQLite); the stale index file is rebuilt at next start
+                log.warning("faiss_index_not_saved_after_delete doc_id=%d error=%r", doc_id, str(exc))
             return True
 
     def clear(self) -> None:
@@ -165,8 +172,10 @@ class KnowledgeBase:
                 raise StoreError("index_unsaved", directory=self.directory, detail=_reason(exc)) from exc
 
     def close(self) -> None:
-        self._metadata.close()
-        self._writer.release()
+        """Close the store; waits for a write in progress (an ingest's commit, a delete) to finish first."""
+        with self._lock:
+            self._metadata.close()
+            self._writer.release()
 
     # --- internals --------------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from knowledge.lock import DirectoryLock
 
 log = logging.getLogger(__name__)
 
-_OWN_DIR = re.compile(r"[0-9a-f]{24}|_exports")
+EXPORTS_DIR = "_exports"  # the default home of the sessions' report downloads, one folder per session key
+_KEY = re.compile(r"[0-9a-f]{24}")
 PRIVATE_DIR = 0o700  # owner only: visitors' documents are not for other uids on the machine
 
 
@@ -95,11 +96,20 @@ class SessionKnowledgeBases:
     def _remove_stale(self) -> None:
         """Delete stores left by a previous process (a crash or SIGKILL): their sessions can never return."""
         # Only directories named like our own session keys: the root may be a shared, operator-chosen folder.
-        for stale in (p for p in self.root.iterdir() if p.is_dir() and _OWN_DIR.fullmatch(p.name)):
+        for stale in (p for p in self.root.iterdir() if p.is_dir() and _KEY.fullmatch(p.name)):
             if _in_use(stale):  # another app process shares this root: its visitors' stores stay
                 continue
             shutil.rmtree(stale, ignore_errors=True)
             log.warning("stale_session_store_removed path=%s", stale)
+        exports = self.root / EXPORTS_DIR
+        for stale in (p for p in exports.iterdir() if p.is_dir() and _KEY.fullmatch(p.name)) if exports.is_dir() else ():
+            if not _in_use(self.root / stale.name):  # reports of a session whose store is gone or unheld
+                shutil.rmtree(stale, ignore_errors=True)
+
+    def active_keys(self) -> set[str]:
+        """The directory names (session keys) of the sessions holding a store now."""
+        with self._lock:
+            return {session_key(session_id) for session_id in self._bases}
 
     def _create(self, session_id: str) -> KnowledgeBase:
         directory = self._directory(session_id)

@@ -779,6 +779,20 @@ def test_code_in_model_answers_is_left_as_written():
     assert render.model_markdown("Streaming ```html\n<img src=x>") == "Streaming ```html\n<img src=x>"
 
 
+def test_reports_of_a_session_still_in_use_outlive_the_ttl_and_a_gone_sessions_do_not(stores, tmp_path):
+    services = Services(AppSettings(session_ttl_s=60), stores, Runtime(chat=ScriptedEngine(), code=ScriptedEngine()),
+                        "all-MiniLM-L6-v2", exports_root=tmp_path / "exports")
+    stores.get("alive")  # still has its store (reviewing keeps it in use)
+    alive, gone = services.exports_dir("alive"), services.exports_dir("gone")
+    hour_ago = time.time() - 3600
+    for folder in (alive, gone):
+        os.utime(folder, (hour_ago, hour_ago))  # e.g. a re-review wrote deeper down, in doc-N/
+    services.expire()
+    assert alive.is_dir() and not gone.exists()
+    os.utime(alive, (hour_ago, hour_ago))
+    assert services.exports_dir("alive").stat().st_mtime > hour_ago + 3000  # writing a report marks it used
+
+
 def test_two_contracts_with_the_same_export_name_do_not_share_report_files(stores, tmp_path):
     from assistant.tasks.contracts import ReviewReport
 

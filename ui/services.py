@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -16,7 +17,7 @@ from assistant.sandbox import SandboxLimits
 from assistant.tasks.similar import ClauseFinder
 from knowledge.kb import KnowledgeBase
 from knowledge.retrieval import Ranking, reciprocal_rank_fusion
-from knowledge.sessions import PRIVATE_DIR, NoDocuments, SessionKnowledgeBases, session_key
+from knowledge.sessions import EXPORTS_DIR, PRIVATE_DIR, NoDocuments, SessionKnowledgeBases, session_key
 from knowledge.types import SearchResult
 from ui.config import AppSettings
 from ui.metrics import Metrics
@@ -148,6 +149,7 @@ class Services:
         """A private folder for this session's downloadable reports (removed with the session)."""
         directory = self.exports_folder() / session_key(session_id)
         directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        os.utime(directory)  # used now: the reports inside may be re-written deeper down, which leaves this mtime
         return directory
 
     def end_session(self, session_id: str) -> None:
@@ -160,10 +162,10 @@ class Services:
         """Drop idle sessions' stores and stale exports (run periodically)."""
         dropped = self.stores.expire()
         self.stops.prune(self.settings.session_ttl_s)
-        cutoff = time.time() - self.settings.session_ttl_s
+        cutoff, active = time.time() - self.settings.session_ttl_s, self.stores.active_keys()
         for directory in self.exports_folder().iterdir():
             try:
-                stale = directory.stat().st_mtime < cutoff
+                stale = directory.name not in active and directory.stat().st_mtime < cutoff
             except OSError:  # end_session removed it between the listing and now
                 continue
             if stale:
@@ -172,6 +174,6 @@ class Services:
 
     def exports_folder(self) -> Path:
         """Where every session's exports folder lives (absolute: Gradio serves downloads from it)."""
-        root = (self.exports_root or self.stores.root / "_exports").resolve()
+        root = (self.exports_root or self.stores.root / EXPORTS_DIR).resolve()
         root.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         return root

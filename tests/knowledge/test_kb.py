@@ -99,6 +99,39 @@ def test_a_second_process_on_the_same_store_is_refused_until_the_first_closes(se
     KnowledgeBase(settings, embedder).close()  # and this process can open it again
 
 
+def test_a_delete_whose_index_file_cannot_be_written_still_succeeds(settings, embedder, docs, monkeypatch, caplog):
+    kb = KnowledgeBase(settings, embedder)
+    text, docx = kb.ingest([docs["text_pdf"], docs["docx"]])
+
+    def full_disk(path):
+        raise RuntimeError("No space left on device")
+
+    monkeypatch.setattr(kb._vectors, "save", full_disk)
+    assert kb.delete(text.doc_id) is True and "faiss_index_not_saved_after_delete" in caplog.text
+    assert [d.name for d in kb.documents()] == ["handbook.docx"] and len(kb) == docx.chunks
+    kb.close()
+    again = KnowledgeBase(settings, embedder)  # the index on disk predates the delete: rebuilt, without it
+    assert len(again) == docx.chunks and all(r.file_name == "handbook.docx" for r in again.search("Marie Curie"))
+    again.close()
+
+
+def test_a_store_refused_at_opening_leaves_nothing_open(settings, embedder, docs, monkeypatch):
+    from knowledge.errors import StoreError
+    from knowledge.metadata import MetadataStore
+
+    KnowledgeBase(settings, embedder).close()
+    closed, close = [], MetadataStore.close
+    monkeypatch.setattr(MetadataStore, "close", lambda self: closed.append(self) or close(self))
+
+    class Other:
+        name, dim, multilingual = "other-model", embedder.dim, False
+
+    with pytest.raises(StoreError, match="built with embedder"):
+        KnowledgeBase(settings, Other())
+    assert len(closed) == 1
+    KnowledgeBase(settings, embedder).close()  # and its writer lock was let go
+
+
 def test_failure_while_storing_leaves_store_unchanged(kb, docs, monkeypatch):
     kb.ingest([docs["docx"]])
     before = (len(kb), [d.name for d in kb.documents()])

@@ -38,8 +38,14 @@ def test_stores_left_by_a_dead_process_are_removed_at_start(settings, embedder, 
 def test_a_second_app_on_the_same_sessions_root_keeps_the_first_apps_live_stores(settings, embedder, docs, tmp_path):
     first = SessionKnowledgeBases(settings, embedder, root=tmp_path / "sessions")
     first.get("alice").ingest([docs["docx"]])
+    exports = first.root / "_exports"
+    for key in (session_key("alice"), session_key("gone")):
+        (exports / key).mkdir(parents=True)
+        (exports / key / "report.md").write_text("findings")
     SessionKnowledgeBases(settings, embedder, root=tmp_path / "sessions")  # its start-up clean-up runs here
     assert first.get("alice").documents() and (first.root / session_key("alice")).is_dir()
+    assert (exports / session_key("alice") / "report.md").is_file()  # alice's reports stay downloadable
+    assert not (exports / session_key("gone")).exists()  # a dead process's visitor: nobody can download them
     first.close_all()
 
 
