@@ -55,11 +55,6 @@ class ThinkSplitter:
         self._buffer = ""
         yield from self._drain()
 
-    @property
-    def in_reasoning(self) -> bool:
-        """Whether the stream is currently inside the `<think>` block."""
-        return self._state == "reasoning"
-
     def _step(self) -> bool:
         """Advance the state machine on the buffer; False when more input is needed."""
         if self._state == "start":

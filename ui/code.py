@@ -136,9 +136,12 @@ def build_code(services: Services) -> None:
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "code")
 
-    generate.click(on_generate, [prompt, tests, generate_tests], [code, tests, reasoning, result],
-                   api_name="generate_code", concurrency_id="model",
-                   concurrency_limit=services.settings.model_concurrency)
+    def arm(request: gr.Request):  # from the click on, Stop reaches the request, also while it waits in the queue
+        services.stops.arm(request.session_hash, "code")
+
+    armed = generate.click(arm, None, None, queue=False, api_visibility="private")
+    armed.then(on_generate, [prompt, tests, generate_tests], [code, tests, reasoning, result],
+               api_name="generate_code", concurrency_id="model", concurrency_limit=services.settings.model_concurrency)
     def on_run(code_text, test_code, request: gr.Request):
         runner = functools.partial(run_python, limits=services.sandbox)
         return run_tests(code_text, test_code, runner, lang=request_language(request))

@@ -146,8 +146,12 @@ def build_contracts(services: Services) -> ContractsTab:
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "review")
 
-    review.click(on_review, [upload, picker, explain], [table, status, markdown_file, json_file], api_name="review",
-                 concurrency_id="model", concurrency_limit=services.settings.model_concurrency)
+    def arm(request: gr.Request):  # from the click on, Stop reaches the review, also while it waits in the queue
+        services.stops.arm(request.session_hash, "review")
+
+    armed = review.click(arm, None, None, queue=False, api_visibility="private")
+    armed.then(on_review, [upload, picker, explain], [table, status, markdown_file, json_file], api_name="review",
+               concurrency_id="model", concurrency_limit=services.settings.model_concurrency)
     stop.click(on_stop, None, None, queue=False, api_name="stop_review")
     one_document_at_a_time(upload, picker)
     return ContractsTab(picker, tab, table)

@@ -15,10 +15,6 @@ class Source:
     text: str
     relevance: float
 
-    @property
-    def citation(self) -> str:
-        return f"{self.file_name}, p. {self.page}"
-
 
 @dataclass(frozen=True)
 class Sources:
