@@ -86,6 +86,9 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
         return
     query = rewrite_question(engine, question, history, cancel) if options.rewrite and history else question
     sources = select_sources(retriever.search(query, options.k), query, options)
+    if query != question:  # a rewrite can spoil a question that stands on its own: the question as asked counts too
+        asked = select_sources(retriever.search(question, options.k), question, options)
+        sources = merge_sources(sources, asked, options.k)
     yield Sources(tuple(sources), query)
     if not sources:
         yield from _not_found(question, confidence=1.0)
@@ -120,6 +123,17 @@ def select_sources(results: list[SearchResult], query: str, options: ChatOptions
             relevance = min(1.0, max(dense, coverage))
             sources.append(Source(len(sources) + 1, result.file_name, result.page, result.text, round(relevance, 3)))
     return sources
+
+
+def merge_sources(first: list[Source], second: list[Source], k: int) -> list[Source]:
+    """The k most relevant of both lists (the same passage once), renumbered from 1."""
+    seen, merged = set(), []
+    for source in sorted([*first, *second], key=lambda s: -s.relevance):
+        key = (source.file_name, source.page, source.text)
+        if key not in seen:
+            seen.add(key)
+            merged.append(source)
+    return [replace(source, number=i) for i, source in enumerate(merged[:k], start=1)]
 
 
 def _coverage(result: SearchResult, wanted: set[str]) -> float:

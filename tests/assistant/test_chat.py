@@ -110,6 +110,25 @@ def test_follow_up_is_rewritten_for_retrieval(filled_kb):
     assert engine.prompts[1][1:3] == history  # earlier visible turns go to the model, no reasoning
 
 
+def test_a_follow_up_that_stands_on_its_own_survives_a_rewrite_that_spoils_it(filled_kb):
+    """Seen in the app: a new question after an unrelated one was rewritten into something nothing matches."""
+    engine = ScriptedEngine("What is the weather like on the planet Mars?", "Twenty-five days [1].")
+    history = [{"role": "user", "content": "Who won the Nobel Prize?"}, {"role": "assistant", "content": "Curie [1]."}]
+    events = list(answer(engine, filled_kb, "How many days of paid leave do employees get?", history))
+    sources = events_of(Sources, events)[0].items
+    assert sources and sources[0].file_name == "handbook.docx" and [s.number for s in sources] == list(
+        range(1, len(sources) + 1))
+    assert not events_of(Answer, events)[0].not_found
+
+
+def test_merged_sources_keep_the_most_relevant_once():
+    from assistant.tasks.chat import merge_sources
+
+    a, b, c = (Source(1, "a.pdf", 1, "A", 0.9), Source(2, "b.pdf", 2, "B", 0.5), Source(1, "c.pdf", 1, "C", 0.7))
+    merged = merge_sources([a, b], [c, Source(2, "a.pdf", 1, "A", 0.9)], k=2)
+    assert [(s.number, s.file_name) for s in merged] == [(1, "a.pdf"), (2, "c.pdf")]
+
+
 def test_prompt_is_pinned():
     sources = [Source(1, "a.pdf", 4, "Alpha text.", 0.9)]
     messages = build_messages("What is alpha?", sources)
