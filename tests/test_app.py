@@ -432,6 +432,20 @@ def test_failed_run_shows_the_output_and_the_retry(stores, tmp_path):
     assert results[-1].startswith("✅ **passed** (attempt 2")
 
 
+def test_the_status_says_the_model_is_writing_tests_until_they_run_and_chinese_reasons_are_chinese(stores, tmp_path):
+    answer, tests = "```python\ndef add(a, b):\n    return a + b\n```", "```python\nassert add(1, 2) == 3\n```"
+    services = make_services(stores, tmp_path, code_engine=ScriptedEngine(answer, tests))
+    results = [v.result for v in code.code_stream(services, "add two numbers", "", generate_tests=True, lang="zh")]
+    assert "⏳ 模型正在为这段代码编写测试…" in results and "⏳ 正在沙箱中运行测试…" in results
+    assert results.index("⏳ 模型正在为这段代码编写测试…") < results.index("⏳ 正在沙箱中运行测试…")
+    assert results[-1].startswith("✅ **通过** (第 1 次尝试，模型编写的测试): 代码和测试运行无误 ·")
+    timeout = SandboxResult(False, "timeout", "stopped: exceeded the 10 s time limit", "", "", 10.0)
+    assert render.sandbox_reason(timeout.reason, "zh") == "超过 10 秒的时间限制，已停止"
+    assert render.sandbox_reason("failed: AssertionError (line 3: assert f() == 2)", "zh") == \
+        "AssertionError (line 3: assert f() == 2)"
+    assert render.sandbox_reason("stopped: killed by signal 40", "zh") == "被 signal 40 终止"
+
+
 def test_run_tests_button_uses_the_edited_code():
     assert code.run_tests("def f():\n    return 1\n", "assert f() == 1").startswith("✅ **passed** (your tests)")
     fake = SandboxResult(False, "timeout", "stopped: exceeded the 10 s time limit", "", "```boom", 10.0)

@@ -62,10 +62,11 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
                 case Notice(message=message):
                     notices.append(f"⚠️ {escape(message)}")
                 case CodeBlock(kind="tests", code=code):
-                    view.tests = code
+                    view.tests, view.result = code, say(lang, "code.running")
                 case CodeBlock(code=code):
                     view.code, raw, have_block = code, "", True
-                    view.result = say(lang, "code.running") if run else ""
+                    writing = run and not tests and view.tests == ""  # the model writes the tests first
+                    view.result = say(lang, "code.writing_tests" if writing else "code.running") if run else ""
                 case CodeRun(result=result, attempt=attempt, tests=origin):
                     view.result = run_markdown(result, attempt, origin, lang)
                 case Done(finish_reason=reason, usage=usage):

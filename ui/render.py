@@ -226,11 +226,34 @@ def finding_row(finding: Finding, lang: str = "en") -> list:
             finding.explanation]
 
 
+# The sandbox's English reasons, in Chinese (what varies - limits, signal names, exceptions, why - is kept)
+_SANDBOX_REASONS_ZH = (
+    (re.compile(r"passed: .*"), "代码和测试运行无误"),
+    (re.compile(r"stopped: exceeded the (\S+) s time limit"), "超过 {0} 秒的时间限制，已停止"),
+    (re.compile(r"stopped: exceeded the (\S+) MB memory limit"), "超过 {0} MB 的内存限制，已停止"),
+    (re.compile(r"stopped: wrote more than the (\S+) MB file/output limit"), "写入超过 {0} MB 的文件/输出限制，已停止"),
+    (re.compile(r"stopped: killed by (.+)"), "被 {0} 终止"),
+    (re.compile(r"blocked: (.+)"), "已拦截：{0}"),
+    (re.compile(r"failed: (.+)", re.DOTALL), "{0}"),
+    (re.compile(r"error: (.+)", re.DOTALL), "错误：{0}"),
+)
+
+
+def sandbox_reason(reason: str, lang: str = "en") -> str:
+    """The sandbox's reason for its verdict in the visitor's language."""
+    if lang != "zh":
+        return reason
+    for pattern, template in _SANDBOX_REASONS_ZH:
+        if match := pattern.fullmatch(reason):
+            return template.format(*match.groups())
+    return reason
+
+
 def sandbox_markdown(result: SandboxResult, label: str = "", lang: str = "en") -> str:
     """The sandbox's verdict, reason and output (output in a fenced block: inert)."""
     icon = "✅" if result.passed else "❌"
     status = say(lang, f"sandbox.{result.status}") if f"sandbox.{result.status}" in MESSAGES["en"] else result.status
-    head = f"{icon} **{status}**{f' ({escape(label)})' if label else ''}: {escape(result.reason)} " \
+    head = f"{icon} **{status}**{f' ({escape(label)})' if label else ''}: {escape(sandbox_reason(result.reason, lang))} " \
            f"· {result.duration_s:.2f} s"
     output = "\n".join(x for x in (result.stdout.strip(), result.stderr.strip()) if x)
     if not output:

@@ -136,6 +136,41 @@ def strip_main_guard(code: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def without_redefinitions(tests: str, code: str) -> str:
+    """Model-written tests without their own copies of what the solution defines.
+
+    A small model often repeats the function above its asserts; the tests then check that copy and pass
+    whatever the solution does. Top-level definitions, assignments and imports of a name the solution
+    defines are dropped (the solution's come first in the program, so the tests still see them).
+    """
+    try:
+        solution, suite = ast.parse(code), ast.parse(tests)
+    except (SyntaxError, ValueError):
+        return tests
+    defined = set().union(*(_bound(node) for node in solution.body)) - {"*"}
+    copies = [node for node in suite.body if _bound(node) & defined]
+    if not copies:
+        return tests
+    lines = tests.splitlines()
+    for node in reversed(copies):
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        del lines[first - 1:node.end_lineno]
+    logger.info("generated tests: dropped %d copies of the solution's definitions", len(copies))
+    return "\n".join(lines).strip("\n")
+
+
+def _bound(node: ast.stmt) -> set[str]:
+    """The names a top-level statement defines."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    if isinstance(node, ast.ImportFrom):
+        return {alias.asname or alias.name for alias in node.names}
+    return set()
+
+
 # ---------------------------------------------------------------- the task
 
 
@@ -189,7 +224,7 @@ def _run_and_retry(engine: Engine, request: str, code: str, tests: str | None, g
     if tests is None and generate_tests:
         written = yield from _stream(engine, prompts.CODE_TESTS.render(request=request), params, cancel, total,
                                      forward_text=False)
-        tests, origin = extract_code(written.text), "generated"
+        tests, origin = without_redefinitions(extract_code(written.text), code), "generated"
         yield CodeBlock(tests, kind="tests")
     if not tests or _cancelled(cancel):
         logger.info("code run skipped reason=%s", "cancelled" if tests else "no tests")

@@ -10,7 +10,7 @@ from assistant import prompts
 from assistant.events import Done, GenerationParams, Notice, ReasoningDelta, TextDelta, Usage
 from assistant.info import ModelInfo
 from assistant.sandbox import SandboxResult
-from assistant.tasks.code import CodeBlock, CodeRun, code_closed, extract_code, generate_code
+from assistant.tasks.code import CodeBlock, CodeRun, code_closed, extract_code, generate_code, without_redefinitions
 from tests.assistant.fakes import ScriptedEngine
 
 ADD = "```python\ndef add(a, b):\n    return a + b\n```"
@@ -137,6 +137,22 @@ def test_generated_tests_are_written_by_the_model_and_not_streamed_as_answer():
     run = only(events, CodeRun)[0]
     assert run.tests == "generated" and run.result.passed and "1 passed, 0 failed" in run.result.stdout
     assert engine.prompts[1][0]["content"] == prompts.CODE_TESTS.render(request="add two numbers")
+
+
+def test_generated_tests_that_redefine_the_function_test_the_solution_not_their_copy():
+    """Seen in the app: the model's tests defined reverse_words again, so they passed whatever the code did."""
+    wrong = "```python\ndef reverse_words(s):\n    return s\n```"
+    tests = ("```python\nimport pytest\nfrom solution import reverse_words\n\n@staticmethod\ndef reverse_words(s):\n"
+             "    return ' '.join(reversed(s.split()))\n\nHELPER = 1\n\ndef test_reverse():\n"
+             "    assert reverse_words('a b') == 'b a'\n```")
+    events = events_of(generate_code(ScriptedEngine(wrong, tests, wrong), "reverse words", run=True,
+                                     generate_tests=True))
+    written = only(events, CodeBlock)[1].code
+    assert "def reverse_words" not in written and "from solution" not in written and "@staticmethod" not in written
+    assert "import pytest" in written and "HELPER = 1" in written and "def test_reverse" in written
+    assert not only(events, CodeRun)[0].result.passed  # the solution's own reverse_words is what is tested
+    assert without_redefinitions("assert f(1) == 2", "def f(x):\n    return x + 1") == "assert f(1) == 2"
+    assert without_redefinitions("def f(:", "def f(x): pass") == "def f(:"  # unparsable: left as written
 
 
 def test_run_without_tests_runs_nothing():
