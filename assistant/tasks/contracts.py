@@ -298,8 +298,13 @@ def _to_explain(findings) -> list[Finding]:
 
 def explain(engine: Engine, finding: Finding, cancel: threading.Event | None = None) -> str:
     """The model's short explanation of a clause (its visible answer only, not its reasoning)."""
-    prompt = prompts.CLAUSE_EXPLAIN.render(category=finding.category, description=BY_NAME[finding.category].description,
-                                           file_name=finding.file_name, page=finding.page, quote=finding.quote)
+    if has_cjk(finding.quote):  # asked in Chinese: asked in English, small models explain Chinese clauses in English
+        prompt = prompts.CLAUSE_EXPLAIN_ZH.render(category=display_name(finding.category, "zh"),
+                                                  file_name=finding.file_name, page=finding.page, quote=finding.quote)
+    else:
+        prompt = prompts.CLAUSE_EXPLAIN.render(category=finding.category,
+                                               description=BY_NAME[finding.category].description,
+                                               file_name=finding.file_name, page=finding.page, quote=finding.quote)
     params = GenerationParams(max_new_tokens=160, temperature=0.0)
     # the quote is document text: the word filter masks the explanation but does not refuse it
     pieces = [e.text for e in document_stream(engine)([{"role": "user", "content": prompt}], params, cancel)

@@ -90,6 +90,19 @@ def test_model_explains_risky_clauses_and_exports(kb, tmp_path):
     assert markdown.startswith("# Contract review: c.pdf") and "**Ask your lawyer:**" in markdown
 
 
+def test_chinese_clauses_are_explained_from_a_chinese_prompt(kb, tmp_path):
+    """Seen in the Chinese walkthrough: asked in English, the small model explained Chinese clauses in English."""
+    path = tmp_path / "采购合同.txt"
+    path.write_text(factory.CHINESE_CONTRACT, encoding="utf-8")
+    engine = ScriptedEngine(*["这条条款要求提前通知。请用中文、最多两句话说明。"] * 20)
+    events, report = run_review(kb, path, engine)
+    first = engine.prompts[0][0]["content"]
+    assert first.startswith("你在为委托人审阅一份合同条款。类别：") and "请用中文" in first and "<<<" in first
+    assert "explain" not in first.lower() and "Answer in the language" not in first
+    explained = [f for f in report.findings if f.explanation]
+    assert explained and all(f.explanation == "这条条款要求提前通知。" for f in explained)  # the echo is dropped
+
+
 @pytest.mark.parametrize("clause", CLAUSE_TYPES, ids=lambda c: c.name)
 def test_every_pattern_compiles_and_has_a_question(clause):
     assert clause.compiled() and clause.question.endswith("?")
