@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import string
 import threading
@@ -358,6 +359,9 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     assert twice.status.endswith("Reviewed the copy already in your documents (supply &lt;deal&gt;.pdf).")
     zh = list(contracts.review_stream(services, "s", str(upload), None, explain=False, lang="zh"))[-1]
     assert zh.status.endswith("审阅的是你文档中已有的副本（supply &lt;deal&gt;.pdf）。")
+    explaining = [v.status for v in contracts.review_stream(services, "s", None, doc_id, explain=True, lang="zh")
+                  if v.status.startswith("正在解释：")]
+    assert explaining and all(re.search(r"：[\u4e00-\u9fff]+ \(", status) for status in explaining)
 
 
 def test_review_shows_possible_findings_no_rule_matched(stores, embedder, tmp_path):
@@ -524,7 +528,10 @@ def test_metrics_quantiles_and_prometheus_text():
     text = metrics.exposition()
     assert 'dka_request_latency_seconds{event="chat",quantile="0.99"} 5.000000' in text
     assert "dka_queue_length 3" in text and "dka_gpu_memory_allocated_bytes 0" in text
-    assert "3 waiting" in summary_markdown(snap)
+    assert "3 waiting" in summary_markdown(snap) and "chat p50 0.10 s / p99 5.00 s (100)" in summary_markdown(snap)
+    zh = summary_markdown(snap, "zh")
+    assert "3 个等待" in zh and "对话 p50 0.10 秒 / p99 5.00 秒（100 次）" in zh and "无（CPU）" in zh
+    assert not any(word in zh for word in ("Latency", "waiting", "none", "tokens"))
 
 
 def test_page_builds_and_serves_metrics(stores, tmp_path):

@@ -119,7 +119,7 @@ def build_code(services: Services) -> None:
                     stop = gr.Button(t("chat.stop"), variant="stop")
                 # Labels, not a table: the table's headers would be the (untranslated) i18n keys of the inputs.
                 gr.Examples(EXAMPLES, inputs=[prompt, tests], label=t("chat.examples"),
-                            example_labels=["is_palindrome(s) + tests", "fib(n) + 测试"])
+                            example_labels=["is_palindrome(s) ✓", "fib(n) ✓"])  # the same in both languages
             with gr.Column():
                 code = gr.Code(label=t("code.code"), language="python", lines=16, interactive=True,
                                elem_id="code-output")

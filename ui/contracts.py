@@ -10,6 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from assistant.tasks.clauses import display_name
 from assistant.tasks.contracts import Finding, ReviewReport, review_contract
 from assistant.tasks.events import Progress
 from knowledge.errors import KnowledgeError
@@ -73,7 +74,7 @@ def _review(services: Services, session_id: str, doc_id: int, name: str, explain
                 case Finding():
                     rows[event.category] = finding_row(event, lang)  # a re-emitted category replaces its row
                     if event.explanation:
-                        view.status = say(lang, "review.explaining", category=escape(event.category))
+                        view.status = say(lang, "review.explaining", category=escape(display_name(event.category, lang)))
                 case ReviewReport():
                     view.markdown_path, view.json_path = write_report(services, session_id, event, doc_id)
                     view.status = report_summary(event, stopped=bool(cancel and cancel.is_set()), lang=lang) + note

@@ -56,6 +56,12 @@ EN = {
     "code.describe": "Describe the code you want first.",
     "code.running": "⏳ running the tests in the sandbox…",
     "code.writing_tests": "⏳ the model is writing tests for this code…",
+    "metrics.summary": "**Latency:** {latency}  \n**Decode:** {rate} tokens/s (median), {tokens} tokens in all · "
+                       "**GPU memory:** {gpu} · **Queue:** {queued} waiting, {active} generating · "
+                       "[Prometheus /metrics](/metrics)",
+    "metrics.latency": "{event} p50 {p50} s / p99 {p99} s ({count})",
+    "metrics.none": "no requests yet",
+    "metrics.cpu": "none (CPU)",
     "code.stopped": "⏹ stopped",
     "code.attempt": "attempt {attempt}, {origin} tests",
     "code.given": "given",
@@ -141,6 +147,12 @@ ZH = {
     "code.describe": "请先描述你想要的代码。",
     "code.running": "⏳ 正在沙箱中运行测试…",
     "code.writing_tests": "⏳ 模型正在为这段代码编写测试…",
+    "metrics.summary": "**延迟：** {latency}  \n**解码：** 每秒 {rate} 个词元（中位数），共 {tokens} 个词元 · "
+                       "**GPU 显存：** {gpu} · **队列：** {queued} 个等待，{active} 个生成中 · "
+                       "[Prometheus /metrics](/metrics)",
+    "metrics.latency": "{event} p50 {p50} 秒 / p99 {p99} 秒（{count} 次）",
+    "metrics.none": "暂无请求",
+    "metrics.cpu": "无（CPU）",
     "code.stopped": "⏹ 已停止",
     "code.attempt": "第 {attempt} 次尝试，{origin}测试",
     "code.given": "你提供的",

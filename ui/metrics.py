@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from ui.i18n import t
+from ui.messages import request_language, say
 
 PREFIX = "dka"
 
@@ -145,24 +146,30 @@ def _safe(read: Callable[[], int]) -> int:
         return 0
 
 
-def summary_markdown(snapshot: dict) -> str:
-    """The page's one-paragraph summary of `Metrics.snapshot()`."""
-    events = snapshot["events"]
-    latency = " · ".join(f"{name} p50 {v['p50']:.2f} s / p99 {v['p99']:.2f} s ({v['count']})"
-                         for name, v in sorted(events.items())) or "no requests yet"
+EVENT_NAMES_ZH = {"chat": "对话", "code": "代码", "review": "审阅", "ingest": "添加文档"}
+
+
+def summary_markdown(snapshot: dict, lang: str = "en") -> str:
+    """The page's one-paragraph summary of `Metrics.snapshot()`, in the visitor's language."""
+    names = EVENT_NAMES_ZH if lang == "zh" else {}
+    latency = " · ".join(say(lang, "metrics.latency", event=names.get(name, name), p50=f"{v['p50']:.2f}",
+                             p99=f"{v['p99']:.2f}", count=v["count"])
+                         for name, v in sorted(snapshot["events"].items())) or say(lang, "metrics.none")
     gpu = snapshot["gpu_memory_bytes"]
-    return (f"**Latency:** {latency}  \n**Decode:** {snapshot['tokens_per_s']:.1f} tokens/s (median), "
-            f"{snapshot['tokens_total']} tokens in all · **GPU memory:** "
-            f"{f'{gpu / 2**30:.2f} GiB' if gpu else 'none (CPU)'} · **Queue:** {snapshot['queue_length']} waiting, "
-            f"{snapshot['active_generations']} generating · [Prometheus /metrics](/metrics)")
+    return say(lang, "metrics.summary", latency=latency, rate=f"{snapshot['tokens_per_s']:.1f}",
+               tokens=snapshot["tokens_total"], gpu=f"{gpu / 2**30:.2f} GiB" if gpu else say(lang, "metrics.cpu"),
+               queued=snapshot["queue_length"], active=snapshot["active_generations"])
 
 
 def build_metrics(services) -> None:
-    """A collapsed panel with the summary, refreshed every 10 s while open in a browser."""
-    with gr.Accordion(t("metrics.title"), open=False):
-        summary = gr.Markdown(summary_markdown(services.metrics.snapshot()), elem_id="metrics-summary")
+    """A collapsed panel with the summary, filled when opened and refreshed every 10 s while open in a browser."""
+    with gr.Accordion(t("metrics.title"), open=False) as panel:
+        summary = gr.Markdown("", elem_id="metrics-summary")
         refresh = gr.Button(t("metrics.refresh"), size="sm")
     timer = gr.Timer(10)
-    for trigger in (refresh.click, timer.tick):
-        trigger(lambda: summary_markdown(services.metrics.snapshot()), None, summary, queue=False,
-                api_visibility="private", show_progress="hidden")
+
+    def current(request: gr.Request):
+        return summary_markdown(services.metrics.snapshot(), request_language(request))
+
+    for trigger in (panel.expand, refresh.click, timer.tick):
+        trigger(current, None, summary, queue=False, api_visibility="private", show_progress="hidden")
