@@ -181,11 +181,29 @@ def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
 
 
 def _without_source_headers(text: str, sources: list[Source]) -> str:
-    """Drop copies of the prompt's source headers ("[1] report.pdf, page 3:", any case): small models echo them."""
+    """Drop copies of the prompt's source headers ("[1] report.pdf, page 3:", any case) and source lists the model
+    wrote itself ("来源： [1] report.pdf，第 3 页"): small models echo them, and the page lists the cited sources."""
     for source in sources:
         header = re.escape(f"{source.file_name}, page {source.page}:")
         text = re.sub(rf"(?:\[\d{{1,3}}\]\s*)?{header}[ \t]*", "", text, flags=re.IGNORECASE)
-    return text
+    names = sorted({s.file_name for s in sources}, key=len, reverse=True)
+    kept = [line for line in text.splitlines() if not _is_source_list_line(line, names)]
+    return "\n".join(kept)
+
+
+_SOURCE_LABEL = re.compile(r"^\W*(?:来源|资料来源|参考来源|出处|参考|sources?|references?|citations?)\W*[:：]", re.IGNORECASE)
+_PAGE_MENTION = re.compile(r"第\s*\d+\s*页|\b(?:pages?|pp?\.)\s*\d+", re.IGNORECASE)
+
+
+def _is_source_list_line(line: str, names: list[str]) -> bool:
+    """A line that only lists sources: an optional "Sources:" label, markers, file names, page numbers, punctuation."""
+    rest = _SOURCE_LABEL.sub("", line)
+    labelled = rest != line
+    for name in names:
+        rest = re.sub(re.escape(name), "", rest, flags=re.IGNORECASE)
+    named = len(rest) < len(_SOURCE_LABEL.sub("", line))
+    rest = _PAGE_MENTION.sub("", _CITATION.sub("", rest))
+    return (labelled or named) and bool(line.strip()) and not re.sub(r"[\W_]", "", rest)
 
 
 def _without_markers_beyond(text: str, count: int) -> str:

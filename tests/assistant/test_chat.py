@@ -252,3 +252,18 @@ def test_copies_of_the_prompts_source_headers_are_dropped_from_the_answer():
                            "Notes.md, page 4: Visitors sign in at the front desk.", sources, "en")
     assert answer.text == ("The Acme office opened in 1987 in Tampere [1].\n\n"
                            "Visitors sign in at the front desk [2].")
+
+
+def test_source_lists_the_model_writes_itself_are_dropped_the_page_lists_the_cited_sources():
+    """The 0.5B ended a Chinese answer with "来源： [1] 月光食品报告照片.png，第 1 页" (seen in the Chinese walkthrough)."""
+    from assistant.tasks.chat import finish_answer
+    from assistant.tasks.events import Source
+
+    sources = [Source(1, "月光食品报告照片.png", 1, "月光食品的董事长是王秀兰女士。", 0.9),
+               Source(2, "report.pdf", 3, "The notice period is ninety days.", 0.8)]
+    zh = finish_answer("董事长是王秀兰女士 [1]。\n\n来源： [1] 月光食品报告照片.png，第 1 页", sources, "zh")
+    assert zh.text == "董事长是王秀兰女士 [1]。" and zh.cited == (1,)
+    en = finish_answer("Ninety days [2].\nSources:\n[2] report.pdf, page 3\n- Report.pdf (p. 3)", sources, "en")
+    assert en.text == "Ninety days [2]." and en.cited == (2,)
+    kept = "See the report.pdf appendix for the full table [2].\nReferences to page 3 matter [2]."
+    assert finish_answer(kept, sources, "en").text == kept  # words of its own: an answer line, not a list
