@@ -45,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Literal
 
@@ -60,6 +60,8 @@ _UNISOLATED_MARK = "SANDBOX-UNISOLATED: "
 Isolation = Literal["required", "best-effort"]
 _PROGRAM = "solution.py"
 _BOOTSTRAP_FRAME = re.compile(r'^  File "<string>", line \d+, in <module>\n', re.MULTILINE)
+_RUNNER_FRAME = re.compile(r'^  File "[^"\n]*solution\.py", line \d+, in _sandbox_run_tests\n(?:    .*\n)*', re.MULTILINE)
+_PROGRAM_LINE = re.compile(r'File "solution\.py", line (\d+)|\(line (\d+): ')
 _SYSTEM_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
 _UID_RANGE = (2_000_000, 3_000_000)  # unused by real accounts; one random uid per run
 
@@ -418,10 +420,36 @@ def run_python(code: str, tests: str = "", limits: SandboxLimits | None = None) 
     workdir = Path(tempfile.mkdtemp(prefix="sandbox-"))
     newroot = Path(tempfile.mkdtemp(prefix="sandbox-root-"))  # stays empty here: the run mounts its root on it
     try:
-        return _run_in(workdir, newroot, build_program(code, tests), limits)
+        result = _run_in(workdir, newroot, build_program(code, tests), limits)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(newroot, ignore_errors=True)
+    relabel = functools.partial(_relabel_lines, code_lines=len(code.rstrip().splitlines()),
+                                test_lines=len(tests.strip().splitlines()))
+    return replace(result, reason=relabel(result.reason), stderr=relabel(result.stderr))
+
+
+def _relabel_lines(text: str, code_lines: int, test_lines: int) -> str:
+    """Line numbers of the joined program as the visitor sees them: "code, line 3" or "tests, line 2"."""
+    first_test = code_lines + 2 if code_lines else 1  # build_program puts one blank line between the two
+
+    def where(line: int) -> tuple[str, int] | None:
+        if 1 <= line <= code_lines:
+            return "code", line
+        if first_test <= line < first_test + test_lines:
+            return "tests", line - first_test + 1
+        return None
+
+    def swap(match: re.Match) -> str:
+        number = int(match.group(1) or match.group(2))
+        place = where(number)
+        if place is None:
+            return match.group()
+        if match.group(1):
+            return f'File "{place[0]}", line {place[1]}'
+        return f"({place[0]}, line {place[1]}: "
+
+    return _PROGRAM_LINE.sub(swap, text)
 
 
 def build_program(code: str, tests: str) -> str:
@@ -473,7 +501,9 @@ def _run_in(workdir: Path, newroot: Path, program: str, limits: SandboxLimits) -
                                  time.perf_counter() - started)
         duration = time.perf_counter() - started
         stdout, stderr = _read(out, limits.output_chars, head=True), _read(err, limits.output_chars, head=False)
-    stderr = _BOOTSTRAP_FRAME.sub("", stderr)
+    stderr = _RUNNER_FRAME.sub("", _BOOTSTRAP_FRAME.sub("", stderr))
+    for prefix in {f"{workdir}/", f"{os.path.realpath(workdir)}/"}:  # the run directory is the server's business
+        stderr = stderr.replace(f'File "{prefix}', 'File "')
     status, reason = classify(returncode, timed_out, stderr, limits)
     logger.info("sandbox run status=%s seconds=%.2f uid=%s", status, duration, uid)
     return SandboxResult(status == "passed", status, reason, stdout, stderr, duration, returncode)

@@ -64,14 +64,19 @@ def test_passing_solution_and_tests_pass():
 def test_failing_assertion_is_failed_with_the_assertion_shown():
     result = run("def add(a, b):\n    return a - b\n", "def test_add():\n    assert add(2, 3) == 5\n")
     assert not result.passed and result.status == "failed"
-    assert result.reason == "failed: AssertionError (line 5: assert add(2, 3) == 5)"
+    assert result.reason == "failed: AssertionError (tests, line 2: assert add(2, 3) == 5)"  # as the tests box counts
     assert "0 passed, 1 failed" in result.stdout and "AssertionError" in result.stderr
+    assert 'File "tests", line 2, in test_add' in result.stderr  # no server path, no runner frame
+    assert "sandbox-" not in result.stderr and "_sandbox_run_tests" not in result.stderr
 
 
 def test_exceptions_and_syntax_errors_are_failed_with_the_error():
     assert run("def f(:\n").reason.startswith("failed: SyntaxError")
     result = run("print(undefined_name)\n")
-    assert result.reason == "failed: NameError: name 'undefined_name' is not defined (line 1: print(undefined_name))"
+    assert result.reason == "failed: NameError: name 'undefined_name' is not defined (code, line 1: print(undefined_name))"
+    deeper = run("def f():\n    return 1 / 0\n", "f()\n")
+    assert deeper.reason == "failed: ZeroDivisionError: division by zero (code, line 2: return 1 / 0)"
+    assert 'File "tests", line 1, in <module>' in deeper.stderr and 'File "code", line 2, in f' in deeper.stderr
 
 
 def test_uncalled_test_functions_are_run_and_a_file_without_tests_fails():
