@@ -51,7 +51,8 @@ def build_services(settings: AppSettings, knowledge: KnowledgeSettings, assistan
     metrics = Metrics(active_generations=lambda: getattr(runtime.chat, "active_requests", 0))
     return Services(settings, stores, runtime, embedder.name, library, metrics, max_file_mb=knowledge.max_file_mb,
                     clause_finders=load_clause_finders(assistant, embedder),
-                    sandbox=SandboxLimits(isolation=assistant.sandbox_isolation))
+                    sandbox=SandboxLimits(isolation=assistant.sandbox_isolation),
+                    embedder_multilingual=embedder.multilingual)
 
 
 def load_clause_finders(assistant: AssistantSettings, embedder) -> tuple[ClauseFinder, ...]:
@@ -92,7 +93,8 @@ def build_demo(services: Services) -> gr.Blocks:
     # delete_cache: Gradio's copies of uploads and downloads older than the session TTL go every 10 minutes.
     with gr.Blocks(title="DeepSeek Knowledge Assistant", delete_cache=(600, ttl), analytics_enabled=False) as demo:
         gr.Markdown(t("app.title"))
-        status = gr.Markdown(status_markdown(services.runtime, services.embedder_name), elem_id="status-line")
+        status = gr.Markdown(status_markdown(services.runtime, services.embedder_name,
+                                                 multilingual=services.embedder_multilingual), elem_id="status-line")
         build_metrics(services)
         chat = chat_inputs()
         with gr.Tabs():
@@ -139,7 +141,8 @@ def refresh_on_change(demo: gr.Blocks, services: Services, knowledge: KnowledgeT
 def follow_language(demo: gr.Blocks, services: Services, status: gr.Markdown, chat: ChatTab) -> None:
     """What the server writes into the page at start (status line, example questions) in the visitor's language."""
     def status_line(request: gr.Request):
-        return status_markdown(services.runtime, services.embedder_name, request_language(request))
+        return status_markdown(services.runtime, services.embedder_name, request_language(request),
+                               services.embedder_multilingual)
 
     def examples(request: gr.Request):
         shown = example_visibility(request_language(request))

@@ -476,6 +476,9 @@ def test_status_line_names_model_device_quantization_and_fallback_in_words():
     assert "OSError" not in line and "huggingface.co" not in line  # the exception stays in the log
     zh = app.status_markdown(Runtime(engine, engine), "model", "zh")
     assert zh.startswith("**问答模型：** SmolLM2-135M（离线备用模型） · CPU · 未量化") and "无法获取" in zh
+    assert "只理解英文" not in zh and "English only" not in line
+    english_only = app.status_markdown(Runtime(engine, engine), "model", "zh", multilingual=False)
+    assert english_only.endswith("⚠️ 当前检索模型只理解英文：中文内容按词语查找，提问时请尽量使用文档中的原词（例如用“终止”而不是“解约”）。")
     gpu = ModelInfo("deepseek-ai/R1", "R1", "cuda", "nf4", "bfloat16", 1_200_000_000)
     assert render.model_line(gpu) == "R1 · GPU (cuda) · 4-bit NF4 · 1.20 GB" and render.model_notices(gpu) == []
     unquantized = ModelInfo("R1", "R1", "cpu", "none", "float32", 1, notice="nf4 quantization unavailable: no CUDA; "

@@ -39,10 +39,11 @@ def escape(text: str) -> str:
 # ---------------------------------------------------------------- status line
 
 
-def status_markdown(runtime: Runtime, embedder_name: str, lang: str = "en") -> str:
+def status_markdown(runtime: Runtime, embedder_name: str, lang: str = "en", multilingual: bool = True) -> str:
     """The status line: which model answers (or the offline fallback), on which device, quantized how.
 
     Why a model is not the configured one is said in a sentence; the loader's exception text is in the log.
+    An English-only search model is said too: Chinese text is then found by its words alone.
     """
     chat, code = runtime.chat.info, runtime.code.info
     parts = [say(lang, "status.chat", model=escape(model_line(chat, lang)))]
@@ -50,6 +51,8 @@ def status_markdown(runtime: Runtime, embedder_name: str, lang: str = "en") -> s
         parts.append(say(lang, "status.code", model=escape(model_line(code, lang))))
     parts.append(say(lang, "status.embeddings", model=escape(Path(embedder_name).name or embedder_name)))
     notices = dict.fromkeys(n for info in (chat, code) for n in model_notices(info, lang))
+    if not multilingual:
+        notices[say(lang, "status.english_search")] = None
     return " · ".join(parts) + "".join(f"  \n⚠️ {escape(n)}" for n in notices)
 
 

@@ -141,6 +141,7 @@ class Services:
     # contract review's search for what no rule matched, the first that handles a contract's language (none: rules only)
     clause_finders: tuple[ClauseFinder, ...] = ()
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)  # the Code tab's runs
+    embedder_multilingual: bool = True  # False: Chinese is searched by its words only (the status line says so)
 
     def retriever(self, session_id: str) -> SessionRetriever:
         return SessionRetriever(self.stores.view(session_id), self.library)
