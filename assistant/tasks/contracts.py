@@ -280,11 +280,22 @@ def _sentences(chunks: Sequence[Chunk]) -> list[tuple[Chunk, list[tuple[int, int
     return places
 
 
+# Where a new clause begins: "第七条", "Article 7", "Section 7.2", "12. Governing…" (the next clause is not context)
+_CLAUSE_START = re.compile(r"\s*(?:第[一二三四五六七八九十百零〇两\d]+条|(?:article|section|clause)\s+[\dIVXivx]+\b"
+                           r"|\d+(?:\.\d+)*[.)]?\s+[A-Z])", re.IGNORECASE)
+
+
 def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
-    """The matching sentence, plus the next one when it is too short to stand alone."""
+    """The matching sentence, plus the next one when it is too short to stand alone and the clause goes on.
+
+    Short is under MIN_QUOTE_CHARS (a third of that for Chinese, which says as much in fewer characters).
+    """
     start, end = sentences[index]
-    if end - start < MIN_QUOTE_CHARS and index + 1 < len(sentences):
-        end = sentences[index + 1][1]
+    minimum = MIN_QUOTE_CHARS // 3 if has_cjk(text[start:end]) else MIN_QUOTE_CHARS
+    if end - start < minimum and index + 1 < len(sentences):
+        following = sentences[index + 1]
+        if not _CLAUSE_START.match(text, following[0]):
+            end = following[1]
     return " ".join(text[start:end].split())
 
 

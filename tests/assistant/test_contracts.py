@@ -90,6 +90,22 @@ def test_model_explains_risky_clauses_and_exports(kb, tmp_path):
     assert markdown.startswith("# Contract review: c.pdf") and "**Ask your lawyer:**" in markdown
 
 
+def test_a_short_clause_is_quoted_without_the_next_article(kb, tmp_path):
+    """Seen in the Chinese walkthrough: the governing-law quote ran on into 第七条 责任上限."""
+    path = tmp_path / "服务合同.txt"
+    path.write_text("技术服务合同\n\n第五条 终止\n任何一方可提前三十日书面通知对方终止本合同。\n\n第六条 适用法律\n"
+                    "本合同适用中华人民共和国法律。\n\n第七条 责任上限\n乙方的赔偿责任累计不超过服务费用总额的百分之五十。\n",
+                    encoding="utf-8")
+    hits = found(run_review(kb, path)[1])
+    assert hits["Governing Law"].quote == "第六条 适用法律 本合同适用中华人民共和国法律。"
+    assert "第六条" not in hits["Termination for Convenience"].quote
+    english = tmp_path / "short.txt"
+    english.write_text("1. Governing Law. New York law governs.\n2. Assignment. Neither party may assign this "
+                       "Agreement without the prior written consent of the other party.\n", encoding="utf-8")
+    quote = found(run_review(kb, english)[1])["Governing Law"].quote
+    assert quote.endswith("New York law governs.") and "Assignment" not in quote
+
+
 def test_chinese_clauses_are_explained_from_a_chinese_prompt(kb, tmp_path):
     """Seen in the Chinese walkthrough: asked in English, the small model explained Chinese clauses in English."""
     path = tmp_path / "采购合同.txt"
