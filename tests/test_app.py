@@ -219,7 +219,9 @@ def test_not_found_next_to_relevant_passages_says_to_check_them_instead_of_absen
     assert "模型没有在这些段落中找到答案" in render.confidence_markdown(turn, "zh")
     assert render.confidence_markdown(replace(turn, confidence=0.8)) == \
         "**Not in your documents** (confidence it is absent: 80%)"  # weak passages: absent is what the line says
-    assert render.confidence_markdown(replace(turn, sources=(), confidence=1.0)).startswith("**Not in your documents")
+    nothing = render.confidence_markdown(replace(turn, sources=(), confidence=1.0))
+    assert nothing.startswith("**Not in your documents**: no passage is close enough") and "100%" not in nothing
+    assert "100%" not in render.confidence_markdown(replace(turn, sources=(), confidence=1.0), "zh")
 
 
 def test_a_visitor_without_documents_is_pointed_to_the_knowledge_tab_and_the_model_is_not_asked(stores, tmp_path):

@@ -22,6 +22,8 @@ EN = {
     "chat.cited": " ✅ cited",
     "chat.relevance": "relevance",
     "chat.absent": "**Not in your documents** (confidence it is absent: {confidence})",
+    "chat.absent_nothing": "**Not in your documents**: no passage is close enough to the question. Try the words "
+                           "your documents use.",
     "chat.absent_unclear": "**The model found no answer in these passages.** The closest ones are listed under "
                            "Sources (best relevance {relevance}): check them yourself.",
     "chat.no_documents": "You have no documents yet: upload some in the Knowledge tab, then ask again.",
@@ -116,7 +118,8 @@ ZH = {
     "chat.source_head": "**\\[{number}\\] {file} — 第 {page} 页**",
     "chat.cited": " ✅ 已引用",
     "chat.relevance": "相关度",
-    "chat.absent": "**你的文档中没有这方面的内容**（确信没有的程度：{confidence}）",
+    "chat.absent": "**你的文档中没有这方面的内容**（判断为没有的把握：{confidence}）",
+    "chat.absent_nothing": "**你的文档中没有这方面的内容**：没有与问题足够接近的段落。可以试试用文档中的原词提问。",
     "chat.absent_unclear": "**模型没有在这些段落中找到答案。** 最接近的段落列在“来源”中（最高相关度 {relevance}）：请自行核对。",
     "chat.no_documents": "你还没有任何文档：请先在“知识库”页上传文档，再提问。",
     "chat.searching": "*正在为新问题检索你的文档…*",

@@ -195,6 +195,8 @@ def absent_markdown(turn: Turn, lang: str = "en") -> str:
     if turn.sources and turn.confidence < 0.5:
         best = max(s.relevance for s in turn.sources)
         return say(lang, "chat.absent_unclear", relevance=f"{best:.2f}")
+    if not turn.sources:  # nothing passed the relevance check: say that, not a certainty of 100%
+        return say(lang, "chat.absent_nothing")
     return say(lang, "chat.absent", confidence=f"{turn.confidence:.0%}")
 
 
