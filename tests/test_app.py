@@ -366,6 +366,13 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     assert explaining and all(re.search(r"：[\u4e00-\u9fff]+ \(", status) for status in explaining)
 
 
+def test_report_downloads_can_be_pressed_only_when_there_is_a_report(stores, tmp_path):
+    demo = app.build_demo(make_services(stores, tmp_path))
+    buttons = [c for c in demo.blocks.values() if isinstance(c, gr.DownloadButton)]
+    assert len(buttons) == 2 and not any(b.interactive for b in buttons)  # nothing to download yet
+    assert contracts.download(None).interactive is False and contracts.download("r.md").interactive is True
+
+
 def test_review_shows_possible_findings_no_rule_matched(stores, embedder, tmp_path):
     from app import load_clause_finders
     from assistant.config import AssistantSettings

@@ -135,14 +135,15 @@ def build_contracts(services: Services) -> ContractsTab:
                              interactive=False, wrap=True, max_height=640, elem_id="findings",
                              column_widths=["16%", "6%", "44%", "6%", "8%", "20%"])
         with gr.Row():
-            markdown_file = gr.DownloadButton(t("contracts.download_md"), elem_id="download-md")
-            json_file = gr.DownloadButton(t("contracts.download_json"), elem_id="download-json")
+            markdown_file = gr.DownloadButton(t("contracts.download_md"), elem_id="download-md", interactive=False)
+            json_file = gr.DownloadButton(t("contracts.download_json"), elem_id="download-json", interactive=False)
 
     def on_review(file, doc_id, explain_on, request: gr.Request):
         lang = request_language(request)
         with services.stops.running(request.session_hash, "review") as cancel:
             for view in review_stream(services, request.session_hash, file, doc_id, explain_on, cancel, lang):
-                yield table_frame(view.rows, lang, "findings"), view.status, view.markdown_path, view.json_path
+                yield (table_frame(view.rows, lang, "findings"), view.status, download(view.markdown_path),
+                       download(view.json_path))
 
     def on_stop(request: gr.Request):
         services.stops.stop(request.session_hash, "review")
@@ -156,6 +157,11 @@ def build_contracts(services: Services) -> ContractsTab:
     stop.click(on_stop, None, None, queue=False, api_name="stop_review")
     one_document_at_a_time(upload, picker)
     return ContractsTab(picker, tab, table)
+
+
+def download(path: str | None) -> gr.DownloadButton:
+    """A report's download button: pressable only while there is a report (a failed review has none)."""
+    return gr.DownloadButton(value=path, interactive=path is not None)
 
 
 def one_document_at_a_time(upload: gr.File, picker: gr.Dropdown) -> None:
