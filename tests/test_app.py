@@ -568,6 +568,15 @@ def test_knowledge_tab_refreshes_its_table_and_delete_picker(stores, docs, tmp_p
     knowledge.ingest_files(services, "s", [str(docs["docx"])])  # as a contract upload would
     _, picker = demo.fns[selected["id"]].fn(SimpleNamespace(session_hash="s", headers={}))
     assert picker.choices == [("handbook.docx", knowledge.document_choices(services, "s")[0][1])]
+    doc_id, pick = picker.choices[0][1], component_id(demo, "knowledge-pick")
+    deleted = dependency(demo, None, api_name="delete_document")
+    refresh = next(d for d in config_of(demo)["dependencies"] if d["trigger_after"] == deleted["id"])
+    assert refresh["inputs"] == [pick] == refresh["outputs"]
+    request = SimpleNamespace(session_hash="s", headers={})
+    assert demo.fns[refresh["id"]].fn(doc_id, request).value == doc_id  # a cancelled delete keeps the pick
+    assert demo.fns[refresh["id"]].fn(999, request).value is None
+    assert demo.fns[deleted["id"]].fn(doc_id, False, request) == (gr.skip(), gr.skip())  # Cancel deletes nothing
+    assert knowledge.document_choices(services, "s")
 
 
 def test_report_downloads_are_allowed_wherever_the_sessions_live(stores, tmp_path):

@@ -75,9 +75,21 @@ def clear_documents(services: Services, session_id: str, lang: str = "en") -> tu
 def confirm_clear_js() -> str:
     """Browser code for "Clear all": the visitor's answer to a confirm() in the page's language (gr.I18n's choice:
     the browser's first language) becomes the handler's input, so Cancel deletes nothing."""
-    texts = json.dumps({lang: say(lang, "docs.confirm_clear") for lang in ("en", "zh")}, ensure_ascii=False)
-    return (f"() => {{ const t = {texts}; const zh = (navigator.language || '').toLowerCase().startsWith('zh'); "
-            f"return confirm(zh ? t.zh : t.en); }}")
+    return f"() => {_confirm_call('docs.confirm_clear')}"
+
+
+def confirm_delete_js() -> str:
+    """Browser code for "Delete": the same, naming the picked document as the picker shows it."""
+    return (f"(doc, ok) => [doc, doc === null || doc === undefined || doc === '' ? true : "
+            f"{_confirm_call('docs.confirm_delete', name=True)}]")
+
+
+def _confirm_call(key: str, name: bool = False) -> str:
+    values = {"name": "{name}"} if name else {}  # filled in the browser with what the picker shows
+    texts = json.dumps({lang: say(lang, key, **values) for lang in ("en", "zh")}, ensure_ascii=False)
+    shown = ".replace('{name}', document.querySelector('#knowledge-pick input')?.value || '')" if name else ""
+    return (f"(() => {{ const t = {texts}; const zh = (navigator.language || '').toLowerCase().startsWith('zh'); "
+            f"return confirm((zh ? t.zh : t.en){shown}); }})()")
 
 
 def library_markdown(services: Services, lang: str = "en") -> str:
@@ -134,7 +146,9 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
         rows, report = ingest_files(services, request.session_hash, files, gradio_progress(progress), lang)
         return table_frame(rows, lang, "documents"), report
 
-    def on_delete(doc_id, request: gr.Request):
+    def on_delete(doc_id, confirm: bool, request: gr.Request):
+        if not confirm:  # the visitor cancelled the browser's confirmation
+            return gr.skip(), gr.skip()
         lang = request_language(request)
         rows, message = delete_document(services, request.session_hash, doc_id, lang)
         return table_frame(rows, lang, "documents"), message
@@ -146,8 +160,9 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
         rows, message = clear_documents(services, request.session_hash, lang)
         return table_frame(rows, lang, "documents"), message
 
-    def refresh_picker(request: gr.Request):
-        return gr.Dropdown(choices=document_choices(services, request.session_hash), value=None)
+    def refresh_picker(current, request: gr.Request):  # a pick that still exists stays (e.g. a cancelled delete)
+        choices = document_choices(services, request.session_hash)
+        return gr.Dropdown(choices=choices, value=current if current in {doc_id for _, doc_id in choices} else None)
 
     def interactive(enabled: bool):
         return lambda: [type(c)(interactive=enabled) for c in locked]
@@ -160,9 +175,10 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
                          concurrency_limit=services.settings.ingest_concurrency)
     indexing.success(lambda: None, None, upload, queue=False, api_visibility="private")
     indexing.then(interactive(True), None, locked, queue=False, api_visibility="private")
-    deleted = delete.click(on_delete, [picker], [table, report], api_name="delete_document")
+    deleted = delete.click(on_delete, [picker, confirmed], [table, report], js=confirm_delete_js(),
+                           api_name="delete_document")
     cleared = clear.click(on_clear, [confirmed], [table, report], js=confirm_clear_js(), api_name="clear_documents")
     changed = [indexing, deleted, cleared]
     for dependency in changed:
-        dependency.then(refresh_picker, None, picker, api_visibility="private")
+        dependency.then(refresh_picker, picker, picker, api_visibility="private")
     return KnowledgeTab(tab, table, indexing, picker, changed)

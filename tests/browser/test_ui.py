@@ -166,6 +166,13 @@ def test_contract_review_streams_findings_and_offers_reports(alice, files):
     open_tab(page, "Knowledge")  # the contract uploaded for review can be deleted there
     page.locator("#knowledge-pick input").click()
     page.get_by_role("option", name="contract.pdf").click()
+    asked = []
+    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())  # Cancel: nothing goes
+    page.locator("#delete-document").click()
+    page.wait_for_timeout(1500)
+    assert asked == ["Delete contract.pdf? This cannot be undone."]
+    assert "contract.pdf" in page.locator("#documents").inner_text()
+    page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#delete-document").click()  # the picker takes values it never listed (API): its own still work
     wait_text(page, "#ingest-report", "Deleted contract.pdf")
     assert "contract.pdf" not in page.locator("#documents").inner_text()
