@@ -459,6 +459,17 @@ def test_the_status_says_the_model_is_writing_tests_until_they_run_and_chinese_r
     assert render.sandbox_reason("stopped: killed by signal 40", "zh") == "被 signal 40 终止"
 
 
+def test_the_status_says_so_when_the_model_wrote_no_usable_tests(stores, tmp_path):
+    """Seen in the Chinese re-check: the model's 'tests' were only a copy of the function, so after it was dropped
+    nothing ran, and the status stayed on 'running the tests' for good."""
+    answer = "```python\ndef add(a, b):\n    return a + b\n```"
+    services = make_services(stores, tmp_path, code_engine=ScriptedEngine(answer, answer))
+    final = list(code.code_stream(services, "add two numbers", "", generate_tests=True, lang="zh"))[-1]
+    assert final.result.startswith("⚠️ 模型没有写出可用的测试") and "⏳" not in final.result
+    english = list(code.code_stream(services, "add two numbers", "", generate_tests=True))[-1]
+    assert english.result.startswith("⚠️ The model wrote no usable tests")
+
+
 def test_run_tests_button_uses_the_edited_code():
     assert code.run_tests("def f():\n    return 1\n", "assert f() == 1").startswith("✅ **passed** (your tests)")
     fake = SandboxResult(False, "timeout", "stopped: exceeded the 10 s time limit", "", "```boom", 10.0)

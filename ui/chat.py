@@ -22,7 +22,7 @@ MAX_QUESTION_CHARS = 8000  # a long pasted paragraph fits; a megabyte is not str
 EXAMPLES = {
     "en": ["What is the termination notice period?", "Summarise the main obligations of each party.",
            "本合同的管辖法律是什么？"],
-    "zh": ["解约通知期是多久？", "总结各方的主要义务。", "本合同的管辖法律是什么？"],
+    "zh": ["提前多少天书面通知可以终止合同？", "总结各方的主要义务。", "本合同的管辖法律是什么？"],
 }
 
 

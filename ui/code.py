@@ -73,6 +73,9 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
                     generation.done(usage.completion_tokens)
                     if reason == "cancelled":
                         notices.append(say(lang, "code.stopped"))
+                    waiting = (say(lang, "code.running"), say(lang, "code.writing_tests"))
+                    if view.result in waiting:  # nothing ran: stopped, or the model wrote no usable tests
+                        view.result = "" if reason == "cancelled" else say(lang, "code.no_tests_written")
             yield _with_notices(view, notices)
 
 

@@ -64,7 +64,7 @@ ZH = {
     "knowledge.clear": "全部清除",
     "chat.title": "基于你的文档的回答",
     "chat.question": "你的问题",
-    "chat.placeholder": "例如：解约通知期是多久？（Enter 发送，Shift+Enter 换行）",
+    "chat.placeholder": "例如：提前多少天书面通知可以终止合同？（Enter 发送，Shift+Enter 换行）",
     "chat.send": "提问",
     "chat.stop": "停止",
     "chat.clear": "新对话",

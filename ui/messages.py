@@ -59,6 +59,8 @@ EN = {
     "code.describe": "Describe the code you want first.",
     "code.running": "⏳ running the tests in the sandbox…",
     "code.writing_tests": "⏳ the model is writing tests for this code…",
+    "code.no_tests_written": "⚠️ The model wrote no usable tests (none, or only a copy of the function), so "
+                             "nothing was run. Write some tests and press “Run tests”.",
     "metrics.summary": "**Latency:** {latency}  \n**Decode:** {rate} tokens/s (median), {tokens} tokens in all · "
                        "**GPU memory:** {gpu} · **Queue:** {queued} waiting, {active} generating · "
                        "[Prometheus /metrics](/metrics)",
@@ -154,6 +156,7 @@ ZH = {
     "code.describe": "请先描述你想要的代码。",
     "code.running": "⏳ 正在沙箱中运行测试…",
     "code.writing_tests": "⏳ 模型正在为这段代码编写测试…",
+    "code.no_tests_written": "⚠️ 模型没有写出可用的测试（没有写，或只是把函数又抄了一遍），所以什么也没有运行。请自己写几条测试，再点“运行测试”。",
     "metrics.summary": "**延迟：** {latency}  \n**解码：** 每秒 {rate} 个词元（中位数），共 {tokens} 个词元 · "
                        "**GPU 显存：** {gpu} · **队列：** {queued} 个等待，{active} 个生成中 · "
                        "[Prometheus /metrics](/metrics)",

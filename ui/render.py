@@ -238,7 +238,7 @@ _SANDBOX_REASONS_ZH = (
     (re.compile(r"stopped: exceeded the (\S+) MB memory limit"), "超过 {0} MB 的内存限制，已停止"),
     (re.compile(r"stopped: wrote more than the (\S+) MB file/output limit"), "写入超过 {0} MB 的文件/输出限制，已停止"),
     (re.compile(r"stopped: killed by (.+)"), "被 {0} 终止"),
-    (re.compile(r"blocked: (.+)"), "已拦截：{0}"),
+    (re.compile(r"blocked: (.+)"), "{0}"),  # the status before it already says 已拦截
     (re.compile(r"failed: (.+)", re.DOTALL), "{0}"),
     (re.compile(r"error: (.+)", re.DOTALL), "错误：{0}"),
 )

@@ -222,7 +222,7 @@ def test_page_follows_the_browsers_language(browser, server, files, tmp_path):
                               ".filter(th => th.innerText.includes('状态')).map(th => th.getBoundingClientRect().right))")
         assert 0 < right <= 1280  # the last column is not pushed off the page by the long name
         open_tab(page, "问答")
-        assert "解约通知期是多久？" in page.locator("#examples-zh").inner_text()
+        assert "提前多少天书面通知可以终止合同？" in page.locator("#examples-zh").inner_text()
         open_tab(page, "知识库")
         page.once("dialog", lambda dialog: dialog.dismiss())  # Cancel: nothing is deleted
         page.locator("#clear-all").click()
