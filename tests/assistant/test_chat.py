@@ -256,9 +256,6 @@ def test_copies_of_the_prompts_source_headers_are_dropped_from_the_answer():
 
 def test_source_lists_the_model_writes_itself_are_dropped_the_page_lists_the_cited_sources():
     """The 0.5B ended a Chinese answer with "来源： [1] 月光食品报告照片.png，第 1 页" (seen in the Chinese walkthrough)."""
-    from assistant.tasks.chat import finish_answer
-    from assistant.tasks.events import Source
-
     sources = [Source(1, "月光食品报告照片.png", 1, "月光食品的董事长是王秀兰女士。", 0.9),
                Source(2, "report.pdf", 3, "The notice period is ninety days.", 0.8)]
     zh = finish_answer("董事长是王秀兰女士 [1]。\n\n来源： [1] 月光食品报告照片.png，第 1 页", sources, "zh")
