@@ -106,7 +106,8 @@ class KnowledgeBase:
         return results
 
     def _persist_or_warn(self, results: list[IngestResult]) -> None:
-        """The documents are committed in SQLite; a failed index write only costs a rebuild at next start."""
+        """The changes are committed in SQLite; a failed index write only costs a rebuild at next start (it is
+        logged, and each successful result of an ingest gets a warning)."""
         try:
             self.persist()
         except StoreError as exc:
@@ -147,10 +148,7 @@ class KnowledgeBase:
             if ids is None:
                 return False
             self._vectors.delete(ids)
-            try:
-                self.persist()
-            except StoreError as exc:  # the document is gone (SQLite); the stale index file is rebuilt at next start
-                log.warning("faiss_index_not_saved_after_delete doc_id=%d error=%r", doc_id, str(exc))
+            self._persist_or_warn([])  # the document is gone (SQLite); a stale index file is rebuilt at next start
             return True
 
     def clear(self) -> None:

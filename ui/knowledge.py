@@ -139,7 +139,7 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
                                  allow_custom_value=True)  # API clients may name a document by id or file name
             delete = gr.Button(t("knowledge.delete"), variant="stop", scale=1, elem_id="delete-document")
             clear = gr.Button(t("knowledge.clear"), variant="stop", scale=1, elem_id="clear-all")
-        confirmed = gr.Checkbox(True, visible=False)  # set by the browser's confirm() before "Clear all" runs
+        confirmed = gr.Checkbox(True, visible=False)  # set by the browser's confirm() before Delete or Clear all runs
 
     def on_ingest(files, request: gr.Request, progress=gr.Progress()):
         lang = request_language(request)

@@ -107,7 +107,7 @@ def test_a_delete_whose_index_file_cannot_be_written_still_succeeds(settings, em
         raise RuntimeError("No space left on device")
 
     monkeypatch.setattr(kb._vectors, "save", full_disk)
-    assert kb.delete(text.doc_id) is True and "faiss_index_not_saved_after_delete" in caplog.text
+    assert kb.delete(text.doc_id) is True and "faiss_index_not_saved" in caplog.text
     assert [d.name for d in kb.documents()] == ["handbook.docx"] and len(kb) == docx.chunks
     kb.close()
     again = KnowledgeBase(settings, embedder)  # the index on disk predates the delete: rebuilt, without it
