@@ -65,7 +65,7 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
                     view.tests, view.result = code, say(lang, "code.running")
                 case CodeBlock(code=code):
                     view.code, raw, have_block = code, "", True
-                    writing = run and not tests and view.tests == ""  # the model writes the tests first
+                    writing = run and not view.tests  # none given: the model writes the tests first
                     view.result = say(lang, "code.writing_tests" if writing else "code.running") if run else ""
                 case CodeRun(result=result, attempt=attempt, tests=origin):
                     view.result = run_markdown(result, attempt, origin, lang)
