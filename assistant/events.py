@@ -36,7 +36,7 @@ class Usage:
     completion_tokens: int
 
 
-FinishReason = Literal["stop", "length", "cancelled", "error"]
+FinishReason = Literal["stop", "length", "cancelled", "error", "repetition"]  # repetition: stopped in a loop
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -103,6 +104,66 @@ def fit_to_context(messages: list[Message], encode: Callable[[list[Message]], li
                            f"({original} -> {min(len(ids), budget)} tokens): {', '.join(parts)}.")
 
 
+def loop_period(ids: Sequence[int], min_span: int, repeats: int = 3, max_period: int = 256) -> int:
+    """The length of the block the ids end by repeating, or 0 when they do not end in a loop.
+
+    A loop: the last max(min_span, repeats x period) ids are one block of `period` ids over and over
+    (a sentence a small model keeps writing). `min_span` 0 finds none. Costs one comparison per period
+    unless the last id recurs at that distance.
+    """
+    n = len(ids)
+    if not min_span or n < min_span:
+        return 0
+    for period in range(1, min(max_period, n // repeats) + 1):
+        span = max(min_span, repeats * period)
+        if span > n:
+            break
+        if ids[-1] == ids[-1 - period] and ids[-span + period:] == ids[-span:-period]:
+            return period
+    return 0
+
+
+_LOOP_MIN_CHARS = 16  # a shorter repeated tail is text ("1000"), not what a 64-token loop leaves
+_BOUNDARY = re.compile(r"[.!?。！？]+(?=\s|$)|[。！？]+|\n")  # a sentence's or a line's end
+
+
+def without_loop(text: str) -> str:
+    """Text that ends in a loop (one block over and over) with the block once, cut at a sentence end if it can be.
+
+    The loop is the suffix of three or more copies whose period leaves the most text out; the cut keeps everything
+    before it and one whole copy, moved forward to the first sentence or line end within the next copy (the block's
+    copies can start mid-sentence). Text with no repeated suffix comes back as it was, trailing space trimmed.
+    """
+    text = text.rstrip()
+    best = (0, 0)  # (characters removed, period)
+    for period in range(1, len(text) // 2 + 1):
+        run = _periodic_suffix(text, period)
+        if run >= 3 * period and run - period >= _LOOP_MIN_CHARS and run - period > best[0]:
+            best = (run - period, period)
+    removed, period = best
+    if not removed:
+        return text
+    start = len(text) - removed - period  # where the first copy begins
+    cut = start + period
+    if not _at_boundary(text, cut) and (end := _BOUNDARY.search(text, cut, cut + period)):
+        cut = end.end()
+    return text[:cut].rstrip()
+
+
+def _at_boundary(text: str, cut: int) -> bool:
+    """Whether `cut` falls at a sentence's or a line's end."""
+    before = text[:cut].rstrip(" \t")
+    return not before or before[-1] in ".!?。！？\n" or text[cut:cut + 1] == "\n"
+
+
+def _periodic_suffix(text: str, period: int) -> int:
+    """How many characters at the end of text equal the character `period` before them, plus the period."""
+    i = len(text) - 1
+    while i - period >= 0 and text[i] == text[i - period]:
+        i -= 1
+    return len(text) - 1 - i + period if i < len(text) - 1 else 0
+
+
 class Detokenizer:
     """Incremental detokenization: text deltas that stay correct across multi-token characters and spaces.
 
@@ -142,7 +203,7 @@ class _Request:
     sampling: Sampling
     cancel: threading.Event
     out: queue.Queue = field(default_factory=queue.Queue)
-    generated: int = 0
+    tokens: list[int] = field(default_factory=list)  # generated so far
     batch_size: int = 1
     abandoned: bool = False  # the consumer stopped iterating
 
@@ -388,10 +449,15 @@ class LocalEngine:
         if token in self.model.eos_ids:
             request.out.put(_End("stop"))
             return True
-        request.generated += 1
+        request.tokens.append(token)
         request.out.put(token)
-        too_long = len(request.prompt) + request.generated >= self.model.context_length
-        if request.generated >= request.sampling.max_new_tokens or too_long:
+        generated = len(request.tokens)
+        if period := loop_period(request.tokens, self._settings.stop_repetition):
+            logger.info("generation stopped in a loop period=%d tokens=%d", period, generated)
+            request.out.put(_End("repetition"))
+            return True
+        too_long = len(request.prompt) + generated >= self.model.context_length
+        if generated >= request.sampling.max_new_tokens or too_long:
             request.out.put(_End("length"))
             return True
         return False

@@ -92,6 +92,10 @@ async def _sse(engine: Engine, messages: list[dict[str, str]], params: Generatio
         cancel.set()  # also reached when the client goes away (the task is cancelled)
 
 
+# A loop cut short is, to an OpenAI client, an answer that ended (its text is what was generated)
+_OPENAI_FINISH = {"repetition": "stop"}
+
+
 def _payloads(event: Event, chunk_id: str, created: int, model: str, include_usage: bool) -> Iterator[dict]:
     match event:
         case TextDelta(text=text):
@@ -99,7 +103,7 @@ def _payloads(event: Event, chunk_id: str, created: int, model: str, include_usa
         case ReasoningDelta(text=text):
             yield _chunk(chunk_id, created, model, {"reasoning_content": text})
         case Done(finish_reason=reason, usage=usage):
-            yield _chunk(chunk_id, created, model, {}, finish_reason=reason)
+            yield _chunk(chunk_id, created, model, {}, finish_reason=_OPENAI_FINISH.get(reason, reason))
             if include_usage:
                 yield {**_chunk(chunk_id, created, model, {}), "choices": [], "usage": _usage(usage)}
         case _:
@@ -119,8 +123,9 @@ def _complete(engine: Engine, messages: list[dict[str, str]], params: Generation
     message = {"role": "assistant", "content": "".join(text)}
     if reasoning:
         message["reasoning_content"] = "".join(reasoning)
+    finish = _OPENAI_FINISH.get(done.finish_reason, done.finish_reason)
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-            "model": model, "choices": [{"index": 0, "message": message, "finish_reason": done.finish_reason}],
+            "model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": _usage(done.usage)}
 
 

@@ -206,6 +206,17 @@ def test_stop_marks_the_answer_stopped(stores, report_pdf, tmp_path):
     assert turn.confidence is not None and render.confidence_markdown(turn) == ""  # no score for a partial answer
 
 
+def test_an_answer_cut_short_in_a_loop_shows_one_copy_and_says_why(stores, report_pdf, tmp_path):
+    looping = ("The notice period is ninety days [1]. It is ninety days. It is ninety days. It is ninety days. "
+               "It is ninety days. It is")
+    services = make_services(stores, tmp_path, ScriptedEngine(looping, finish="repetition"))
+    knowledge.ingest_files(services, "s", [str(report_pdf)])
+    turn = list(chat.chat_stream(services, "s", "What is the termination notice period?", []))[-1][-1]
+    assert turn.looped and not turn.stopped and turn.answer.count("It is ninety days") == 1
+    assert "repeating itself" in render.answer_markdown(turn)
+    assert "重复" in render.answer_markdown(turn, "zh")
+
+
 def test_not_found_next_to_relevant_passages_says_to_check_them_instead_of_absent():
     from dataclasses import replace
 

@@ -95,7 +95,7 @@ def apply_event(turn: Turn, event, generation) -> None:
             turn.confidence, turn.not_found = event.confidence, event.not_found
         case Done(finish_reason=reason, usage=usage):
             generation.done(usage.completion_tokens)
-            turn.stopped = reason == "cancelled"
+            turn.stopped, turn.looped = reason == "cancelled", reason == "repetition"
 
 
 # ---------------------------------------------------------------- UI

@@ -102,6 +102,7 @@ class Turn:
     notices: list[str] = field(default_factory=list)
     finished: bool = False
     stopped: bool = False
+    looped: bool = False  # the engine cut the answer short in a loop
 
 
 def chat_messages(turns: list[Turn], lang: str = "en") -> list[dict]:
@@ -130,8 +131,8 @@ def answer_markdown(turn: Turn, lang: str = "en") -> str:
     """The visible answer, notices above it and the cited sources below it."""
     parts = [f"> ⚠️ {escape(n)}" for n in turn.notices]
     parts.append(model_markdown(turn.answer.strip()) or ("…" if not turn.finished else ""))
-    if turn.stopped:
-        parts.append(say(lang, "chat.stopped"))
+    if turn.stopped or turn.looped:
+        parts.append(say(lang, "chat.stopped" if turn.stopped else "chat.looped"))
     by_number = {s.number: s for s in turn.sources}
     cited = [by_number[n] for n in turn.cited if n in by_number]
     if cited:

@@ -12,7 +12,7 @@ from typing import Protocol
 from assistant import prompts
 from assistant.answerability import Verdict
 from assistant.events import Done, Event, GenerationParams, Notice, TextDelta, Usage
-from assistant.generation import Engine
+from assistant.generation import Engine, without_loop
 from assistant.reasoning import Message
 from assistant.safety import document_stream
 from assistant.tasks.events import Answer, Source, Sources
@@ -107,7 +107,10 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
         if isinstance(event, TextDelta):
             text.append(event.text)
         yield event
-    final = finish_answer("".join(text), sources, language(question))
+    raw = "".join(text)
+    if done is not None and done.finish_reason == "repetition":
+        raw = without_loop(raw)  # the engine stopped a loop: its copies leave the answer
+    final = finish_answer(raw, sources, language(question))
     yield final if verdict is None else replace(final, unanswerable=round(verdict.probability, 4))
     yield done or Done("error", Usage(0, 0))
 

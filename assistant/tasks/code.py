@@ -12,7 +12,7 @@ from typing import Literal
 
 from assistant import prompts
 from assistant.events import Done, Event, GenerationParams, Notice, TextDelta, Usage
-from assistant.generation import Engine
+from assistant.generation import Engine, without_loop
 from assistant.sandbox import SandboxLimits, SandboxResult, run_python
 
 logger = logging.getLogger(__name__)
@@ -260,6 +260,8 @@ def _stream(engine: Engine, prompt: str, params: GenerationParams | None, cancel
         if forward_text or isinstance(event, Notice):
             yield event
     generation.text = "".join(pieces)
+    if generation.finish == "repetition":
+        generation.text = without_loop(generation.text)  # the engine stopped a loop: one copy is kept
     if generation.finish == "cancelled" and not _cancelled(cancel):
         generation.finish = "stop"  # we stopped it after the code block on purpose
     total.usage = Usage(total.usage.prompt_tokens + generation.usage.prompt_tokens,

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, replace
 
 from assistant import prompts
 from assistant.markdown import literal
-from assistant.events import GenerationParams, TextDelta
-from assistant.generation import Engine
+from assistant.events import Done, GenerationParams, TextDelta
+from assistant.generation import Engine, without_loop
 from assistant.safety import document_stream
 from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_name
 from assistant.tasks.events import Progress
@@ -318,16 +318,21 @@ def explain(engine: Engine, finding: Finding, cancel: threading.Event | None = N
                                                file_name=finding.file_name, page=finding.page, quote=finding.quote)
     params = GenerationParams(max_new_tokens=160, temperature=0.0)
     # the quote is document text: the word filter masks the explanation but does not refuse it
-    pieces = [e.text for e in document_stream(engine)([{"role": "user", "content": prompt}], params, cancel)
-              if isinstance(e, TextDelta)]
-    return without_prompt_echoes(" ".join("".join(pieces).split()))
+    events = list(document_stream(engine)([{"role": "user", "content": prompt}], params, cancel))
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    if any(isinstance(e, Done) and e.finish_reason == "repetition" for e in events):
+        text = without_loop(text)  # the engine stopped a loop: one copy is kept
+    return without_prompt_echoes(" ".join(text.split()))
 
 
 def without_prompt_echoes(explanation: str) -> str:
     """The explanation without sentences that repeat the prompt's own instructions (small models do)."""
     sentences = [explanation[start:end] for start, end in sentence_spans(explanation)]
     kept = [s for s in sentences if not any(echo in s.lower() for echo in prompts.CLAUSE_EXPLAIN_ECHOES)]
-    return " ".join(kept).strip()
+    return _AFTER_CJK_STOP.sub("", " ".join(kept)).strip()  # Chinese sentences follow each other without a space
+
+
+_AFTER_CJK_STOP = re.compile(r"(?<=[。！？；]) +")
 
 
 def _order(finding: Finding) -> tuple[int, int, str]:

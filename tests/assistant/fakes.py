@@ -11,8 +11,9 @@ class ScriptedEngine:
 
     info = ModelInfo("scripted", "scripted test engine", "cpu", "none", "float32", 0)
 
-    def __init__(self, *replies: str):
+    def __init__(self, *replies: str, finish: str = "stop"):
         self.replies = list(replies)
+        self.finish = finish  # every reply's finish reason ("repetition": as if the engine cut a loop)
         self.prompts: list[list[dict]] = []
 
     def stream(self, messages, params=None, cancel=None):
@@ -20,4 +21,4 @@ class ScriptedEngine:
         reply = self.replies.pop(0) if self.replies else ""
         for word in reply.split(" "):
             yield TextDelta(word + " ")
-        yield Done("stop", Usage(10, len(reply.split())))
+        yield Done(self.finish, Usage(10, len(reply.split())))

@@ -121,6 +121,15 @@ def test_a_follow_up_that_stands_on_its_own_survives_a_rewrite_that_spoils_it(fi
     assert not events_of(Answer, events)[0].not_found
 
 
+def test_an_answer_the_engine_cut_short_in_a_loop_keeps_one_copy(filled_kb):
+    engine = ScriptedEngine("Marie Curie won the Chemistry prize in 1911 [1]. She was the first. She was the first. "
+                            "She was the first. She was the first. She was", finish="repetition")
+    events = list(answer(engine, filled_kb, "Who won the Nobel Prize in Chemistry in 1911?"))
+    final = events_of(Answer, events)[0]
+    assert final.text.count("She was the first") == 1 and final.text.endswith("She was the first.")
+    assert events[-1].finish_reason == "repetition"
+
+
 def test_merged_sources_keep_the_most_relevant_once():
     from assistant.tasks.chat import merge_sources
 

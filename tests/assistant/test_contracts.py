@@ -227,3 +227,13 @@ def test_an_explanation_that_repeats_the_prompts_instructions_loses_those_senten
                       "medium", "Can we object?")
     assert explain(engine, finding) == ("Either party may assign to an affiliate without consent. It could let the "
                                         "contract pass to a company you did not choose.")
+
+
+def test_an_explanation_cut_short_in_a_loop_keeps_one_copy():
+    """The 0.5B repeated a sentence of a 续约期限 explanation until its token cap (a Chinese walkthrough saw it)."""
+    from assistant.tasks.contracts import Finding, explain
+
+    engine = ScriptedEngine("合同到期后自动续约一年。续约期限为一年。续约期限为一年。续约期限为一年。续约期限为一年。续约",
+                            finish="repetition")
+    finding = Finding("Renewal Term", True, "本合同期满后自动续约一年。", "c.txt", 1, "medium", "续约如何终止？")
+    assert explain(engine, finding) == "合同到期后自动续约一年。续约期限为一年。"

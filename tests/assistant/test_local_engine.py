@@ -8,11 +8,13 @@ import time
 import pytest
 
 from assistant.events import Done, GenerationParams, Notice, TextDelta
+from assistant.generation import LocalEngine, without_loop
 from assistant.model import ModelUnavailable, load_model
 from assistant.runtime import load_runtime
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 STORY = [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]
+LOOP = [{"role": "user", "content": "Repeat after me: la la la la la la la la la la la la"}]  # SmolLM2 loops
 
 
 def answer(events):
@@ -181,3 +183,19 @@ def test_a_scheduler_started_while_a_query_holds_torch_at_one_thread_still_decod
         torch.set_num_threads(previous)
         engine.close()
     assert seen == [small_model.torch_threads] and small_model.torch_threads == previous
+
+
+def test_a_loop_is_cut_short_and_said_so(engine):
+    text, done = answer(engine.stream(LOOP, GenerationParams(max_new_tokens=300)))
+    assert done.finish_reason == "repetition" and done.usage.completion_tokens < 150
+    kept = without_loop(text)
+    assert 20 < len(kept) < len(text) / 2 and text.startswith(kept)
+
+
+def test_the_loop_stop_can_be_turned_off(small_model, small_settings):
+    looping = LocalEngine(small_model, small_settings.model_copy(update={"stop_repetition": 0}))
+    try:
+        text, done = answer(looping.stream(LOOP, GenerationParams(max_new_tokens=120)))
+    finally:
+        looping.close()
+    assert done.finish_reason == "length" and done.usage.completion_tokens == 120

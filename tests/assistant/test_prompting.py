@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from assistant.config import AssistantSettings
 from assistant.events import GenerationParams
-from assistant.generation import Detokenizer, fit_to_context, resolve_params
+from assistant.generation import Detokenizer, fit_to_context, loop_period, resolve_params, without_loop
 
 
 def encode(messages):
@@ -53,3 +53,25 @@ def test_detokenizer_waits_for_complete_characters():
 
     detokenizer = Detokenizer(decode)
     assert [detokenizer.push(i) for i in (1, 2, 3)] == ["", "你", " ok"]
+
+
+def test_a_loop_is_a_block_repeated_three_times_over_at_least_the_minimum_span():
+    sentence = list(range(100, 120))  # a 20-token sentence
+    assert loop_period([1, 2, 3] + sentence * 3, min_span=60) == 20
+    assert loop_period([1, 2, 3] + sentence * 3 + sentence[:7], min_span=60) == 20  # at any point of the block
+    assert loop_period([1, 2, 3] + sentence * 2, min_span=60) == 0  # two copies: said twice, not a loop
+    assert loop_period([7] * 63, min_span=64) == 0 and loop_period([7] * 64, min_span=64) == 1
+    assert loop_period([1, 2] * 40, min_span=0) == 0  # 0: never
+    assert loop_period(list(range(500)), min_span=64) == 0
+
+
+def test_a_looped_text_keeps_one_copy_cut_at_a_sentence_or_line_end():
+    assert without_loop("Answer: the term is 5 years. The term is 5 years. The term is 5 years. The te") == \
+        "Answer: the term is 5 years. The term is 5 years."
+    # the copies start mid-sentence (" years. B"): the cut moves to the sentence's end
+    assert without_loop("A years. B years. B years. B years. B ye") == "A years. B years."
+    assert without_loop("续约期限为一年。续约期限为一年。续约期限为一年。续约") == "续约期限为一年。"
+    assert without_loop("def f():\n    x = g(a, b)\n    x = g(a, b)\n    x = g(a, b)\n    x = g(a") == \
+        "def f():\n    x = g(a, b)"
+    for text in ("It was 1000", "Yes. Yes.", "The answer is 10 [1]. It was 1000.", ""):
+        assert without_loop(text) == text  # short repeats are text, not a loop
