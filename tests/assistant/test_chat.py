@@ -130,6 +130,21 @@ def test_an_answer_the_engine_cut_short_in_a_loop_keeps_one_copy(filled_kb):
     assert events[-1].finish_reason == "repetition"
 
 
+@pytest.mark.parametrize(("question", "previous"), [("它的总部在哪里？", "星河公司的首席执行官是谁？"),
+                                                  ("Where is his office?", "Who is the chief engineer?")])
+def test_a_pronoun_follow_up_finds_its_passage_when_the_rewrite_spoils_it(kb, tmp_path, question, previous):
+    """Seen with the 0.5B: "它的总部在哪里？" was rewritten into something nothing matched, and 它 kept the question
+    as asked below the relevance gate (half its terms missing from the passage that answers it)."""
+    (tmp_path / "profile.txt").write_text(
+        "星河公司成立于2001年，首席执行官是李明。公司总部位于杭州市西湖区。\n\n"
+        "The chief engineer is Dana Wu. Her office is in building C, room 12.", encoding="utf-8")
+    kb.ingest([tmp_path / "profile.txt"])
+    engine = ScriptedEngine("What is the weather like on the planet Mars?", "Building C [1].")
+    history = [{"role": "user", "content": previous}, {"role": "assistant", "content": "Li Ming [1]."}]
+    events = list(answer(engine, kb, question, history))
+    assert events_of(Sources, events)[0].items and not events_of(Answer, events)[0].not_found
+
+
 def test_merged_sources_keep_the_most_relevant_once():
     from assistant.tasks.chat import merge_sources
 
