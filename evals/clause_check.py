@@ -40,7 +40,7 @@ def candidates(finder, kb, set_dir: Path) -> list[dict]:
     for path in sorted((set_dir / "contracts").iterdir()):
         wanted = {g["category"]: g for g in gold if g["contract_id"] == path.stem}
         chunks = kb.chunks(kb.ingest_file(path).doc_id)
-        for finding in find_possible([finder], chunks, [BY_NAME[c] for c in wanted], "en"):
+        for finding in find_possible(finder, chunks, [BY_NAME[c] for c in wanted], "en"):
             spans = [s["text"] for s in wanted[finding.category]["spans"]]
             rows.append({"contract": path.stem, "category": finding.category, "quote": finding.quote,
                          "score": finding.score, "right": bool(spans) and overlaps(finding.quote, spans)})

@@ -102,8 +102,9 @@ def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en"
     risky = sum(1 for f in report.findings if f.risk == "high")
     head = say(lang, "review.stopped" if stopped else "review.done")
     possibly = say(lang, "review.possible", count=possible) if possible else ""
-    return say(lang, "review.summary", head=head, document=escape(report.document), found=found, possible=possibly,
-               total=len(report.findings), risky=counted(lang, risky, "risky"))
+    summary = say(lang, "review.summary", head=head, document=escape(report.document), found=found,
+                  possible=possibly, total=len(report.findings), risky=counted(lang, risky, "risky"))
+    return summary + (say(lang, "review.rules_only") if report.rules_only else "")
 
 
 # ---------------------------------------------------------------- UI

@@ -56,6 +56,9 @@ EN = {
     "review.added": " {name} was added to your documents.",
     "review.stored": " Reviewed the copy already in your documents ({name}).",
     "review.possible": " ({count} of them possibly: no rule matched, check them)",
+    "review.rules_only": "  \nOnly the rules read this contract: finding clauses no rule matches needs a multilingual "
+                         "search model for its language (`KB_EMBEDDING_MODEL`, by default multilingual-e5), so a type "
+                         "marked not found may still be there.",
     "review.also": "◆ also on page {page}:",
     "code.describe": "Describe the code you want first.",
     "code.running": "⏳ running the tests in the sandbox…",
@@ -155,6 +158,8 @@ ZH = {
     "review.added": "{name} 已加入你的文档。",
     "review.stored": "审阅的是你文档中已有的副本（{name}）。",
     "review.possible": "（其中 {count} 种为“可能”：没有规则匹配，请核对）",
+    "review.rules_only": "  \n本合同只经过规则审阅：查找规则未匹配的条款需要支持该语言的多语言检索模型（`KB_EMBEDDING_MODEL`，"
+                         "默认是 multilingual-e5），因此标为“未找到”的条款类型仍可能存在。",
     "review.also": "◆ 另见第 {page} 页：",
     "code.describe": "请先描述你想要的代码。",
     "code.running": "⏳ 正在沙箱中运行测试…",

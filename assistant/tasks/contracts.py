@@ -37,7 +37,10 @@ REPORT_WORDS = {
            "none": "none", "similar": "possibly found: no rule matched, but this passage is like clauses CUAD's "
                                       "annotators marked as {name} (similarity {score:.2f}); check it",
            "classifier": "possibly found: no rule matched, but a classifier trained on clauses CUAD's annotators "
-                         "marked reads this passage as {name} (probability {score:.2f}); check it"},
+                         "marked reads this passage as {name} (probability {score:.2f}); check it",
+           "rules_only": "*Only the rules read this contract: the search for clauses no rule matches needs a "
+                         "multilingual search model for its language, so a clause type marked not found may still "
+                         "be there.*"},
     "zh": {"title": "# 合同审阅：{document}", "columns": "| 条款类型 | 是否找到 | 页码 | 风险 |",
            "heading": "## {name} — {status}（风险：{risk}）", "where": "*{file}，第 {page} 页*",
            "ask": "**请咨询律师：** {question}", "also": "合同中另见：", "yes": "是", "no": "否", "found": "已找到",
@@ -45,7 +48,9 @@ REPORT_WORDS = {
            "similar": "可能存在：没有规则匹配，但这段文字与 CUAD 标注的“{name}”条款相似（相似度 {score:.2f}），请核对",
            "classifier": "可能存在：没有规则匹配，但基于 CUAD 标注条款训练的分类器认为这段文字属于“{name}”"
                          "（概率 {score:.2f}），请核对",
-           "high": "高", "medium": "中", "low": "低", "none": "无"},
+           "high": "高", "medium": "中", "low": "低", "none": "无",
+           "rules_only": "*本合同只经过规则审阅：查找规则未匹配的条款需要支持中文的多语言检索模型，因此标为“未找到”的条款类型"
+                         "仍可能存在。*"},
 }
 
 
@@ -93,15 +98,20 @@ class ReviewReport:
     document: str
     findings: tuple[Finding, ...]
     lang: str = "en"  # the contract's language ("zh" or "en"): lawyer questions and the Markdown export use it
+    # Only the rules looked: the search for what no rule matched was asked for, but none handles this language
+    # (Chinese needs a multilingual embedder), so a category "not found" may still be in the contract.
+    rules_only: bool = False
 
     def to_json(self) -> str:
-        return json.dumps({"document": self.document, "language": self.lang,
+        return json.dumps({"document": self.document, "language": self.lang, "rules_only": self.rules_only,
                            "findings": [asdict(f) for f in self.findings]}, ensure_ascii=False, indent=2)
 
     def to_markdown(self) -> str:
         words = REPORT_WORDS.get(self.lang, REPORT_WORDS["en"])
         names = {f.category: display_name(f.category, self.lang) for f in self.findings}
-        lines = [words["title"].format(document=_md(self.document)), "", words["columns"], "|---|---|---|---|"]
+        lines = [words["title"].format(document=_md(self.document)), ""]
+        lines += [words["rules_only"], ""] if self.rules_only else []
+        lines += [words["columns"], "|---|---|---|---|"]
         lines += [f"| {names[f.category]} | {words[found_word(f)]} | {f.page or ''} | {words[f.risk]} |"
                   for f in self.findings]
         for f in self.findings:
@@ -155,8 +165,11 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cance
     """
     lang = lang or contract_language(chunks)
     found = yield from _scan_rules(chunks, lang, cancel, quotes)
-    if finders and not _stopped(cancel):
-        for finding in find_possible(finders, chunks, [c for c in CLAUSE_TYPES if c.name not in found], lang):
+    finder = next((f for f in finders if f.handles(lang)), None)
+    if finders and finder is None:
+        log.info("possible_findings_skipped reason=no_finder_for_language lang=%s", lang)
+    if finder is not None and not _stopped(cancel):
+        for finding in find_possible(finder, chunks, [c for c in CLAUSE_TYPES if c.name not in found], lang):
             found[finding.category] = finding
             yield finding
     missing = [_missing(c, lang) for c in CLAUSE_TYPES if c.name not in found]
@@ -168,7 +181,8 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cance
             found[finding.category] = explained = replace(finding, explanation=explain(engine, finding, cancel))
             yield explained
     name = chunks[0].file_name if chunks else ""
-    yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)), lang)
+    yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)), lang,
+                       rules_only=bool(finders) and finder is None)
 
 
 def _scan_rules(chunks: Sequence[Chunk], lang: str, cancel: threading.Event | None, quotes: int):
@@ -242,17 +256,13 @@ def _matching_sentences(clause: ClauseType, text: str, sentences: list[tuple[int
     return scored
 
 
-def find_possible(finders: Sequence[ClauseFinder], chunks: Sequence[Chunk], clauses: Sequence[ClauseType],
+def find_possible(finder: ClauseFinder, chunks: Sequence[Chunk], clauses: Sequence[ClauseType],
                   lang: str) -> list[Finding]:
-    """Possible findings for the given categories, by the first finder that handles the contract's language.
+    """Possible findings for the given categories, by a finder that handles the contract's language.
 
     The classifier and the examples are English; a Chinese contract is searched only by likeness with a
     multilingual embedder.
     """
-    finder = next((f for f in finders if f.handles(lang)), None)
-    if finder is None:
-        log.info("possible_findings_skipped reason=no_finder_for_language lang=%s", lang)
-        return []
     places = _sentences(chunks)
     by_name = {c.name: c for c in clauses}
     findings = []

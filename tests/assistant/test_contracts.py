@@ -237,3 +237,36 @@ def test_an_explanation_cut_short_in_a_loop_keeps_one_copy():
                             finish="repetition")
     finding = Finding("Renewal Term", True, "本合同期满后自动续约一年。", "c.txt", 1, "medium", "续约如何终止？")
     assert explain(engine, finding) == "合同到期后自动续约一年。续约期限为一年。"
+
+
+class EnglishOnlyFinder:
+    """A finder that, like the classifier or likeness with an English-only embedder, handles English alone."""
+
+    basis, threshold = "similar", 0.5
+
+    def handles(self, lang):
+        return lang == "en"
+
+    def best(self, sentences, categories):
+        return []
+
+    def prepare(self):
+        pass
+
+
+@pytest.mark.parametrize(("text", "finders", "rules_only"), [
+    ("第一条 本合同适用中华人民共和国法律。", (EnglishOnlyFinder(),), True),
+    ("This Agreement is governed by the laws of England.", (EnglishOnlyFinder(),), False),
+    ("第一条 本合同适用中华人民共和国法律。", (), False),  # no search asked for: nothing left out
+])
+def test_a_contract_no_finder_reads_says_only_the_rules_did(text, finders, rules_only):
+    """A Chinese walkthrough: with the English-only offline embedder, missing categories of a Chinese contract were
+    never looked for beyond the rules, and nothing said so."""
+    from knowledge.types import Chunk
+    from ui.contracts import report_summary
+
+    report = list(review_contract([Chunk(1, "c.txt", 1, 0, text, 0, len(text))], finders=finders))[-1]
+    assert report.rules_only is rules_only and json.loads(report.to_json())["rules_only"] is rules_only
+    assert ("只经过规则审阅" in report.to_markdown()) is rules_only
+    assert ("Only the rules read this contract" in report_summary(report)) is rules_only
+    assert ("只经过规则审阅" in report_summary(report, lang="zh")) is rules_only
