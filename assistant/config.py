@@ -53,8 +53,9 @@ class AssistantSettings(BaseSettings):
     max_context_tokens: int = Field(8192, ge=256, description="Prompt + answer token budget; the model's own "
                                     "limit applies if lower. Longer input is trimmed with a warning.")
     stop_repetition: int = Field(64, ge=0, description="Stop an answer whose last N or more tokens are one block "
-                                 "repeated three times or more (a small model caught in a loop; the repeats are "
-                                 "dropped from the answer); 0 = never.")
+                                 "repeated three times or more (a small model caught in a loop; the app keeps one "
+                                 "copy and says so, the API reports finish_reason `length`); never in code answers, "
+                                 "which repeat lines on purpose. 0 = never.")
     max_batch_size: int = Field(16, ge=1, description="Most concurrent requests decoded in one batch.")
     cuda_graphs: bool = Field(True, description="On CUDA, replay each decode step from a captured CUDA graph "
                               "over static KV slots (max_batch_size x context); off = eager steps.")

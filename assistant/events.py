@@ -65,8 +65,11 @@ class GenerationParams:
         max_new_tokens: cap on generated tokens.
         temperature: 0 means greedy decoding.
         top_p: nucleus sampling mass.
+        stop_repetition: end the answer once its last this-many-or-more tokens are one block repeated three
+            times or more (a loop); 0 = never (code, which repeats lines on purpose).
     """
 
     max_new_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
+    stop_repetition: int | None = None

@@ -8,8 +8,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
 
 from assistant.answerability import Verdict, find_probe
 from assistant.config import AssistantSettings
@@ -51,6 +53,7 @@ class Sampling:
     max_new_tokens: int
     temperature: float
     top_p: float
+    stop_repetition: int = 0
 
 
 def resolve_params(params: GenerationParams | None, settings: AssistantSettings) -> Sampling:
@@ -60,6 +63,8 @@ def resolve_params(params: GenerationParams | None, settings: AssistantSettings)
         max_new_tokens=params.max_new_tokens if params.max_new_tokens is not None else settings.max_new_tokens,
         temperature=params.temperature if params.temperature is not None else settings.temperature,
         top_p=params.top_p if params.top_p is not None else settings.top_p,
+        stop_repetition=(params.stop_repetition if params.stop_repetition is not None
+                         else settings.stop_repetition),
     )
 
 
@@ -104,23 +109,35 @@ def fit_to_context(messages: list[Message], encode: Callable[[list[Message]], li
                            f"({original} -> {min(len(ids), budget)} tokens): {', '.join(parts)}.")
 
 
-def loop_period(ids: Sequence[int], min_span: int, repeats: int = 3, max_period: int = 256) -> int:
-    """The length of the block the ids end by repeating, or 0 when they do not end in a loop.
+class LoopWatch:
+    """Watches generated ids for a loop, at a fixed cost per id (a few vector operations over `max_period`).
 
-    A loop: the last max(min_span, repeats x period) ids are one block of `period` ids over and over
-    (a sentence a small model keeps writing). `min_span` 0 finds none. Costs one comparison per period
-    unless the last id recurs at that distance.
+    A loop: the last max(min_span, repeats x period) ids are one block of `period` ids over and over (a sentence
+    a small model keeps writing). For every period it keeps how many ids in a row have equalled the id that
+    many places before them; the tail of that run plus one period repeats with that period.
+
+    Args:
+        min_span: the fewest ids a loop spans; 0 finds none.
+        repeats: the fewest copies of the block.
+        max_period: the longest block looked for.
     """
-    n = len(ids)
-    if not min_span or n < min_span:
-        return 0
-    for period in range(1, min(max_period, n // repeats) + 1):
-        span = max(min_span, repeats * period)
-        if span > n:
-            break
-        if ids[-1] == ids[-1 - period] and ids[-span + period:] == ids[-span:-period]:
-            return period
-    return 0
+
+    def __init__(self, min_span: int, repeats: int = 3, max_period: int = 256) -> None:
+        self.min_span = min_span
+        self._periods = np.arange(1, max_period + 1)
+        self._needed = np.maximum(min_span, repeats * self._periods)  # ids a loop of each period must span
+        self._runs = np.zeros(max_period, dtype=np.int64)
+        self._recent = np.full(max_period, -1, dtype=np.int64)  # [p - 1]: the id p places back
+
+    def push(self, token: int) -> int:
+        """Add the next id; return the loop's period when the ids now end in a loop, else 0."""
+        if not self.min_span:
+            return 0
+        self._runs = np.where(self._recent == token, self._runs + 1, 0)
+        self._recent = np.roll(self._recent, 1)
+        self._recent[0] = token
+        looping = np.flatnonzero(self._runs + self._periods >= self._needed)
+        return int(looping[0]) + 1 if looping.size else 0
 
 
 _LOOP_MIN_CHARS = 16  # a shorter repeated tail is text ("1000"), not what a 64-token loop leaves
@@ -133,21 +150,36 @@ def without_loop(text: str) -> str:
     The loop is the suffix of three or more copies whose period leaves the most text out; the cut keeps everything
     before it and one whole copy, moved forward to the first sentence or line end within the next copy (the block's
     copies can start mid-sentence). Text with no repeated suffix comes back as it was, trailing space trimmed.
+    Linear in the text's length.
     """
     text = text.rstrip()
-    best = (0, 0)  # (characters removed, period)
-    for period in range(1, len(text) // 2 + 1):
-        run = _periodic_suffix(text, period)
-        if run >= 3 * period and run - period >= _LOOP_MIN_CHARS and run - period > best[0]:
-            best = (run - period, period)
-    removed, period = best
+    matched = _z_function(text[::-1])  # [p]: how many characters at the end equal the character p before them
+    removed, period = 0, 0
+    for p in range(1, len(text)):
+        if matched[p] >= max(2 * p, _LOOP_MIN_CHARS) and matched[p] > removed:
+            removed, period = matched[p], p
     if not removed:
         return text
-    start = len(text) - removed - period  # where the first copy begins
-    cut = start + period
-    if not _at_boundary(text, cut) and (end := _BOUNDARY.search(text, cut, cut + period)):
-        cut = end.end()
+    cut = len(text) - removed  # the end of the first copy
+    if not _at_boundary(text, cut):
+        cut = next((m.end() for m in _BOUNDARY.finditer(text, cut, cut + period) if _sentence_ends(text, m)), cut)
     return text[:cut].rstrip()
+
+
+def _z_function(s: str) -> list[int]:
+    """[i]: the length of the longest common prefix of s and s[i:] ([0] is len(s))."""
+    n = len(s)
+    z, left, right = [0] * n, 0, 0
+    if n:
+        z[0] = n
+    for i in range(1, n):
+        if i < right:
+            z[i] = min(right - i, z[i - left])
+        while i + z[i] < n and s[z[i]] == s[i + z[i]]:
+            z[i] += 1
+        if i + z[i] > right:
+            left, right = i, i + z[i]
+    return z
 
 
 def _at_boundary(text: str, cut: int) -> bool:
@@ -156,12 +188,10 @@ def _at_boundary(text: str, cut: int) -> bool:
     return not before or before[-1] in ".!?。！？\n" or text[cut:cut + 1] == "\n"
 
 
-def _periodic_suffix(text: str, period: int) -> int:
-    """How many characters at the end of text equal the character `period` before them, plus the period."""
-    i = len(text) - 1
-    while i - period >= 0 and text[i] == text[i - period]:
-        i -= 1
-    return len(text) - 1 - i + period if i < len(text) - 1 else 0
+def _sentence_ends(text: str, match: re.Match) -> bool:
+    """Whether a `_BOUNDARY` match ends a sentence: not an abbreviation's dot ("e.g. a wrench": lower case follows)."""
+    following = text[match.end():].lstrip()[:1]
+    return match.group()[-1] in "。！？\n" or not following.islower()
 
 
 class Detokenizer:
@@ -203,9 +233,12 @@ class _Request:
     sampling: Sampling
     cancel: threading.Event
     out: queue.Queue = field(default_factory=queue.Queue)
-    tokens: list[int] = field(default_factory=list)  # generated so far
+    generated: int = 0
     batch_size: int = 1
     abandoned: bool = False  # the consumer stopped iterating
+
+    def __post_init__(self) -> None:
+        self.loops = LoopWatch(self.sampling.stop_repetition)
 
     @property
     def cancelled(self) -> bool:
@@ -302,7 +335,7 @@ class LocalEngine:
                                           prepare_messages(m, no_system_prompt=no_system))),
                                       lambda text, n: model.decode(model.encode(text)[-n:]) if n else "",
                                       model.context_length - max_new)
-        return Sampling(max_new, sampling.temperature, sampling.top_p), ids, warning
+        return replace(sampling, max_new_tokens=max_new), ids, warning
 
     def _events(self, request: _Request) -> Iterator[Event]:
         detokenizer = Detokenizer(self.model.decode)
@@ -449,15 +482,14 @@ class LocalEngine:
         if token in self.model.eos_ids:
             request.out.put(_End("stop"))
             return True
-        request.tokens.append(token)
+        request.generated += 1
         request.out.put(token)
-        generated = len(request.tokens)
-        if period := loop_period(request.tokens, self._settings.stop_repetition):
-            logger.info("generation stopped in a loop period=%d tokens=%d", period, generated)
+        if period := request.loops.push(token):
+            logger.info("generation stopped in a loop period=%d tokens=%d", period, request.generated)
             request.out.put(_End("repetition"))
             return True
-        too_long = len(request.prompt) + generated >= self.model.context_length
-        if generated >= request.sampling.max_new_tokens or too_long:
+        too_long = len(request.prompt) + request.generated >= self.model.context_length
+        if request.generated >= request.sampling.max_new_tokens or too_long:
             request.out.put(_End("length"))
             return True
         return False

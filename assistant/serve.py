@@ -92,8 +92,9 @@ async def _sse(engine: Engine, messages: list[dict[str, str]], params: Generatio
         cancel.set()  # also reached when the client goes away (the task is cancelled)
 
 
-# A loop cut short is, to an OpenAI client, an answer that ended (its text is what was generated)
-_OPENAI_FINISH = {"repetition": "stop"}
+# A loop the engine cut short is, to an OpenAI client, an answer that did not end by itself (its text keeps the
+# copies the stream already sent): OpenAI's word for that is "length"
+_OPENAI_FINISH = {"repetition": "length"}
 
 
 def _payloads(event: Event, chunk_id: str, created: int, model: str, include_usage: bool) -> Iterator[dict]:

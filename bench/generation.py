@@ -114,7 +114,8 @@ def cpu_bench(args: argparse.Namespace) -> str:
     rows, sizes = [], []
     for quantization in args.quantizations or ["none", "int8"]:
         settings = AssistantSettings(offline_model=args.offline_model, device="cpu", max_batch_size=16,
-                                     max_context_tokens=2048, quantization=quantization)
+                                     max_context_tokens=2048, quantization=quantization,
+                                     stop_repetition=0)  # every stream makes its N tokens, loops included
         model = load_offline_fallback(settings, "benchmark")
         engine = LocalEngine(model, settings)
         engine.warmup()

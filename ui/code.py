@@ -71,8 +71,8 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
                     view.result = run_markdown(result, attempt, origin, lang)
                 case Done(finish_reason=reason, usage=usage):
                     generation.done(usage.completion_tokens)
-                    if reason in ("cancelled", "repetition"):
-                        notices.append(say(lang, "code.stopped" if reason == "cancelled" else "code.looped"))
+                    if reason == "cancelled":
+                        notices.append(say(lang, "code.stopped"))
                     waiting = (say(lang, "code.running"), say(lang, "code.writing_tests"))
                     if view.result in waiting:  # nothing ran: stopped, or the model wrote no usable tests
                         view.result = "" if reason == "cancelled" else say(lang, "code.no_tests_written")

@@ -7,12 +7,12 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from assistant import prompts
 from assistant.events import Done, Event, GenerationParams, Notice, TextDelta, Usage
-from assistant.generation import Engine, without_loop
+from assistant.generation import Engine
 from assistant.sandbox import SandboxLimits, SandboxResult, run_python
 
 logger = logging.getLogger(__name__)
@@ -201,13 +201,15 @@ def generate_code(engine: Engine, request: str, tests: str | None = None, run: b
         run: run the solution in the sandbox (needs tests, given or generated).
         generate_tests: when no tests are given, ask the model to write them.
         cancel: set to stop; the stream then ends with Done("cancelled").
-        params: sampling overrides for every model call.
+        params: sampling overrides for every model call (the loop stop is always off: code repeats lines).
         limits: sandbox limits.
         runner: (code, tests) -> SandboxResult; defaults to the sandbox (tests may inject a fake).
         stop_after_code: end each model call as soon as its first ```python block closes (evals: the prose
             after the code costs time and is never used).
     """
     runner = runner or (lambda code, test_code: run_python(code, test_code, limits))
+    # code repeats lines on purpose (a board of zeros, a table of cases): no call is cut short as a loop
+    params = replace(params or GenerationParams(), stop_repetition=0)
     total = _Generation(stop_after_code=stop_after_code)
     first = yield from _stream(engine, prompts.CODE_TASK.render(request=request), params, cancel, total)
     code = extract_code(first.text)
@@ -260,8 +262,6 @@ def _stream(engine: Engine, prompt: str, params: GenerationParams | None, cancel
         if forward_text or isinstance(event, Notice):
             yield event
     generation.text = "".join(pieces)
-    if generation.finish == "repetition":
-        generation.text = without_loop(generation.text)  # the engine stopped a loop: one copy is kept
     if generation.finish == "cancelled" and not _cancelled(cancel):
         generation.finish = "stop"  # we stopped it after the code block on purpose
     total.usage = Usage(total.usage.prompt_tokens + generation.usage.prompt_tokens,

@@ -15,9 +15,11 @@ class ScriptedEngine:
         self.replies = list(replies)
         self.finish = finish  # every reply's finish reason ("repetition": as if the engine cut a loop)
         self.prompts: list[list[dict]] = []
+        self.params: list = []  # each call's GenerationParams
 
     def stream(self, messages, params=None, cancel=None):
         self.prompts.append(list(messages))
+        self.params.append(params)
         reply = self.replies.pop(0) if self.replies else ""
         for word in reply.split(" "):
             yield TextDelta(word + " ")

@@ -95,6 +95,13 @@ def test_without_run_streams_the_answer_then_the_code_then_done():
     assert engine.prompts == [[{"role": "user", "content": prompts.CODE_TASK.render(request="add two numbers")}]]
 
 
+def test_code_answers_are_never_cut_short_as_loops():
+    """Code repeats lines on purpose: a sudoku board of zero rows tripped the loop stop in a review."""
+    engine = ScriptedEngine(ADD, "not this")
+    events_of(generate_code(engine, "add two numbers", params=GenerationParams(max_new_tokens=50)))
+    assert [(p.stop_repetition, p.max_new_tokens) for p in engine.params] == [(0, 50)]
+
+
 def test_only_the_answer_text_counts_not_the_reasoning():
     events = events_of(generate_code(ThinkingEngine(ADD), "add two numbers", tests=ADD_TESTS, run=True))
     assert only(events, ReasoningDelta)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from assistant.events import Done, GenerationParams, Notice, TextDelta
-from assistant.generation import LocalEngine, without_loop
+from assistant.generation import without_loop
 from assistant.model import ModelUnavailable, load_model
 from assistant.runtime import load_runtime
 
@@ -192,10 +192,6 @@ def test_a_loop_is_cut_short_and_said_so(engine):
     assert 20 < len(kept) < len(text) / 2 and text.startswith(kept)
 
 
-def test_the_loop_stop_can_be_turned_off(small_model, small_settings):
-    looping = LocalEngine(small_model, small_settings.model_copy(update={"stop_repetition": 0}))
-    try:
-        text, done = answer(looping.stream(LOOP, GenerationParams(max_new_tokens=120)))
-    finally:
-        looping.close()
+def test_the_loop_stop_can_be_turned_off_per_request(engine):
+    text, done = answer(engine.stream(LOOP, GenerationParams(max_new_tokens=120, stop_repetition=0)))
     assert done.finish_reason == "length" and done.usage.completion_tokens == 120

@@ -95,6 +95,14 @@ def test_non_streaming_completion(server):
     assert "Paris" in reply["choices"][0]["message"]["content"]
 
 
+def test_a_loop_the_server_cut_short_reads_as_length_to_openai_clients(server):
+    base_url, model = server
+    loop = [{"role": "user", "content": "Repeat after me: la la la la la la la la la la la la"}]  # SmolLM2 loops
+    body = {"model": model, "messages": loop, "max_tokens": 300, "temperature": 0}
+    reply = httpx.post(f"{base_url}/chat/completions", json=body, timeout=60).json()
+    assert reply["choices"][0]["finish_reason"] == "length" and reply["usage"]["completion_tokens"] < 150
+
+
 def test_unreachable_server_gives_a_notice_not_a_traceback(small_settings):
     engine = OpenAIEngine(f"http://127.0.0.1:{free_port()}/v1", "m", small_settings, timeout_s=2)
     events = list(engine.stream(QUESTION))
