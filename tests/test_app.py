@@ -206,6 +206,13 @@ def test_stop_marks_the_answer_stopped(stores, report_pdf, tmp_path):
     assert turn.confidence is not None and render.confidence_markdown(turn) == ""  # no score for a partial answer
 
 
+def test_stopped_answers_are_no_context_for_the_next_question():
+    stopped = render.Turn("What is the notice period?", answer="The notice period is", finished=True, stopped=True)
+    answered = render.Turn("Who signs?", answer="Acme Oy [1].", finished=True)
+    assert render.history_for_model([stopped, answered]) == [{"role": "user", "content": "Who signs?"},
+                                                             {"role": "assistant", "content": "Acme Oy [1]."}]
+
+
 def test_an_answer_cut_short_in_a_loop_shows_one_copy_and_says_why(stores, report_pdf, tmp_path):
     looping = ("The notice period is ninety days [1]. It is ninety days. It is ninety days. It is ninety days. "
                "It is ninety days. It is")

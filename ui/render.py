@@ -119,10 +119,13 @@ def chat_messages(turns: list[Turn], lang: str = "en") -> list[dict]:
 
 
 def history_for_model(turns: list[Turn]) -> list[dict]:
-    """Earlier finished turns as the assistant's own {"role", "content"} messages (visible text only)."""
+    """Earlier finished turns as the assistant's own {"role", "content"} messages (visible text only).
+
+    Stopped answers are left out: the visitor did not want them, and a half sentence is no context to build on.
+    """
     history = []
     for turn in turns:
-        if turn.finished and turn.answer:
+        if turn.finished and turn.answer and not turn.stopped:
             history += [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
     return history
 

@@ -153,8 +153,23 @@ def build_messages(question: str, sources: list[Source], history: Sequence[Messa
     system_template, user_template = prompts.CHAT_PROMPTS[lang]
     system = system_template.render(not_found=prompts.NOT_FOUND[lang])
     user = user_template.render(sources=block, question=question, not_found=prompts.NOT_FOUND[lang])
+    return [{"role": "system", "content": system}, *answered_turns(history), {"role": "user", "content": user}]
+
+
+def answered_turns(history: Sequence[Message]) -> list[Message]:
+    """Earlier user/assistant turns without the exchanges the assistant refused.
+
+    A small model shown its own "not in your documents" copies it: in a browser walkthrough, after one refusal
+    the 0.5B refused 5 of 6 answerable questions it answered in a fresh chat. (The rewrite still sees them.)
+    """
     turns = [{"role": m["role"], "content": m["content"]} for m in history if m["role"] in ("user", "assistant")]
-    return [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}]
+    refused = {i for i, m in enumerate(turns) if m["role"] == "assistant" and _is_refusal(m["content"])}
+    refused |= {i - 1 for i in refused if i > 0 and turns[i - 1]["role"] == "user"}
+    return [m for i, m in enumerate(turns) if i not in refused]
+
+
+def _is_refusal(text: str) -> bool:
+    return any(_is_not_found(text, lang) for lang in prompts.NOT_FOUND)
 
 
 def neutralise_instructions(text: str) -> str:

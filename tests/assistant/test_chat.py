@@ -145,6 +145,19 @@ def test_a_pronoun_follow_up_finds_its_passage_when_the_rewrite_spoils_it(kb, tm
     assert events_of(Sources, events)[0].items and not events_of(Answer, events)[0].not_found
 
 
+def test_refused_exchanges_stay_out_of_the_models_prompt_but_not_out_of_the_rewrite(filled_kb):
+    """A walkthrough: after one refusal in the chat, the 0.5B refused 5 of 6 questions it answered in a fresh one."""
+    engine = ScriptedEngine("How many days of paid leave do employees get?", "Twenty-five days [1].")
+    history = [{"role": "user", "content": "Who won the Nobel Prize?"}, {"role": "assistant", "content": "Curie [1]."},
+               {"role": "user", "content": "Can I work remotely from abroad?"},
+               {"role": "assistant", "content": prompts.NOT_FOUND["en"]},
+               {"role": "user", "content": "星河公司在哪里？"}, {"role": "assistant", "content": prompts.NOT_FOUND["zh"]}]
+    list(answer(engine, filled_kb, "And paid leave?", history))
+    rewrite, final = engine.prompts
+    assert "remotely from abroad" in rewrite[0]["content"]  # the rewrite sees the conversation
+    assert final[1:3] == history[0:2] and len(final) == 4  # the model: the answered exchange only
+
+
 def test_merged_sources_keep_the_most_relevant_once():
     from assistant.tasks.chat import merge_sources
 
