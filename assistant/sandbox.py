@@ -453,28 +453,47 @@ def _relabel_lines(text: str, code_lines: int, test_lines: int) -> str:
 
 
 def build_program(code: str, tests: str) -> str:
-    """The file the sandbox runs: solution, tests, and a runner for uncalled `test_*` functions."""
+    """The file the sandbox runs: solution, tests, and a runner for uncalled tests.
+
+    The runner calls top-level `test_*` functions, the `test_*` methods of `Test*` classes (pytest's style) and
+    `unittest.TestCase` classes (extraction drops the `unittest.main()` under a main guard): a test that is
+    written but never run must not read as passed.
+    """
     program = code.rstrip() + "\n\n" + tests.strip() + "\n"
-    if re.search(r"^def test\w*\(", tests, re.MULTILINE):
+    if _HAS_TESTS.search(tests):
         program += _TEST_RUNNER
     return program
 
 
+_HAS_TESTS = re.compile(r"^(?:def test\w*\(|class Test\w*\b|class \w+\((?:[\w.]*\.)?TestCase\))", re.MULTILINE)
 _TEST_RUNNER = '''
 
 def _sandbox_run_tests():
     import sys
     import traceback
-    tests = [(n, f) for n, f in list(globals().items()) if n.startswith("test") and callable(f)]
+    import unittest
+    found = list(globals().items())
+    calls = [f for n, f in found if n.startswith("test") and callable(f) and not isinstance(f, type)]
+    calls += [getattr(c(), m) for n, c in found if isinstance(c, type) and n.startswith("Test")
+              and not issubclass(c, unittest.TestCase) for m in sorted(vars(c))
+              if m.startswith("test") and callable(vars(c)[m])]
     failed = 0
-    for name, function in tests:
+    for call in calls:
         try:
-            function()
+            call()
         except Exception:
             failed += 1
             traceback.print_exc()
-    sys.stdout.write(f"{len(tests) - failed} passed, {failed} failed\\n")
-    if failed or not tests:
+    cases = [c for c in dict(found).values() if isinstance(c, type) and issubclass(c, unittest.TestCase)
+             and c.__module__ == __name__]
+    result = unittest.TestResult()
+    unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in cases).run(result)
+    for _, text in result.errors + result.failures:
+        sys.stderr.write(text)
+    failed += len(result.errors) + len(result.failures)
+    ran = len(calls) + result.testsRun
+    sys.stdout.write(f"{ran - failed} passed, {failed} failed\\n")
+    if failed or not ran:
         raise SystemExit(1)
 
 

@@ -84,6 +84,28 @@ def test_uncalled_test_functions_are_run_and_a_file_without_tests_fails():
     assert result.status == "failed" and "1 passed, 1 failed" in result.stdout
 
 
+PALINDROME = "def is_palindrome(s):\n    s = s.lower().replace(' ', '')\n    return s == s[::-1]\n"
+
+
+def test_unittest_cases_are_run_and_their_failures_read_as_failures():
+    """A walkthrough: the model's tests were a unittest.TestCase whose first check failed; the page said passed."""
+    case = ("import unittest\n\nclass TestPalindrome(unittest.TestCase):\n    def test_word(self):\n"
+            "        self.assertTrue(is_palindrome('Racecar'))\n\n    def test_sentence(self):\n"
+            "        self.assertTrue(is_palindrome('A man, a plan, a canal, Panama'))\n")
+    failing = run(PALINDROME, case)
+    assert failing.status == "failed" and "1 passed, 1 failed" in failing.stdout
+    assert failing.reason.startswith("failed: AssertionError: False is not true (tests, line 8:")
+    passing = run(PALINDROME, case.split("\n\n    def test_sentence")[0] + "\n")
+    assert passing.status == "passed" and "1 passed, 0 failed" in passing.stdout
+
+
+def test_pytest_style_test_classes_are_run():
+    tests = "class TestPalindrome:\n    def test_word(self):\n        assert is_palindrome('noon')\n\n" \
+            "    def test_not(self):\n        assert is_palindrome('abc')\n"
+    result = run(PALINDROME, tests)
+    assert result.status == "failed" and "1 passed, 1 failed" in result.stdout and "line 6" in result.reason
+
+
 # ---------------------------------------------------------------- resource limits
 
 
