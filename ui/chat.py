@@ -17,6 +17,8 @@ from ui.render import Turn, chat_messages, confidence_markdown, history_for_mode
 from ui.services import Services
 
 MAX_QUESTION_CHARS = 8000  # a long pasted paragraph fits; a megabyte is not streamed back per token
+# The box takes more, so a longer paste reaches the server and is cut there with a notice (the box would cut silently)
+MAX_BOX_CHARS = 100_000
 
 # Example questions in the page's language (the English page also shows that a Chinese question works).
 EXAMPLES = {
@@ -34,14 +36,15 @@ def chat_stream(services: Services, session_id: str, question: str, turns: list[
                 lang: str = "en") -> Iterator[list[Turn]]:
     """Answer `question` from the session's documents; yields the updated turns after every event.
 
-    A question over MAX_QUESTION_CHARS is cut, with a notice: every streamed update carries the question back.
+    A question over MAX_QUESTION_CHARS keeps its end (where a question after a pasted text sits), with a notice:
+    every streamed update carries the question back.
     """
     question = (question or "").strip()
     if not question:
         yield turns
         return
     cut = len(question) > MAX_QUESTION_CHARS
-    turn = Turn(question[:MAX_QUESTION_CHARS])
+    turn = Turn(question[-MAX_QUESTION_CHARS:].strip())
     question = turn.question
     if cut:
         turn.notices.append(say(lang, "chat.question_cut", limit=MAX_QUESTION_CHARS))
@@ -112,7 +115,7 @@ def chat_inputs() -> ChatTab:
     """The question box and Ask button, made before the tabs (unrendered) so the Knowledge tab can lock them."""
     # One line that grows to eight: Gradio sends a one-line box on Enter; Shift+Enter adds a new line.
     question = gr.Textbox(label=t("chat.question"), placeholder=t("chat.placeholder"), lines=1, max_lines=8,
-                          elem_id="question", max_length=MAX_QUESTION_CHARS, render=False)
+                          elem_id="question", max_length=MAX_BOX_CHARS, render=False)
     return ChatTab(question, gr.Button(t("chat.send"), variant="primary", elem_id="send", render=False))
 
 
