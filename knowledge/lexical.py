@@ -15,7 +15,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
     "a an and are as at be but by for from has have how i in is it its of on or that the this to was were "
     "what when where which who whom why will with do does did can you your we our they their there "
-    "he him his she her hers them theirs these those "
+    "he him his she her hers them theirs these those me my mine us "
     "的 了 是 在 和 与 及 或 也 就 都 而 吗 呢 吧 啊 什么 哪 哪里 哪个 谁 如何 怎么 为什么 多少 几 "
     # pronouns: a follow-up's "它的总部" or "his salary" must be matched by its subject's words alone
     "它 它们 他 他们 她 她们 其 这 那 这个 那个 这些 那些".split()

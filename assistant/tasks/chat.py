@@ -115,12 +115,28 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
     yield done or Done("error", Usage(0, 0))
 
 
+# Words that say what to do with the documents, not what to find in them: "Summarise the whole handbook, chapter by
+# chapter" must be judged by "handbook" alone (a walkthrough's summary request was refused: 1 of its 6 terms matched).
+_REQUEST_TERMS = frozenset(
+    "summarise summarize summarised summarized summary summaries overview outline recap gist tldr briefly explain "
+    "describe list whole entire full detail details detailed chapter chapters section sections part parts main key "
+    "points document documents doc docs file files text contents tell give write please "
+    "总结 概括 摘要 概述 归纳 要点 主要 内容 全文 文档 文件 详细 一下 介绍 说明 列出 请 告诉 章节 部分 全部 整个 这份 该".split())
+
+
 def select_sources(results: list[SearchResult], query: str, options: ChatOptions) -> list[Source]:
-    """Keep the relevant results, numbered from 1, best first."""
-    wanted = set(query_terms(query))
+    """Keep the relevant results, numbered from 1, best first.
+
+    A result is relevant by dense similarity, or by its share of the question's terms (those that are not
+    request words such as "summarise"; its file name counts too). A question of request words alone ("总结一下这份
+    文档") wants the documents themselves: every result just passes.
+    """
+    asked = set(query_terms(query))
+    wanted = asked - _REQUEST_TERMS
     sources = []
     for result in results:
-        dense, coverage = result.dense_score or 0.0, _coverage(result, wanted)
+        coverage = _coverage(result, wanted) if wanted or not asked else options.min_coverage
+        dense = result.dense_score or 0.0
         if dense >= options.min_dense or coverage >= options.min_coverage:
             # relevance, 0..1: the better of dense cosine similarity and query-term coverage.
             relevance = min(1.0, max(dense, coverage))
@@ -140,9 +156,11 @@ def merge_sources(first: list[Source], second: list[Source], k: int) -> list[Sou
 
 
 def _coverage(result: SearchResult, wanted: set[str]) -> float:
+    """The share of the wanted terms in the result's text or its file's name ("the lease" names lease.pdf)."""
     if not wanted:
         return 0.0
-    return len(wanted & set(terms(result.text))) / len(wanted)
+    have = set(terms(result.text)) | set(terms(re.sub(r"[_\W]+", " ", result.file_name.rsplit(".", 1)[0])))
+    return len(wanted & have) / len(wanted)
 
 
 def build_messages(question: str, sources: list[Source], history: Sequence[Message] = ()) -> list[Message]:

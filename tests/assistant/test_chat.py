@@ -158,6 +158,28 @@ def test_refused_exchanges_stay_out_of_the_models_prompt_but_not_out_of_the_rewr
     assert final[1:3] == history[0:2] and len(final) == 4  # the model: the answered exchange only
 
 
+@pytest.mark.parametrize("question", ["Summarise the whole employee handbook in detail, chapter by chapter.",
+                                      "Give me an overview of the lease document."])
+def test_a_summary_request_is_judged_by_its_subject_not_refused_for_its_request_words(filled_kb, question):
+    """A walkthrough: "Summarise the whole employee handbook in detail, chapter by chapter." was refused before the
+    model was asked (1 of its 6 terms in the passage); the lease is named by its file, report.pdf's page 3."""
+    engine = ScriptedEngine("It covers paid leave [1].")
+    events = list(answer(engine, filled_kb, question))
+    assert events_of(Sources, events)[0].items and not events_of(Answer, events)[0].not_found
+
+
+def test_a_question_about_something_else_is_still_refused_with_request_words():
+    from assistant.tasks.chat import ChatOptions, select_sources
+    from knowledge.types import Chunk, SearchResult
+
+    passage = SearchResult(Chunk(1, "handbook.docx", 1, 0, "Holiday policy: twenty-six days of paid leave.", 0, 46), 1.0,
+                           dense_score=0.2)
+    assert not select_sources([passage], "Summarise the history of the Roman Empire in detail.", ChatOptions())
+    assert select_sources([passage], "Summarise the holiday policy.", ChatOptions())
+    # request words alone ask for the documents themselves: what retrieval found just passes
+    assert [s.relevance for s in select_sources([passage], "总结一下这份文档的主要内容", ChatOptions())] == [0.6]
+
+
 def test_merged_sources_keep_the_most_relevant_once():
     from assistant.tasks.chat import merge_sources
 
