@@ -23,7 +23,7 @@ from knowledge.sessions import SessionKnowledgeBases
 from ui.chat import ChatTab, build_chat, chat_inputs, example_visibility
 from ui.code import build_code
 from ui.config import AppSettings
-from ui.contracts import ContractsTab, build_contracts
+from ui.contracts import ContractsTab, build_contracts, empty_review
 from ui.i18n import I18N, t
 from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table
 from ui.messages import request_language
@@ -134,6 +134,11 @@ def refresh_on_change(demo: gr.Blocks, services: Services, knowledge: KnowledgeT
     for dependency in knowledge.changed:
         dependency.then(pickers, None, contracts.picker, api_visibility="private")
     contracts.tab.select(pickers, None, contracts.picker, api_visibility="private")
+    def no_review(request: gr.Request):
+        return empty_review(request_language(request))
+
+    for dependency in knowledge.removed:  # its reports were deleted with it: no quotes or dead downloads remain
+        dependency.then(no_review, None, contracts.view, api_visibility="private")
     # A contract uploaded in the review tab joined the documents: the delete picker must offer it too.
     knowledge.tab.select(table_and_picker, None, [knowledge.table, knowledge.picker], api_visibility="private")
 

@@ -384,6 +384,24 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     assert explaining and all(re.search(r"：[\u4e00-\u9fff]+ \(", status) for status in explaining)
 
 
+def test_a_removed_documents_review_reports_go_with_it(stores, tmp_path):
+    """A walkthrough: after Clear all the review's quotes stayed on the page; its report files stayed on disk."""
+    services = make_services(stores, tmp_path)
+    first = list(contracts.review_stream(services, "s", str(factory.contract_pdf(tmp_path / "a.pdf")), None,
+                                         explain=False))[-1]
+    other = tmp_path / "b.txt"
+    other.write_text("This Agreement shall be governed by the laws of Finland.", encoding="utf-8")
+    second = list(contracts.review_stream(services, "s", str(other), None, explain=False))[-1]
+    a_id = next(doc_id for name, doc_id in knowledge.document_choices(services, "s") if name == "a.pdf")
+    knowledge.delete_document(services, "s", a_id)
+    assert not Path(first.markdown_path).exists() and Path(second.markdown_path).exists()
+    knowledge.clear_documents(services, "s")
+    assert not Path(second.json_path).exists()
+    table, status, markdown_file, json_file = contracts.empty_review("zh", "⏳")
+    assert status == "⏳" and not markdown_file.interactive and not json_file.interactive
+    assert list(table.columns)[0] == "条款类型" and table.empty
+
+
 def test_report_downloads_can_be_pressed_only_when_there_is_a_report(stores, tmp_path):
     demo = app.build_demo(make_services(stores, tmp_path))
     buttons = [c for c in demo.blocks.values() if isinstance(c, gr.DownloadButton)]

@@ -115,6 +115,7 @@ class ContractsTab:
     picker: gr.Dropdown
     tab: gr.Tab
     table: gr.Dataframe
+    view: list[gr.components.Component]  # table, status, downloads: what `empty_review` resets
 
 
 def build_contracts(services: Services) -> ContractsTab:
@@ -151,13 +152,21 @@ def build_contracts(services: Services) -> ContractsTab:
 
     def arm(request: gr.Request):  # from the click on, Stop reaches the review, also while it waits in the queue
         services.stops.arm(request.session_hash, "review")
+        lang = request_language(request)  # and the last review's findings and status leave the page
+        return empty_review(lang, say(lang, "review.queued"))
 
-    armed = review.click(arm, None, None, queue=False, api_visibility="private")
+    armed = review.click(arm, None, [table, status, markdown_file, json_file], queue=False, api_visibility="private")
     armed.then(on_review, [upload, picker, explain], [table, status, markdown_file, json_file], api_name="review",
                concurrency_id="model", concurrency_limit=services.settings.model_concurrency)
     stop.click(on_stop, None, None, queue=False, api_name="stop_review")
     one_document_at_a_time(upload, picker)
-    return ContractsTab(picker, tab, table)
+    return ContractsTab(picker, tab, table, [table, status, markdown_file, json_file])
+
+
+def empty_review(lang: str = "en", status: str = "") -> tuple:
+    """The review tab with no review: header-only table, the status given, downloads off (a new review starting,
+    or the reviewed document removed)."""
+    return table_frame([], lang, "findings"), status, download(None), download(None)
 
 
 def download(path: str | None) -> gr.DownloadButton:

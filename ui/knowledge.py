@@ -64,11 +64,13 @@ def delete_document(services: Services, session_id: str, doc_id: int | str | Non
     if doc_id is None:
         return documents_table(services, session_id, lang=lang), say(lang, "docs.pick")
     kb.delete(doc_id)
+    services.forget_reports(session_id, doc_id)
     return documents_table(services, session_id, lang=lang), say(lang, "docs.deleted", name=escape(names[doc_id]))
 
 
 def clear_documents(services: Services, session_id: str, lang: str = "en") -> tuple[list[list], str]:
     services.stores.view(session_id).clear()
+    services.forget_reports(session_id)
     return documents_table(services, session_id, lang=lang), say(lang, "docs.cleared")
 
 
@@ -112,6 +114,7 @@ class KnowledgeTab:
     indexing: gr.events.Dependency
     picker: gr.Dropdown
     changed: list[gr.events.Dependency]
+    removed: list[gr.events.Dependency]  # delete and clear all: a review shown of what was removed must go
 
 
 def gradio_progress(progress: gr.Progress) -> FileProgress:
@@ -181,4 +184,4 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
     changed = [indexing, deleted, cleared]
     for dependency in changed:
         dependency.then(refresh_picker, picker, picker, api_visibility="private")
-    return KnowledgeTab(tab, table, indexing, picker, changed)
+    return KnowledgeTab(tab, table, indexing, picker, changed, removed=[deleted, cleared])

@@ -51,6 +51,7 @@ EN = {
     "review.explaining": "Explaining: {category}",
     "review.done": "✅ Review done",
     "review.stopped": "⏹ Stopped",
+    "review.queued": "⏳ Starting the review…",
     "review.summary": "{head}: {document}: {found} of {total} clause types found{possible}, {risky}. "
                       "Not legal advice.",
     "review.added": " {name} was added to your documents.",
@@ -153,6 +154,7 @@ ZH = {
     "review.explaining": "正在解释：{category}",
     "review.done": "✅ 审阅完成",
     "review.stopped": "⏹ 已停止",
+    "review.queued": "⏳ 正在开始审阅…",
     "review.summary": "{head}：{document}：{total} 种条款类型中找到 {found} 种{possible}，{risky}。不构成法律意见。",
     "review.added": "{name} 已加入你的文档。",
     "review.stored": "审阅的是你文档中已有的副本（{name}）。",

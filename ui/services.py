@@ -153,6 +153,12 @@ class Services:
         os.utime(directory)  # used now: the reports inside may be re-written deeper down, which leaves this mtime
         return directory
 
+    def forget_reports(self, session_id: str, doc_id: int | None = None) -> None:
+        """Remove the review reports of one deleted document (None: of all): what was deleted leaves no copies."""
+        directory = self.exports_folder() / session_key(session_id)
+        for folder in [directory / f"doc-{doc_id}"] if doc_id is not None else directory.glob("doc-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+
     def end_session(self, session_id: str) -> None:
         """The visitor left: stop their generations, delete their documents, vectors and exports."""
         self.stops.forget(session_id)

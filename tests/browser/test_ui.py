@@ -176,6 +176,9 @@ def test_contract_review_streams_findings_and_offers_reports(alice, files):
     page.locator("#delete-document").click()  # the picker takes values it never listed (API): its own still work
     wait_text(page, "#ingest-report", "Deleted contract.pdf")
     assert "contract.pdf" not in page.locator("#documents").inner_text()
+    open_tab(page, "Contract review")  # the review on show went with the removal: no quotes, no dead downloads
+    page.wait_for_function("() => !document.querySelector('#findings').innerText.includes('Governing Law')")
+    assert page.locator("#download-json").is_disabled() and "Review done" not in page.locator("#review-status").inner_text()
 
 
 def test_generate_code_and_run_its_tests(alice):
