@@ -10,6 +10,7 @@ MESSAGES: dict[str, str] = {
     "too_many_pages": "{name}: {count} pages is over the {limit}-page limit",
     "encrypted": "{name}: the PDF is encrypted and needs a password; remove the password and upload again",
     "bad_pdf": "{name}: not a readable PDF ({detail})",
+    "not_pdf": "{name}: named .pdf, but its content is not a PDF (another kind of file renamed?)",
     "damaged_pdf": "{name}: the PDF's page tree is damaged ({detail})",
     "image_bomb": "{name}: the image declares too many pixels ({detail}; possible decompression bomb)",
     "bad_image": "{name}: not a readable image ({detail})",

@@ -102,6 +102,8 @@ def _load_pdf(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDocu
 
 
 def _open_pdf(data: bytes, name: str) -> PdfReader:
+    if b"%PDF-" not in data[:1024]:  # every PDF says so at its start; pypdf's own error would be about streams
+        raise LoadError("not_pdf", name=name)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):

@@ -113,6 +113,12 @@ def corrupt_pdf(path: Path) -> Path:
     return path
 
 
+def renamed_binary(path: Path) -> Path:
+    """A Windows program's opening bytes under another name."""
+    path.write_bytes(b"MZ\x90\x00\x03" + bytes(range(256)) * 8)
+    return path
+
+
 def truncated_pdf(path: Path, source: Path) -> Path:
     data = source.read_bytes()
     path.write_bytes(data[: len(data) // 3])

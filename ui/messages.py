@@ -232,6 +232,7 @@ ERRORS_ZH = {
     "too_many_pages": "{name}：{count} 页，超过了 {limit} 页的上限",
     "encrypted": "{name}：PDF 已加密，需要密码；请去掉密码后重新上传",
     "bad_pdf": "{name}：不是可读取的 PDF（{detail}）",
+    "not_pdf": "{name}：文件名是 .pdf，但内容不是 PDF（可能是别的文件改了名？）",
     "damaged_pdf": "{name}：PDF 的页面结构已损坏（{detail}）",
     "image_bomb": "{name}：图片像素过多（可能是解压炸弹）",
     "bad_image": "{name}：不是可读取的图片（{detail}）",

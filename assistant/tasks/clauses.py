@@ -54,7 +54,11 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                (r"\bby and (?:between|among)\b", r"\bbetween\b.{3,200}\band\b.{3,200}\((?:the )?[\"“]?\w+", r"hereinafter",
                 r"\(each,? a [\"“]?party",
                 r"\bentered into by\b.{3,200}\band\b", rf"{_DEFINED}.{{0,300}}?\band\b.{{3,300}}?{_DEFINED}",
-                rf"\bbetween\s+(?:(?-i:[A-Z])[\w&.,'’-]*\s+){{1,10}}[^()]{{0,40}}{_DEFINED}", r"甲方", r"乙方", r"合同双方|双方当事人"),
+                rf"\bbetween\s+(?:(?-i:[A-Z])[\w&.,'’-]*\s+){{1,10}}[^()]{{0,40}}{_DEFINED}", 
+                # a party named after a colon ("甲方：…", "乙方（服务方）：…") or defined ("以下简称甲方"): a sentence
+                # that only mentions 甲方 and 乙方 ("乙方为甲方提供…") is what the contract says they do
+                r"(?:甲方|乙方)\s*(?:[（(][^）)]{0,12}[）)])?\s*[:：]", r"以下简称\s*[“\"「]?(?:甲方|乙方)",
+                r"合同双方|双方当事人"),
                "none", "medium", "Are all contracting entities named with their full legal names?"),
     ClauseType("Agreement Date", "the date the contract was signed",
                (r"\b(?:dated|made and entered into|entered into)\b.{0,60}\b(?:as of|on|this)\b", r"\b(?:made|dated) as of\b", r"\b(?:\d{1,2}(?:st|nd|rd|th)?|this|the \w+) day of\b",
@@ -90,7 +94,9 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"\b(?:shall|will) be effective (?:until|through)\b", r"\b(?:commence|begin)s?\b.{0,80}\band (?:shall |will )?continue (?:for|until|through)\b",
                 r"\b(?:continue|continuing|endure|enduring|remain|remaining)\b.{0,30}\b(?:indefinitely|in perpetuity|perpetually)\b",
                 r"\bthe term (?:of this agreement )?(?:shall|will) be (?:\w+ )?(?:\(\d+\) )?(?:years?|months?)\b",
-                r"有效期|期满|届满|终止日期"),
+                r"有效期|期满|届满|终止日期",
+                # "服务期限为一年": a term, not a renewal, notice or warranty period
+                r"(?<!续约)(?<!续期)(?<!通知)(?<!保证)(?<!保修)期限(?:为|自|是)"),
                "none", "low", "When does the contract end, and what survives its end?"),
     ClauseType("Renewal Term", "automatic renewal after the initial term",
                (r"automatic(?:ally)? renew", r"renewal term", r"\brenew(?:ed|s)? for (?:successive|additional)",

@@ -227,10 +227,28 @@ def _stopped(cancel: threading.Event | None) -> bool:
 
 def scan_chunk(chunk: Chunk, lang: str = "en") -> list[tuple[float, Finding]]:
     """(score, finding) for every sentence of this chunk that some category's rules match, per category in order."""
-    sentences = sentence_spans(chunk.text)
+    sentences = clause_spans(chunk.text)
     return [(score, Finding(clause.name, True, _quote(chunk.text, sentences, index), chunk.file_name, chunk.page,
                             clause.risk_found, clause.question_in(lang)))
             for clause in CLAUSE_TYPES for score, index in _matching_sentences(clause, chunk.text, sentences)]
+
+
+# A line that opens a Chinese article or names a party starts a new unit even without a 。 before it: the header
+# lines "甲方：…" and "第一条 服务内容 …" are not one sentence (PDF text wraps English mid-sentence: not split there)
+_LINE_UNIT = re.compile(r"\n\s*(?=第[一二三四五六七八九十百零〇两\d]+条|(?:甲方|乙方|丙方)\s*(?:[（(][^）)]{0,12}[）)])?\s*[:：])")
+
+
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, also split where a line opens a Chinese article (第一条) or names a party (甲方：)."""
+    cuts = [m.end() for m in _LINE_UNIT.finditer(text)]
+    spans = []
+    for start, end in sentence_spans(text):
+        inner = [c for c in cuts if start < c < end]
+        for a, b in zip([start, *inner], [*inner, end]):
+            piece = text[a:b]
+            if piece.strip():
+                spans.append((a + len(piece) - len(piece.lstrip()), b - (len(piece) - len(piece.rstrip()))))
+    return spans
 
 
 _HEADING = re.compile(r"(?:[A-Z0-9][A-Z0-9&,.()'’-]*\s+){3,}(?=[A-Z][a-z])")  # 3+ capitalised words, then prose
@@ -281,7 +299,7 @@ def _sentences(chunks: Sequence[Chunk]) -> list[tuple[Chunk, list[tuple[int, int
     """
     places, seen = [], set()
     for chunk in chunks:
-        spans = sentence_spans(chunk.text)
+        spans = clause_spans(chunk.text)
         for index, (start, end) in enumerate(spans):
             text = " ".join(chunk.text[start:end].split())
             if long_enough(text) and text not in seen:  # chunks overlap: a sentence once

@@ -51,6 +51,23 @@ def test_findings_stream_before_the_report(kb, tmp_path):
     assert first_finding < last_progress
 
 
+def test_chinese_parties_are_the_named_ones_and_a_service_term_is_an_expiration():
+    """A walkthrough: 'also on page 1: 第一条 服务内容 乙方为甲方提供…' was quoted as Parties, and '服务期限为一年' was
+    not found as the contract's term."""
+    from assistant.tasks.contracts import scan_chunk
+    from knowledge.types import Chunk
+
+    text = ("技术服务合同\n甲方（委托方）：星河科技有限公司\n乙方：云帆软件有限公司\n"
+            "第一条 服务内容 乙方为甲方提供软件维护服务。\n第二条 服务期限 服务期限为一年，自2024年1月1日起。\n"
+            "第三条 续约 期满前三十日内双方可书面续约，续约期限为一年。")
+    hits = {}
+    for _, finding in scan_chunk(Chunk(1, "合同.txt", 1, 0, text, 0, len(text)), "zh"):
+        hits.setdefault(finding.category, []).append(finding.quote)
+    assert all("服务内容" not in quote for quote in hits["Parties"]) and len(hits["Parties"]) == 2
+    assert any("服务期限为一年" in quote for quote in hits["Expiration Date"])
+    assert all("续约期限为一年" not in quote or "期满前" in quote for quote in hits["Expiration Date"])
+
+
 def test_scanned_contract_is_reviewed_through_ocr(kb, tmp_path):
     _, report = run_review(kb, factory.scanned_contract_pdf(tmp_path / "scan.pdf"))
     hits = found(report)

@@ -68,6 +68,8 @@ BAD_INPUTS = {
     "truncated.pdf": (lambda d, src: factory.truncated_pdf(d / "truncated.pdf", src), "not a readable PDF"),
     "locked.pdf": (lambda d, src: factory.encrypted_pdf(d / "locked.pdf", src, "secret"), "needs a password"),
     "empty.pdf": (lambda d, src: factory.empty_file(d / "empty.pdf"), "empty"),
+    # a walkthrough's renamed program read "not a readable PDF (PdfStreamError: Stream has ended unexpectedly)"
+    "setup.pdf": (lambda d, src: factory.renamed_binary(d / "setup.pdf"), "named .pdf, but its content is not a PDF"),
     "program.exe": (lambda d, src: factory.corrupt_pdf(d / "program.exe"), "unsupported file type .exe"),
     "bomb.png": (lambda d, src: factory.png_bomb(d / "bomb.png"), "decompression bomb"),
     "bomb.docx": (lambda d, src: factory.docx_zip_bomb(d / "bomb.docx"), "zip bomb"),
