@@ -206,6 +206,15 @@ def test_stop_marks_the_answer_stopped(stores, report_pdf, tmp_path):
     assert turn.confidence is not None and render.confidence_markdown(turn) == ""  # no score for a partial answer
 
 
+def test_numbers_the_passages_lack_are_named_under_the_answer(stores, report_pdf, tmp_path):
+    services = make_services(stores, tmp_path, ScriptedEngine("The notice period is 19 days [1]."))
+    knowledge.ingest_files(services, "s", [str(report_pdf)])
+    turn = list(chat.chat_stream(services, "s", "What is the termination notice period?", []))[-1][-1]
+    assert turn.unsupported_numbers == ("19",) and "Not in the passages: 19" in render.confidence_markdown(turn)
+    assert "资料中没有这些数字：19" in render.confidence_markdown(turn, "zh")
+    assert "Not in the passages" not in render.confidence_markdown(render.Turn("q", answer="a", confidence=0.9))
+
+
 def test_stopped_answers_are_no_context_for_the_next_question():
     stopped = render.Turn("What is the notice period?", answer="The notice period is", finished=True, stopped=True)
     answered = render.Turn("Who signs?", answer="Acme Oy [1].", finished=True)

@@ -96,6 +96,7 @@ def apply_event(turn: Turn, event, generation) -> None:
         case Answer():
             turn.answer, turn.cited = event.text, event.cited
             turn.confidence, turn.not_found = event.confidence, event.not_found
+            turn.unsupported_numbers = event.unsupported_numbers
         case Done(finish_reason=reason, usage=usage):
             generation.done(usage.completion_tokens)
             turn.stopped, turn.looped = reason == "cancelled", reason == "repetition"

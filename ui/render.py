@@ -103,6 +103,7 @@ class Turn:
     finished: bool = False
     stopped: bool = False
     looped: bool = False  # the engine cut the answer short in a loop
+    unsupported_numbers: tuple[str, ...] = ()  # numbers the answer states that no source holds
 
 
 def chat_messages(turns: list[Turn], lang: str = "en") -> list[dict]:
@@ -189,7 +190,10 @@ def confidence_markdown(turn: Turn | None, lang: str = "en") -> str:
     if turn.not_found:
         return absent_markdown(turn, lang)
     level = "high" if turn.confidence >= 0.7 else "medium" if turn.confidence >= 0.4 else "low"
-    return say(lang, "chat.confidence", confidence=f"{turn.confidence:.0%}", level=say(lang, f"level.{level}"))
+    line = say(lang, "chat.confidence", confidence=f"{turn.confidence:.0%}", level=say(lang, f"level.{level}"))
+    if turn.unsupported_numbers:
+        line += "  \n" + say(lang, "chat.unsupported_numbers", numbers=escape(", ".join(turn.unsupported_numbers)))
+    return line
 
 
 def absent_markdown(turn: Turn, lang: str = "en") -> str:

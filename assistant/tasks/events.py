@@ -38,6 +38,8 @@ class Answer:
             sentences whose terms one source clearly holds (see assistant.tasks.chat.attribute).
         unanswerable: the answerability probe's P(the sources do not answer the question); None when no
             probe ran (see assistant.answerability).
+        unsupported_numbers: numbers the answer states that none of its sources holds ("3410" where the
+            passage says 4410): the confidence is halved and the reader asked to check them.
     """
 
     text: str
@@ -47,6 +49,7 @@ class Answer:
     invalid_citations: tuple[int, ...] = field(default_factory=tuple)
     attributed: tuple[int, ...] = field(default_factory=tuple)
     unanswerable: float | None = None
+    unsupported_numbers: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,21 @@ def test_a_question_about_something_else_is_still_refused_with_request_words():
     assert [s.relevance for s in select_sources([passage], "总结一下这份文档的主要内容", ChatOptions())] == [0.6]
 
 
+def test_a_number_no_source_holds_halves_the_confidence_and_is_named():
+    """A walkthrough: "3410 [1]" where the cited passage says extension 4410, at 50% confidence."""
+    from assistant.tasks.chat import unsupported_numbers
+
+    sources = [Source(1, "faq.md", 1, "The help desk is at extension 4410. Up to five days carry over; fee 1,000 "
+                                      "euros or 7.50 per page. 违约金为合同总额的百分之十。", 0.9)]
+    right, wrong = finish_answer("Call extension 4410 [1].", sources, "en"), finish_answer("Call extension 3410 [1].",
+                                                                                             sources, "en")
+    assert right.unsupported_numbers == () and wrong.unsupported_numbers == ("3410",)
+    assert wrong.confidence == round(right.confidence / 2, 2)
+    for held in ("5 days [1].", "1000 euros and 7.5 per page [1].", "1. The fee\n2. The help desk [1].", "10% [1]."):
+        assert unsupported_numbers(held, sources) == (), held  # words, separators, list markers, 百分之十
+    assert unsupported_numbers("Founded in 2004 [1].", sources) == ("2004",)
+
+
 def test_merged_sources_keep_the_most_relevant_once():
     from assistant.tasks.chat import merge_sources
 
