@@ -62,6 +62,8 @@ class AnswerReport:
     seconds_per_question_p50: float
     probe_auc: float | None = None  # the answerability probe's P(unanswerable), impossible vs answerable; None: no probe
     probe_refusals: int = 0  # refusals the probe made (before the model answered)
+    unsupported_number_answers: int = 0  # answers stating a number no passage holds (their confidence halved)
+    unsupported_number_right: int = 0  # of those, answers that are right all the same
     rows: list[dict] = field(default_factory=list)
 
 
@@ -141,6 +143,7 @@ def ask(kb, engine, question: Question, options=None) -> dict:
             "cited": [f"{s.file_name}:{s.page}" for s in cited],
             "cited_correct": [is_hit(text, question.answers) for text in pages],
             "cited_attributed": [s.number in final.attributed for s in cited],
+            "unsupported_numbers": list(final.unsupported_numbers) if final else [],
             "seconds": time.perf_counter() - started}
 
 
@@ -209,7 +212,9 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
         confidence_auc=confidence_auc(rows),
         calibration=calibration(rows),
         seconds_per_question_p50=round(percentile([r["seconds"] for r in rows], 50), 2),
-        probe_auc=probe_auc(rows), probe_refusals=sum(r.get("probe_refused", False) for r in rows), rows=rows)
+        probe_auc=probe_auc(rows), probe_refusals=sum(r.get("probe_refused", False) for r in rows),
+        unsupported_number_answers=sum(bool(r.get("unsupported_numbers")) for r in rows),
+        unsupported_number_right=sum(bool(r.get("unsupported_numbers")) and is_right(r) for r in rows), rows=rows)
 
 
 def probe_auc(rows: list[dict]) -> float | None:
@@ -244,6 +249,8 @@ def format_markdown(report: AnswerReport) -> str:
             ("answerability probe: AUC, unanswerable vs answerable",
              "n/a (no probe)" if report.probe_auc is None else f"{report.probe_auc:.3f}"),
             ("answerability probe: refusals it made", str(report.probe_refusals)),
+            ("answers stating a number no passage holds (right all the same)",
+             f"{report.unsupported_number_answers} ({report.unsupported_number_right})"),
             ("seconds per question (p50)", f"{report.seconds_per_question_p50:.2f}")]
     bands = [f"| {b['band']} | {b['answers']} | {'-' if b['right'] is None else format(b['right'], '.2f')} |"
              for b in report.calibration]
