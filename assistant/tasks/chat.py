@@ -89,6 +89,8 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
     if query != question:  # a rewrite can spoil a question that stands on its own: the question as asked counts too
         asked = select_sources(retriever.search(question, options.k), question, options)
         sources = merge_sources(sources, asked, options.k)
+    if (last := last_sentence(question)) != question:  # a pasted text, then the question: the question alone counts
+        sources = merge_sources(sources, select_sources(retriever.search(last, options.k), last, options), options.k)
     yield Sources(tuple(sources), query)
     if not sources:
         yield from _not_found(question, confidence=1.0)
@@ -142,6 +144,26 @@ def select_sources(results: list[SearchResult], query: str, options: ChatOptions
             relevance = min(1.0, max(dense, coverage))
             sources.append(Source(len(sources) + 1, result.file_name, result.page, result.text, round(relevance, 3)))
     return sources
+
+
+LONG_QUESTION_CHARS = 600
+
+
+def last_sentence(question: str) -> str:
+    """The last sentence of a long question (the question after a pasted text), at most its last line and 40 words
+    (150 characters of Chinese); a short question as it is.
+
+    A pasted page of other words drowns the question's own terms: in a walkthrough, 8,000 characters of filler and
+    then "What is the help desk extension?" found no passage.
+    """
+    if len(question) <= LONG_QUESTION_CHARS:
+        return question
+    spans = sentence_spans(question)
+    last = question[spans[-1][0]:spans[-1][1]] if spans else question
+    last = last.splitlines()[-1].strip() or last  # a line of its own after the text
+    if len(last) > LONG_QUESTION_CHARS // 2:  # no sentence end in the pasted text: its last words
+        last = last[-LONG_QUESTION_CHARS // 4:] if has_cjk(last) else " ".join(last.split()[-40:])
+    return last
 
 
 def merge_sources(first: list[Source], second: list[Source], k: int) -> list[Source]:

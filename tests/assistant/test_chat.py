@@ -195,6 +195,15 @@ def test_a_number_no_source_holds_halves_the_confidence_and_is_named():
     assert unsupported_numbers("Founded in 2004 [1].", sources) == ("2004",)
 
 
+def test_a_question_after_a_long_pasted_text_is_also_searched_alone(filled_kb):
+    """A walkthrough: 8,000 characters of filler, then the question: no passage passed the gate."""
+    engine = ScriptedEngine("Twenty-six days [1].")
+    question = "lorem ipsum dolor sit amet consectetur " * 200 + "How many days of paid leave do employees get?"
+    events = list(answer(engine, filled_kb, question))
+    assert [s.file_name for s in events_of(Sources, events)[0].items][:1] == ["handbook.docx"]
+    assert not events_of(Answer, events)[0].not_found
+
+
 def test_merged_sources_keep_the_most_relevant_once():
     from assistant.tasks.chat import merge_sources
 
