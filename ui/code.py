@@ -142,10 +142,15 @@ def build_code(services: Services) -> None:
 
     def arm(request: gr.Request):  # from the click on, Stop reaches the request, also while it waits in the queue
         services.stops.arm(request.session_hash, "code")
+        # and "Run tests" waits: the generation's next update would overwrite that run's verdict (a walkthrough's
+        # click during the automatic retry never showed its result)
+        return gr.Button(interactive=False)
 
-    armed = generate.click(arm, None, None, queue=False, api_visibility="private")
-    armed.then(on_generate, [prompt, tests, generate_tests], [code, tests, reasoning, result],
-               api_name="generate_code", concurrency_id="model", concurrency_limit=services.settings.model_concurrency)
+    armed = generate.click(arm, None, run, queue=False, api_visibility="private")
+    generating = armed.then(on_generate, [prompt, tests, generate_tests], [code, tests, reasoning, result],
+                            api_name="generate_code", concurrency_id="model",
+                            concurrency_limit=services.settings.model_concurrency)
+    generating.then(lambda: gr.Button(interactive=True), None, run, queue=False, api_visibility="private")
     def on_run(code_text, test_code, request: gr.Request):
         runner = functools.partial(run_python, limits=services.sandbox)
         return run_tests(code_text, test_code, runner, lang=request_language(request))

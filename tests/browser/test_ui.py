@@ -189,12 +189,14 @@ def test_generate_code_and_run_its_tests(alice):
     tests.click()
     page.keyboard.type("assert add(2, 3) == 5")
     page.locator("#generate").click()
+    page.wait_for_function("() => document.querySelector('#run-tests')?.disabled")  # its verdict would be overwritten
     result = page.locator("#code-result")
     page.wait_for_function(
         "verdicts => verdicts.some(v => (document.querySelector('#code-result')?.innerText || '').includes(v))",
         arg=list(VERDICTS), timeout=90_000)
     assert "def " in page.locator("#code-output").inner_text()
     assert any(v in result.inner_text() for v in VERDICTS)
+    page.wait_for_function("() => !document.querySelector('#run-tests')?.disabled")  # free again once generated
     page.locator("#run-tests").click()
     wait_text(page, "#code-result", "your tests")
     shoot(page, "code")
