@@ -155,12 +155,13 @@ def build_contracts(services: Services) -> ContractsTab:
         lang = request_language(request)  # and the last review's findings and status leave the page
         return empty_review(lang, say(lang, "review.queued"))
 
-    armed = review.click(arm, None, [table, status, markdown_file, json_file], queue=False, api_visibility="private")
-    armed.then(on_review, [upload, picker, explain], [table, status, markdown_file, json_file], api_name="review",
+    view = [table, status, markdown_file, json_file]
+    armed = review.click(arm, None, view, queue=False, api_visibility="private")
+    armed.then(on_review, [upload, picker, explain], view, api_name="review",
                concurrency_id="model", concurrency_limit=services.settings.model_concurrency)
     stop.click(on_stop, None, None, queue=False, api_name="stop_review")
     one_document_at_a_time(upload, picker)
-    return ContractsTab(picker, tab, table, [table, status, markdown_file, json_file])
+    return ContractsTab(picker, tab, table, view)
 
 
 def empty_review(lang: str = "en", status: str = "") -> tuple:

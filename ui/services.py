@@ -148,14 +148,14 @@ class Services:
 
     def exports_dir(self, session_id: str) -> Path:
         """A private folder for this session's downloadable reports (removed with the session)."""
-        directory = self.exports_folder() / session_key(session_id)
+        directory = self._exports_of(session_id)
         directory.mkdir(mode=PRIVATE_DIR, exist_ok=True)
         os.utime(directory)  # used now: the reports inside may be re-written deeper down, which leaves this mtime
         return directory
 
     def forget_reports(self, session_id: str, doc_id: int | None = None) -> None:
         """Remove the review reports of one deleted document (None: of all): what was deleted leaves no copies."""
-        directory = self.exports_folder() / session_key(session_id)
+        directory = self._exports_of(session_id)
         for folder in [directory / f"doc-{doc_id}"] if doc_id is not None else directory.glob("doc-*"):
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -163,7 +163,7 @@ class Services:
         """The visitor left: stop their generations, delete their documents, vectors and exports."""
         self.stops.forget(session_id)
         self.stores.drop(session_id)
-        shutil.rmtree(self.exports_folder() / session_key(session_id), ignore_errors=True)
+        shutil.rmtree(self._exports_of(session_id), ignore_errors=True)
 
     def expire(self) -> int:
         """Drop idle sessions' stores and stale exports (run periodically)."""
@@ -178,6 +178,9 @@ class Services:
             if stale:
                 shutil.rmtree(directory, ignore_errors=True)
         return dropped
+
+    def _exports_of(self, session_id: str) -> Path:
+        return self.exports_folder() / session_key(session_id)
 
     def exports_folder(self) -> Path:
         """Where every session's exports folder lives (absolute: Gradio serves downloads from it)."""

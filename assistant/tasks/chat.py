@@ -86,11 +86,10 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
         return
     query = rewrite_question(engine, question, history, cancel) if options.rewrite and history else question
     sources = select_sources(retriever.search(query, options.k), query, options)
-    if query != question:  # a rewrite can spoil a question that stands on its own: the question as asked counts too
-        asked = select_sources(retriever.search(question, options.k), question, options)
-        sources = merge_sources(sources, asked, options.k)
-    if (last := last_sentence(question)) != question:  # a pasted text, then the question: the question alone counts
-        sources = merge_sources(sources, select_sources(retriever.search(last, options.k), last, options), options.k)
+    # Also searched: the question as asked (a rewrite can spoil one that stands on its own), and after a long pasted
+    # text the question alone (the text's words drown it)
+    for also in [q for q in dict.fromkeys([question, last_sentence(question)]) if q != query]:
+        sources = merge_sources(sources, select_sources(retriever.search(also, options.k), also, options), options.k)
     yield Sources(tuple(sources), query)
     if not sources:
         yield from _not_found(question, confidence=1.0)

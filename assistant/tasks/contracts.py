@@ -240,15 +240,8 @@ _LINE_UNIT = re.compile(r"\n\s*(?=第[一二三四五六七八九十百零〇两
 
 def clause_spans(text: str) -> list[tuple[int, int]]:
     """Sentence spans, also split where a line opens a Chinese article (第一条) or names a party (甲方：)."""
-    cuts = [m.end() for m in _LINE_UNIT.finditer(text)]
-    spans = []
-    for start, end in sentence_spans(text):
-        inner = [c for c in cuts if start < c < end]
-        for a, b in zip([start, *inner], [*inner, end]):
-            piece = text[a:b]
-            if piece.strip():
-                spans.append((a + len(piece) - len(piece.lstrip()), b - (len(piece) - len(piece.rstrip()))))
-    return spans
+    bounds = [0, *(m.end() for m in _LINE_UNIT.finditer(text)), len(text)]
+    return [(a + start, a + end) for a, b in zip(bounds, bounds[1:]) for start, end in sentence_spans(text[a:b])]
 
 
 _HEADING = re.compile(r"(?:[A-Z0-9][A-Z0-9&,.()'’-]*\s+){3,}(?=[A-Z][a-z])")  # 3+ capitalised words, then prose
