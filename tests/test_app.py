@@ -930,3 +930,16 @@ def test_two_contracts_with_the_same_export_name_do_not_share_report_files(store
     second = contracts.write_report(services, "s", ReviewReport("lease_v1.docx", ()), doc_id=2)
     assert Path(first[0]).name == Path(second[0]).name == "lease_v1-review.md" and first[0] != second[0]
     assert "lease v1.pdf" in Path(first[0]).read_text(encoding="utf-8")
+
+
+def test_a_summary_reads_the_visitors_own_document_and_says_how_much_of_it(stores, report_pdf, docs, tmp_path):
+    engine = ScriptedEngine(*["It covers several topics [1]."] * 2)
+    services = make_services(stores, tmp_path, engine)
+    knowledge.ingest_files(services, "alice", [str(report_pdf)])
+    knowledge.ingest_files(services, "bob", [str(docs["docx"])])
+    bob = list(chat.chat_stream(services, "bob", "总结一下这份文档", [], lang="zh"))[-1][-1]
+    assert {s.file_name for s in bob.sources} == {"handbook.docx"} and "report.pdf" not in str(engine.prompts)
+    options = chat.ChatOptions(summary_passages=2)
+    alice = list(chat.chat_stream(services, "alice", "Summarise report.pdf", [], options=options))[-1][-1]
+    assert [s.page for s in alice.sources] == [1, 4] and not alice.not_found
+    assert "Summarised from 2 of the 4 passages of report.pdf" in render.answer_markdown(alice)

@@ -56,7 +56,7 @@ def chat_stream(services: Services, session_id: str, question: str, turns: list[
     history = history_for_model(turns[:-1])
     with services.metrics.track("chat") as generation:
         for event in answer(services.runtime.chat, services.retriever(session_id), question, history, options, cancel):
-            apply_event(turn, event, generation)
+            apply_event(turn, event, generation, lang)
             yield turns
     turn.finished = True
     yield turns
@@ -80,11 +80,14 @@ def panels_for_new_question(lang: str) -> tuple[str, str]:
     return say(lang, "chat.searching"), ""
 
 
-def apply_event(turn: Turn, event, generation) -> None:
+def apply_event(turn: Turn, event, generation, lang: str = "en") -> None:
     """Fold one streamed event into the turn."""
     match event:
-        case Sources(items=items, query=query):
+        case Sources(items=items, query=query, summary=summary):
             turn.sources, turn.query = items, query
+            if summary is not None and summary.used < summary.total:  # a long document: say what was read
+                turn.notices.append(say(lang, "chat.summary_scope", used=summary.used, total=summary.total,
+                                        documents=", ".join(summary.documents)))
         case TextDelta(text=text):
             generation.token()
             turn.answer += text

@@ -16,6 +16,8 @@ EN = {
     "chat.stopped": "*(stopped)*",
     "chat.looped": "*(cut short: the model began repeating itself)*",
     "chat.question_cut": "Your question was longer than {limit:,} characters: only its last {limit:,} were kept.",
+    "chat.summary_scope": ("Summarised from {used} of the {total} passages of {documents}, spread from start to "
+                           "end: details between them may be missing. Ask about a part to get it in full."),
     "chat.sources": "**Sources:** ",
     "chat.source_ref": "\\[{number}\\] {file}, p. {page}",
     "chat.no_passages": "*No passages from your documents matched this question.*",
@@ -122,6 +124,7 @@ ZH = {
     "chat.stopped": "*（已停止）*",
     "chat.looped": "*（模型开始重复自己，回答到此截断）*",
     "chat.question_cut": "你的问题过长，只保留了最后 {limit:,} 个字符。",
+    "chat.summary_scope": "摘要取自 {documents} 全部 {total} 个段落中从头到尾均匀选取的 {used} 个，其间的细节可能缺失；如需完整内容，请就某一部分提问。",
     "chat.sources": "**来源：** ",
     "chat.source_ref": "\\[{number}\\] {file}，第 {page} 页",
     "chat.no_passages": "*你的文档中没有与这个问题相关的段落。*",

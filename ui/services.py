@@ -15,6 +15,7 @@ from pathlib import Path
 from assistant.runtime import Runtime
 from assistant.sandbox import SandboxLimits
 from assistant.tasks.similar import ClauseFinder
+from assistant.tasks.summary import WholeDocument, documents_of
 from knowledge.kb import KnowledgeBase
 from knowledge.retrieval import Ranking, reciprocal_rank_fusion
 from knowledge.sessions import EXPORTS_DIR, PRIVATE_DIR, NoDocuments, SessionKnowledgeBases, session_key
@@ -123,6 +124,10 @@ class SessionRetriever:
         merged = results + self._library.search(query, k)
         rankings = [Ranking(list(range(len(results))), []), Ranking(list(range(len(results), len(merged))), [])]
         return [merged[i] for i, _ in reciprocal_rank_fusion(rankings)][:k]  # a tie: the visitor's own first
+
+    def whole_documents(self) -> list[WholeDocument]:
+        """The visitor's documents and the shared library's, for summaries of whole documents."""
+        return documents_of(self._own) + (documents_of(self._library, shared=True) if self._library is not None else [])
 
 
 @dataclass

@@ -15,7 +15,8 @@ from assistant.events import Done, Event, GenerationParams, Notice, TextDelta, U
 from assistant.generation import Engine, without_loop
 from assistant.reasoning import Message
 from assistant.safety import document_stream
-from assistant.tasks.events import Answer, Source, Sources
+from assistant.tasks.events import Answer, Source, Sources, SummaryScope
+from assistant.tasks.summary import REQUEST_TERMS, is_summary_request, named_documents, spread_chunks, whole_documents
 from knowledge.chunking import sentence_spans
 from knowledge.lexical import has_cjk, query_terms, terms
 from knowledge.types import SearchResult
@@ -54,6 +55,8 @@ class ChatOptions:
         answerability: refuse when the engine's answerability probe says the sources do not answer the
             question (engines without a probe: no effect).
         max_new_tokens: answer length cap.
+        summary_passages: passages a request to summarise whole documents gets, spread over them (0: such
+            requests are searched like any question).
     """
 
     k: int = 5
@@ -62,6 +65,7 @@ class ChatOptions:
     rewrite: bool = True
     max_new_tokens: int | None = None
     answerability: bool = True
+    summary_passages: int = 8
 
 
 def answer(engine: Engine, retriever: Retriever, question: str, history: Sequence[Message] = (),
@@ -85,17 +89,16 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
         yield Done("stop", Usage(0, 0))
         return
     query = rewrite_question(engine, question, history, cancel) if options.rewrite and history else question
-    sources = select_sources(retriever.search(query, options.k), query, options)
-    # Also searched: the question as asked (a rewrite can spoil one that stands on its own), and after a long pasted
-    # text the question alone (the text's words drown it)
-    for also in [q for q in dict.fromkeys([question, last_sentence(question)]) if q != query]:
-        sources = merge_sources(sources, select_sources(retriever.search(also, options.k), also, options), options.k)
-    yield Sources(tuple(sources), query)
+    sources, scope = summary_sources(retriever, [query, question], options)
+    if scope is None:
+        sources = retrieve(retriever, question, query, options)
+    yield Sources(tuple(sources), query, scope)
     if not sources:
         yield from _not_found(question, confidence=1.0)
         return
     messages = build_messages(question, sources, history)
-    verdict = answerability(engine, messages, language(question)) if options.answerability else None
+    # A summary's passages are the named document itself: there is no question for the probe to find unanswered
+    verdict = answerability(engine, messages, language(question)) if options.answerability and not scope else None
     if verdict is not None and verdict.refuse:
         log.info("answerability probe refuses p=%.3f threshold=%.3f", verdict.probability, verdict.threshold)
         yield from _not_found(question, confidence=verdict.probability, unanswerable=verdict.probability)
@@ -116,13 +119,33 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
     yield done or Done("error", Usage(0, 0))
 
 
-# Words that say what to do with the documents, not what to find in them: "Summarise the whole handbook, chapter by
-# chapter" must be judged by "handbook" alone (a walkthrough's summary request was refused: 1 of its 6 terms matched).
-_REQUEST_TERMS = frozenset(
-    "summarise summarize summarised summarized summary summaries overview outline recap gist tldr briefly explain "
-    "describe list whole entire full detail details detailed chapter chapters section sections part parts main key "
-    "points document documents doc docs file files text contents tell give write please "
-    "总结 概括 摘要 概述 归纳 要点 主要 内容 全文 文档 文件 详细 一下 介绍 说明 列出 请 告诉 章节 部分 全部 整个 这份 该".split())
+def retrieve(retriever: Retriever, question: str, query: str, options: ChatOptions) -> list[Source]:
+    """The relevant passages for the (rewritten) query, merged with those for the question as asked (a rewrite can
+    spoil one that stands on its own) and, after a long pasted text, for the question alone (the text's words drown
+    it)."""
+    sources = select_sources(retriever.search(query, options.k), query, options)
+    for also in [q for q in dict.fromkeys([question, last_sentence(question)]) if q != query]:
+        sources = merge_sources(sources, select_sources(retriever.search(also, options.k), also, options), options.k)
+    return sources
+
+
+def summary_sources(retriever: Retriever, asked: Sequence[str],
+                    options: ChatOptions) -> tuple[list[Source], SummaryScope | None]:
+    """For a request to summarise whole documents (the first of `asked` that is one), passages spread evenly over
+    them in reading order; ([], None) for any other question, or when the retriever cannot hand documents over.
+
+    Every passage is the named document's own text: its relevance is 1.
+    """
+    for text in dict.fromkeys(asked):
+        if options.summary_passages <= 0 or not is_summary_request(text):
+            continue
+        documents = named_documents(text, whole_documents(retriever))
+        chunks, total = spread_chunks(documents, options.summary_passages) if documents else ([], 0)
+        if chunks:
+            sources = [Source(i, c.file_name, c.page, c.text, 1.0) for i, c in enumerate(chunks, start=1)]
+            log.info("summary_sources documents=%d used=%d total=%d", len(documents), len(chunks), total)
+            return sources, SummaryScope(tuple(dict.fromkeys(c.file_name for c in chunks)), len(chunks), total)
+    return [], None
 
 
 def select_sources(results: list[SearchResult], query: str, options: ChatOptions) -> list[Source]:
@@ -133,7 +156,7 @@ def select_sources(results: list[SearchResult], query: str, options: ChatOptions
     文档") wants the documents themselves: every result just passes.
     """
     asked = set(query_terms(query))
-    wanted = asked - _REQUEST_TERMS
+    wanted = asked - REQUEST_TERMS
     sources = []
     for result in results:
         coverage = _coverage(result, wanted) if wanted or not asked else options.min_coverage

@@ -17,11 +17,28 @@ class Source:
 
 
 @dataclass(frozen=True)
+class SummaryScope:
+    """What a summary request was given: passages spread over whole documents, not the best-matching ones.
+
+    Attributes:
+        documents: the documents the passages come from, in the order given to the model.
+        used: passages given to the model.
+        total: passages the summarised documents have (used < total: the summary leaves parts out).
+    """
+
+    documents: tuple[str, ...]
+    used: int
+    total: int
+
+
+@dataclass(frozen=True)
 class Sources:
-    """The passages given to the model, before it starts answering."""
+    """The passages given to the model, before it starts answering (`summary`: set when they were spread over whole
+    documents for a summary request)."""
 
     items: tuple[Source, ...]
     query: str
+    summary: SummaryScope | None = None
 
 
 @dataclass(frozen=True)
