@@ -943,3 +943,21 @@ def test_a_summary_reads_the_visitors_own_document_and_says_how_much_of_it(store
     alice = list(chat.chat_stream(services, "alice", "Summarise report.pdf", [], options=options))[-1][-1]
     assert [s.page for s in alice.sources] == [1, 4] and not alice.not_found
     assert "Summarised from 2 of the 4 passages of report.pdf" in render.answer_markdown(alice)
+
+
+def test_a_retry_that_fails_the_models_own_tests_says_the_test_may_be_wrong(stores, tmp_path):
+    """A walkthrough's model tested `is_palindrome("Racecar") is False`: its retry failed the same check, and the page
+    only said "failed"."""
+    code_answer = "```python\ndef is_palindrome(s):\n    return s.lower() == s.lower()[::-1]\n```"
+    wrong_tests = "```python\ndef test_case():\n    assert is_palindrome('Racecar') is False\n```"
+    services = make_services(stores, tmp_path, code_engine=ScriptedEngine(code_answer, wrong_tests, code_answer))
+    final = list(code.code_stream(services, "palindrome check, ignoring case", "", generate_tests=True))[-1]
+    assert final.result.startswith("❌ **failed** (attempt 2, generated tests)")
+    assert "The same check failed on both attempts" in final.result
+    changed = "```python\ndef is_palindrome(s):\n    raise ValueError(s)\n```"  # fails another way
+    services = make_services(stores, tmp_path, code_engine=ScriptedEngine(code_answer, wrong_tests, changed))
+    other = list(code.code_stream(services, "palindrome", "", generate_tests=True, lang="zh"))[-1]
+    assert "这些测试也是模型写的" in other.result and "两次尝试" not in other.result
+    given = list(code.code_stream(make_services(stores, tmp_path, code_engine=ScriptedEngine(code_answer, code_answer)),
+                                  "palindrome", "assert is_palindrome('ab')"))[-1]
+    assert "may be what is wrong" not in given.result and "a test can be wrong" not in given.result  # the visitor's

@@ -45,7 +45,7 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
     if not request:
         yield CodeView(tests=tests, result=say(lang, "code.describe"))
         return
-    raw, notices, have_block = "", [], False
+    raw, notices, have_block, first_reason = "", [], False, None
     run = bool(tests) or generate_tests
     with services.metrics.track("code") as generation:
         for event in generate_code(services.runtime.code, request, tests or None, run=run,
@@ -68,7 +68,8 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
                     writing = run and not view.tests  # none given: the model writes the tests first
                     view.result = say(lang, "code.writing_tests" if writing else "code.running") if run else ""
                 case CodeRun(result=result, attempt=attempt, tests=origin):
-                    view.result = run_markdown(result, attempt, origin, lang)
+                    view.result = run_markdown(result, attempt, origin, lang, same=result.reason == first_reason)
+                    first_reason = result.reason
                 case Done(finish_reason=reason, usage=usage):
                     generation.done(usage.completion_tokens)
                     if reason == "cancelled":
@@ -79,10 +80,20 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
             yield _with_notices(view, notices)
 
 
-def run_markdown(result: SandboxResult, attempt: int, origin: str, lang: str = "en") -> str:
+def run_markdown(result: SandboxResult, attempt: int, origin: str, lang: str = "en", same: bool = False) -> str:
+    """One attempt's verdict; after a first failure, that a retry comes; after a retry that failed the model's own
+    tests, that the tests may be what is wrong (`same`: the same check failed both times).
+
+    A small model's tests can contradict the request ("assert is_palindrome('Racecar') is False"); its retry then
+    fails the same way, and only the visitor can tell which side is wrong.
+    """
     label = say(lang, "code.attempt", attempt=attempt, origin=say(lang, f"code.{origin}"))
-    retry = "\n\n" + say(lang, "code.retry") if not result.passed and attempt == 1 else ""
-    return sandbox_markdown(result, label, lang) + retry
+    note = ""
+    if not result.passed and attempt == 1:
+        note = "\n\n" + say(lang, "code.retry")
+    elif not result.passed and origin == "generated":
+        note = "\n\n" + say(lang, "code.tests_suspect_same" if same else "code.tests_suspect")
+    return sandbox_markdown(result, label, lang) + note
 
 
 def run_tests(code: str, tests: str, runner: Callable[[str, str], SandboxResult] = run_python, lang: str = "en") -> str:

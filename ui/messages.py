@@ -80,6 +80,11 @@ EN = {
     "code.given": "given",
     "code.generated": "generated",
     "code.retry": "*The model gets one retry with the failure output.*",
+    "code.tests_suspect": ("*The model wrote these tests too, and a test can be wrong: compare the failing check with "
+                           "what you asked for. Edit the tests and press “Run tests” to run them again.*"),
+    "code.tests_suspect_same": ("*The same check failed on both attempts. The model wrote that test too, so the test "
+                                "may be what is wrong: compare it with what you asked for, fix it and press “Run "
+                                "tests”.*"),
     "code.need_code": "Generate or paste some code first.",
     "code.need_tests": "Write some tests (asserts or `test_*` functions) first.",
     "code.your_tests": "your tests",
@@ -182,6 +187,8 @@ ZH = {
     "code.given": "你提供的",
     "code.generated": "模型编写的",
     "code.retry": "*模型会根据失败输出再试一次。*",
+    "code.tests_suspect": "*这些测试也是模型写的，测试本身也可能出错：请把失败的检查和你的要求对照一下。可以修改测试后点击“运行测试”重新运行。*",
+    "code.tests_suspect_same": "*两次尝试都在同一条检查上失败。这条测试也是模型写的，出错的可能是测试本身：请对照你的要求，修改后点击“运行测试”。*",
     "code.need_code": "请先生成或粘贴代码。",
     "code.need_tests": "请先编写测试（assert 语句或 `test_*` 函数）。",
     "code.your_tests": "你的测试",
