@@ -32,6 +32,8 @@ class KnowledgeSettings(BaseSettings):
     )
     ocr_dpi: int = Field(300, description="Resolution scanned PDF pages are rendered at for OCR.")
     ocr_timeout_s: float = Field(120.0, description="Tesseract time limit per page.")
+    ocr_prepare: bool = Field(True, description="Clean page images up before OCR: flatten shadows, undo skew up to "
+                              "6 degrees, scale text to the height Tesseract reads best (see evals.ocr).")
     min_text_chars: int = Field(
         20, description="A PDF page with fewer non-space characters in its text layer is OCR'd."
     )

@@ -136,7 +136,8 @@ def _ocr_pdf_pages(
 ) -> list[Page]:
     try:
         images = render.render_pages(data, numbers, settings.ocr_dpi, settings.max_image_pixels)
-        results = ocr.ocr_images(images, settings.ocr_lang, settings.ocr_workers, settings.ocr_timeout_s)
+        results = ocr.ocr_images(images, settings.ocr_lang, settings.ocr_workers, settings.ocr_timeout_s,
+                                 settings.ocr_prepare)
     except OcrUnavailableError:
         raise
     except Exception as exc:  # pdfium could not open or render what pypdf parsed
@@ -163,7 +164,8 @@ def _load_image(data: bytes, name: str, settings: KnowledgeSettings) -> LoadedDo
     results: list[str | Exception] = []
     # A few frames at a time: a 300-page scanned TIFF is fine, as long as no frame alone is a bomb.
     for batch in _frame_batches(image, name, max(settings.ocr_workers, 1)):
-        results += ocr.ocr_images(batch, settings.ocr_lang, settings.ocr_workers, settings.ocr_timeout_s)
+        results += ocr.ocr_images(batch, settings.ocr_lang, settings.ocr_workers, settings.ocr_timeout_s,
+                                  settings.ocr_prepare)
     pages = [_ocr_page(i + 1, r) for i, r in enumerate(results)]
     return LoadedDocument(name=name, pages=pages, kind="image")
 

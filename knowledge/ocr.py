@@ -15,6 +15,7 @@ import pytesseract
 from PIL import Image
 
 from knowledge.errors import OcrUnavailableError
+from knowledge.imageprep import prepare_page
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,12 @@ def resolve_languages(requested: str) -> str:
     return "+".join(usable)
 
 
-def ocr_image(image: Image.Image, lang: str, timeout_s: float = 120.0) -> str:
-    """OCR one image; a page Tesseract fails on raises RuntimeError for that page only."""
-    if image.mode not in ("RGB", "L"):
+def ocr_image(image: Image.Image, lang: str, timeout_s: float = 120.0, prepare: bool = True) -> str:
+    """OCR one image (cleaned up first with `prepare`: see knowledge.imageprep); a page Tesseract fails on raises
+    RuntimeError for that page only."""
+    if prepare:
+        image = prepare_page(image)
+    elif image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     try:
         text = pytesseract.image_to_string(image, lang=lang, timeout=timeout_s)
@@ -100,7 +104,7 @@ def tidy_ocr_text(text: str) -> str:
 
 
 def ocr_images(
-    images: Iterable[Image.Image], lang: str, workers: int, timeout_s: float = 120.0
+    images: Iterable[Image.Image], lang: str, workers: int, timeout_s: float = 120.0, prepare: bool = True
 ) -> list[str | Exception]:
     """OCR images in parallel, in order. A failed page yields its exception instead of text.
 
@@ -114,7 +118,7 @@ def ocr_images(
     pending: deque = deque()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for image in images:
-            pending.append(pool.submit(ocr_image, image, lang, timeout_s))
+            pending.append(pool.submit(ocr_image, image, lang, timeout_s, prepare))
             if len(pending) >= 2 * workers:
                 results.append(_result_or_error(pending.popleft()))
         results.extend(_result_or_error(f) for f in pending)
