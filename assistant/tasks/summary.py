@@ -76,15 +76,16 @@ def named_documents(question: str, documents: Sequence[WholeDocument]) -> list[W
     """The documents a summary request is about: those its other words name, or when it names none ("summarise this
     document"), all the visitor's own (the shared library's only when the visitor has none).
 
-    A document is named when at least half of the request's other words are in its file name (the best-named
-    ones win). None named: [] (the request is about a topic, "summarise the termination rules": retrieval's job).
+    A document is named when more than half of the request's other words are in its file name (the best-named
+    ones win). None named: [] (the request is about a topic, "summarise the termination rules", or a part of a
+    document, "summarise the payroll policy of the handbook": retrieval's job).
     """
     wanted = set(query_terms(question)) - REQUEST_TERMS
     if not wanted:
         return [d for d in documents if not d.shared] or list(documents)
     shares = [len(wanted & _name_terms(d.name)) / len(wanted) for d in documents]
     best = max(shares, default=0.0)
-    return [d for d, share in zip(documents, shares) if share >= 0.5 and share == best]
+    return [d for d, share in zip(documents, shares) if share > 0.5 and share == best]
 
 
 def _name_terms(name: str) -> set[str]:

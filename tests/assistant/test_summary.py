@@ -50,8 +50,9 @@ def test_a_request_is_about_the_documents_its_words_name():
         handbook]
     assert named_documents("Give me an overview of lease.pdf", [lease, handbook]) == [lease]
     assert named_documents("请概括员工手册", [document("员工手册.docx", [1]), lease])[0].name == "员工手册.docx"
-    # a topic, not a document: retrieval's job
+    # a topic, or a part of a document: retrieval's job
     assert named_documents("Summarise the termination rules", [lease, handbook]) == []
+    assert named_documents("Summarise the payroll policy of the employee handbook", [lease, handbook]) == []
 
 
 def test_a_request_naming_no_document_is_about_the_visitors_own():
