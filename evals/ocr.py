@@ -4,10 +4,12 @@
 
 The first `--chars` characters of each document are drawn as an A4 page at 300 dpi (12 pt, DejaVu Sans for
 English, WenQuanYi Zen Hei for Chinese), then turned into each condition: clean, a 100-dpi scan, a blurred
-150-dpi scan, tilted 3°, a phone photo (150 dpi, a shadow across the page, low contrast, noise, JPEG) and
-inverted (light text on a dark page). Every page is OCR'd by knowledge.ocr with the configured languages
-(chi_sim+eng), without and with the clean-up (knowledge.imageprep). CER is the edit distance between the
-text and the OCR output over the text's length, whitespace removed and NFKC-folded on both sides.
+150-dpi scan, tilted 3°, a phone photo (150 dpi, a shadow across the page, low contrast, noise, JPEG),
+inverted (light text on a dark page), sideways (turned 90° counter-clockwise) and upside down. Every page is
+OCR'd by knowledge.ocr with the configured languages (chi_sim+eng), without and with the clean-up
+(knowledge.imageprep, and for a page read with low confidence Tesseract's orientation detection). CER is the
+edit distance between the text and the OCR output over the text's length, whitespace removed and NFKC-folded on
+both sides.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ CONDITIONS: dict[str, Callable[[Image.Image, np.random.Generator], Image.Image]]
     "tilted 3°": lambda page, rng: page.rotate(3, resample=Image.BICUBIC, expand=True, fillcolor=255),
     "phone photo": _photo,
     "inverted": lambda page, rng: ImageOps.invert(page),
+    "sideways": lambda page, rng: page.rotate(90, expand=True),
+    "upside down": lambda page, rng: page.rotate(180),
 }
 
 

@@ -80,20 +80,63 @@ def resolve_languages(requested: str) -> str:
     return "+".join(usable)
 
 
+# Tesseract's mean word confidence on upright pages of evals.ocr was 84-96; on pages turned 90° or 180° 20-50.
+LOW_CONFIDENCE = 60.0
+
+
 def ocr_image(image: Image.Image, lang: str, timeout_s: float = 120.0, prepare: bool = True) -> str:
-    """OCR one image (cleaned up first with `prepare`: see knowledge.imageprep); a page Tesseract fails on raises
-    RuntimeError for that page only."""
+    """OCR one image; a page Tesseract fails on raises RuntimeError for that page only.
+
+    With `prepare`, the page is cleaned up first (knowledge.imageprep), and a page read with low confidence is
+    checked for being sideways or upside down (Tesseract's orientation detection) and read again turned upright;
+    the better-read of the two is kept.
+    """
     if prepare:
         image = prepare_page(image)
     elif image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     try:
-        text = pytesseract.image_to_string(image, lang=lang, timeout=timeout_s)
+        text, confidence = _read(image, lang, timeout_s)
+        # no words at all is low confidence too: a sideways page often reads as nothing
+        if prepare and confidence < LOW_CONFIDENCE and (turned := upright(image, timeout_s)) is not None:
+            again, better = _read(prepare_page(turned), lang, timeout_s)  # its lines are measured upright now
+            log.info("ocr_turned confidence=%.0f->%.0f", confidence, better)
+            text = again if better > confidence else text
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrUnavailableError("ocr_missing", hint=INSTALL_HINT) from exc
     except (pytesseract.TesseractError, RuntimeError, OSError) as exc:
         raise RuntimeError(f"OCR failed: {exc}") from exc
     return tidy_ocr_text(text)
+
+
+def _read(image: Image.Image, lang: str, timeout_s: float) -> tuple[str, float]:
+    """The page's text (lines in order, a blank line between paragraphs) and its mean word confidence (0-100;
+    -1 with no words), from one Tesseract run."""
+    data = pytesseract.image_to_data(image, lang=lang, timeout=timeout_s, output_type=pytesseract.Output.DICT)
+    paragraphs: dict[tuple, dict[int, list[str]]] = {}
+    confidences = []
+    for word, conf, block, par, line in zip(data["text"], data["conf"], data["block_num"], data["par_num"],
+                                            data["line_num"]):
+        if word.strip():
+            paragraphs.setdefault((block, par), {}).setdefault(line, []).append(word)
+            confidences.append(float(conf))
+    text = "\n\n".join("\n".join(" ".join(words) for words in lines.values()) for lines in paragraphs.values())
+    return text, (sum(confidences) / len(confidences) if confidences else -1.0)
+
+
+def upright(image: Image.Image, timeout_s: float) -> Image.Image | None:
+    """The page turned upright when Tesseract's orientation detection finds it sideways or upside down; None when
+    it is upright, or its orientation cannot be told (too little text, no `osd` language data)."""
+    try:
+        found = pytesseract.image_to_osd(image, config="--psm 0", timeout=timeout_s,
+                                         output_type=pytesseract.Output.DICT)
+    except (pytesseract.TesseractError, RuntimeError) as exc:
+        log.info("ocr_orientation_unknown error=%r", str(exc)[:200])
+        return None
+    rotate = int(found.get("rotate", 0)) % 360
+    if rotate == 0 or float(found.get("orientation_conf", 0)) < 1.0:
+        return None
+    return image.rotate(-rotate, expand=True, fillcolor=255)  # OSD's angle is clockwise; PIL's counter-clockwise
 
 
 def tidy_ocr_text(text: str) -> str:

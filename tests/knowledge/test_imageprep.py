@@ -70,3 +70,17 @@ def test_a_shadowed_tilted_photo_reads_only_after_the_clean_up():
     cleaned = ocr.ocr_image(photo, "eng", prepare=True)
     assert SENTENCE not in " ".join(as_is.split())
     assert SENTENCE in " ".join(cleaned.split()) and "7731" in cleaned
+
+
+@pytest.mark.parametrize("turn", [90, 180])
+def test_a_sideways_or_upside_down_page_is_read_upright(turn):
+    page = text_page(LINES).rotate(turn, expand=True)
+    assert SENTENCE not in " ".join(ocr.ocr_image(page, "eng", prepare=False).split())
+    assert SENTENCE in " ".join(ocr.ocr_image(page, "eng").split())
+
+
+def test_a_page_without_text_is_not_turned():
+    blank = Image.new("L", (800, 600), 255)
+    ImageDraw.Draw(blank).ellipse((100, 100, 500, 400), outline=0, width=9)
+    assert ocr.upright(imageprep.prepare_page(blank), 30) is None
+    assert ocr.ocr_image(blank, "eng").strip() in ("", "O", "o", "()")
