@@ -56,7 +56,11 @@ class HybridRetriever:
         dense = dense_job.result()
         fused = reciprocal_rank_fusion([dense, sparse], self._rrf_k)[:k]
         chunks = self._metadata.chunks_by_ids([chunk_id for chunk_id, _ in fused])
-        dense_at = {cid: (rank, score) for rank, (cid, score) in enumerate(zip(dense.ids, dense.scores), 1)}
+        # A dense ranking given no weight (Chinese with an English-only embedder) is not reported: a caller must not
+        # judge relevance by it (a walkthrough's chat kept a passage of cosine 0.59 about something else and dropped
+        # the keyword search's first hit, the right one, at 0.36)
+        dense_at = {cid: (rank, score) for rank, (cid, score) in enumerate(zip(dense.ids, dense.scores), 1)
+                    if dense.weight > 0}
         lexical_at = {cid: rank for rank, cid in enumerate(sparse.ids, 1)}
         return [
             SearchResult(chunk=chunks[cid], score=score, dense_score=dense_at.get(cid, (None, None))[1],

@@ -347,3 +347,20 @@ def test_source_lists_the_model_writes_itself_are_dropped_the_page_lists_the_cit
     assert en.text == "Ninety days [2]." and en.cited == (2,)
     kept = "See the report.pdf appendix for the full table [2].\nReferences to page 3 matter [2]."
     assert finish_answer(kept, sources, "en").text == kept  # words of its own: an answer line, not a list
+
+
+def test_chinese_searched_by_words_alone_keeps_the_passage_with_half_its_words(kb, tmp_path):
+    """A walkthrough (English-only embedder): the contract, keyword search's first hit, had cosine 0.36 and 4 of 7
+    terms and was dropped, while a travel-expenses page at cosine 0.59 with 1 of 7 was kept."""
+    from assistant.tasks.chat import ChatOptions, select_sources
+
+    contract = tmp_path / "技术服务合同.txt"
+    contract.write_text("第四条 合同终止：任何一方欲提前终止本合同，须提前三十天书面通知对方。", encoding="utf-8")
+    travel = tmp_path / "员工手册.txt"
+    travel.write_text("第五章 差旅报销：员工出差的住宿标准为每晚六百元，须在返回后十天内提交报销单。", encoding="utf-8")
+    kb.ingest([contract, travel])
+    question = "合同可以提前终止吗？需要提前多少天通知？"
+    results = kb.search(question, 5)
+    assert not kb.embedder.multilingual and all(r.dense_score is None for r in results)  # cosines mean nothing here
+    assert [s.file_name for s in select_sources(results, question, ChatOptions())] == ["技术服务合同.txt"]
+    assert select_sources(results, question, ChatOptions(min_coverage_words_only=0.9)) == []
