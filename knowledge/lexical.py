@@ -22,9 +22,13 @@ _STOPWORDS = frozenset(
 )
 
 
+# A line break between two Chinese characters is where a PDF line wrapped, not a word boundary: "分\n机" is 分机
+_WRAPPED_CJK = re.compile(r"(?<=[\u3400-\u9fff])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
+
+
 def terms(text: str) -> list[str]:
     """All index terms of a text, in order."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = _WRAPPED_CJK.sub("", unicodedata.normalize("NFKC", text).lower())
     out: list[str] = []
     position = 0
     for match in _CJK_RUN.finditer(text):

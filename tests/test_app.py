@@ -961,3 +961,7 @@ def test_a_retry_that_fails_the_models_own_tests_says_the_test_may_be_wrong(stor
     given = list(code.code_stream(make_services(stores, tmp_path, code_engine=ScriptedEngine(code_answer, code_answer)),
                                   "palindrome", "assert is_palindrome('ab')"))[-1]
     assert "may be what is wrong" not in given.result and "a test can be wrong" not in given.result  # the visitor's
+
+
+def test_passages_show_no_space_where_a_pdf_wrapped_a_chinese_line():
+    assert render.excerpt("申诉邮箱\n为 hr@x.com，分\n机 8404。第一章 总则", "") == "申诉邮箱为 hr@x.com，分机 8404。第一章 总则"

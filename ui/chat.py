@@ -87,7 +87,7 @@ def apply_event(turn: Turn, event, generation, lang: str = "en") -> None:
             turn.sources, turn.query = items, query
             if summary is not None and summary.used < summary.total:  # a long document: say what was read
                 turn.notices.append(say(lang, "chat.summary_scope", used=summary.used, total=summary.total,
-                                        documents=", ".join(summary.documents)))
+                                        documents=("、" if lang == "zh" else ", ").join(summary.documents)))
         case TextDelta(text=text):
             generation.token()
             turn.answer += text

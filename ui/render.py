@@ -156,9 +156,12 @@ def model_markdown(markdown: str) -> str:
     return "".join(part if i % 2 else part.replace("<", "&lt;").replace("![", "[") for i, part in enumerate(parts))
 
 
+_WRAPPED_CJK = re.compile(r"(?<=[\u3400-\u9fff])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
+
+
 def excerpt(text: str, query: str, limit: int = PASSAGE_CHARS) -> str:
     """About `limit` characters of the passage around its sentence that shares most words with the query."""
-    text = " ".join(text.split())
+    text = " ".join(_WRAPPED_CJK.sub("", text).split())  # a PDF line wrapped inside a Chinese word: no space there
     if len(text) <= limit:
         return text
     wanted = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 3}

@@ -33,7 +33,7 @@ class WholeDocument:
 
     Attributes:
         name: its file name.
-        added_at: when it was uploaded (seconds since the epoch): "this document" means the newest first.
+        added_at: when it was uploaded (seconds since the epoch): the newest is summarised first.
         read: its chunks in reading order.
         shared: it belongs to the shared library, not to the visitor ("summarise this document" is not about it).
     """
@@ -67,38 +67,75 @@ def _reader(base, doc_id: int) -> Callable[[], Sequence[Chunk]]:
     return lambda: base.chunks(doc_id)
 
 
+# Asking what a document says, in other words than "summarise": 员工手册讲了哪些内容？ What is the lease about?
+_SUMMARY_PHRASES = re.compile(
+    r"主要内容|大意|概要|(?:讲|说|写)(?:了|的是)?(?:什么|哪些)|what(?:'s| is| does)\b.{1,80}\b(?:about|cover|say)\b",
+    re.IGNORECASE)
+
+
 def is_summary_request(question: str) -> bool:
-    """Whether the question asks for a summary ("Summarise…", "give an overview of…", "总结一下…")."""
-    return bool(SUMMARY_TERMS & set(query_terms(question)))
+    """Whether the question asks for a summary ("Summarise…", "give an overview of…", "总结一下…", "…讲了哪些内容")."""
+    return bool(SUMMARY_TERMS & set(query_terms(question))) or bool(_SUMMARY_PHRASES.search(question))
 
 
 def named_documents(question: str, documents: Sequence[WholeDocument]) -> list[WholeDocument]:
     """The documents a summary request is about: those its other words name, or when it names none ("summarise this
     document"), all the visitor's own (the shared library's only when the visitor has none).
 
-    A document is named when more than half of the request's other words are in its file name (the best-named
-    ones win). None named: [] (the request is about a topic, "summarise the termination rules", or a part of a
-    document, "summarise the payroll policy of the handbook": retrieval's job).
+    A document is named when more than half of the request's other words are in its file name, or when the request
+    holds its whole name and the rest of its words are not in its text ("用三句话总结员工手册": 三句话 is how to
+    answer; "summarise the payroll policy of the employee handbook": payroll is a part, retrieval's job). The
+    best-named ones win. None named: [] (a topic, "summarise the termination rules": retrieval's job).
     """
     wanted = set(query_terms(question)) - REQUEST_TERMS
     if not wanted:
         return [d for d in documents if not d.shared] or list(documents)
-    shares = [len(wanted & _name_terms(d.name)) / len(wanted) for d in documents]
-    best = max(shares, default=0.0)
-    return [d for d, share in zip(documents, shares) if share > 0.5 and share == best]
+    shares = {id(d): _naming(wanted, d) for d in documents}
+    best = max(shares.values(), default=0.0)
+    return [d for d in documents if shares[id(d)] > 0.5 and shares[id(d)] == best]
+
+
+def _naming(wanted: set[str], document: WholeDocument) -> float:
+    """The share of the request's words in the document's file name; for a document whose name the request holds
+    (more than half its words, or the whole name), 1 unless its other words (not in the name, nor in the
+    document's opening lines, where its title is) are mostly in its text: then it asks about a part, 0."""
+    name, stem = _name_terms(document.name), _name_terms(document.name.rsplit(".", 1)[0])
+    share = len(wanted & name) / len(wanted)
+    if not (share > 0.5 or (stem and stem <= wanted)):
+        return share
+    chunks = list(document.read())
+    rest = wanted - name - (set(terms(chunks[0].text[:200])) if chunks else set())
+    return 0.0 if rest and _mostly_in(rest, chunks) else 1.0
 
 
 def _name_terms(name: str) -> set[str]:
     return set(terms(re.sub(r"[_\W]+", " ", name)))
 
 
+def _mostly_in(words: set[str], chunks: Sequence[Chunk]) -> bool:
+    """Whether at least half of `words` occur in the chunks' text."""
+    have = {term for chunk in chunks for term in terms(chunk.text)}
+    return len(words & have) >= len(words) / 2
+
+
 def spread_chunks(documents: Sequence[WholeDocument], budget: int) -> tuple[list[Chunk], int]:
-    """At most `budget` chunks spread evenly over the documents' text (a share per document, newest first), in
+    """At most `budget` chunks spread evenly over the documents' text (shares dealt in turn, newest first), in
     reading order, and how many chunks the documents have in all."""
     contents = [list(d.read()) for d in documents]
-    shares = [budget // len(contents) + (i < budget % len(contents)) for i in range(len(contents))] if contents else []
+    shares = _shares([len(chunks) for chunks in contents], budget)
     picked = [chunk for chunks, share in zip(contents, shares) for chunk in spread(chunks, share)]
     return picked, sum(len(chunks) for chunks in contents)
+
+
+def _shares(sizes: list[int], budget: int) -> list[int]:
+    """Passages per document, dealt one at a time in turn to the documents that have more: a one-passage notice
+    leaves its unused share to a long handbook (a walkthrough's 4 documents got 5 of 8 passages)."""
+    shares = [0] * len(sizes)
+    while budget > 0 and (open_ := [i for i, size in enumerate(sizes) if shares[i] < size]):
+        for i in open_[:budget]:
+            shares[i] += 1
+        budget -= len(open_[:budget])
+    return shares
 
 
 def spread(chunks: Sequence[Chunk], count: int) -> list[Chunk]:

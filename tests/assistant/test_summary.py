@@ -52,7 +52,10 @@ def test_a_request_is_about_the_documents_its_words_name():
     assert named_documents("请概括员工手册", [document("员工手册.docx", [1]), lease])[0].name == "员工手册.docx"
     # a topic, or a part of a document: retrieval's job
     assert named_documents("Summarise the termination rules", [lease, handbook]) == []
-    assert named_documents("Summarise the payroll policy of the employee handbook", [lease, handbook]) == []
+    policies = "The payroll policy: salaries are paid monthly."
+    with_policy = WholeDocument("employee_handbook.pdf", 0.0, lambda: chunks("employee_handbook.pdf", [1]) + [
+        Chunk(1, "employee_handbook.pdf", 2, 1, policies, 0, len(policies))])
+    assert named_documents("Summarise the payroll policy of the employee handbook", [lease, with_policy]) == []
 
 
 def test_a_request_naming_no_document_is_about_the_visitors_own():
@@ -76,7 +79,7 @@ def test_passages_are_shared_between_documents_in_turn():
     picked, total = spread_chunks([document("a.pdf", list(range(1, 11))), document("b.pdf", list(range(1, 11))),
                                    document("c.pdf", [1])], 8)
     names = [c.file_name for c in picked]
-    assert (names.count("a.pdf"), names.count("b.pdf"), names.count("c.pdf"), total) == (3, 3, 1, 21)
+    assert (names.count("a.pdf"), names.count("b.pdf"), names.count("c.pdf"), total) == (4, 3, 1, 21)
 
 
 class ProbedEngine(ScriptedEngine):
@@ -123,3 +126,38 @@ def test_other_questions_are_still_searched(handbook_kb):
     off = list(answer(ScriptedEngine("x"), handbook_kb, "Summarise the employee handbook",
                       options=ChatOptions(summary_passages=0, answerability=False)))
     assert [e for e in off if isinstance(e, Sources)][0].summary is None  # turned off: searched like any question
+
+
+def test_a_short_documents_unused_share_goes_to_the_long_ones():
+    """A walkthrough: four documents, two of them one passage each, were given 5 of the 8 passages."""
+    picked, total = spread_chunks([document("notice.png", [1]), document("policy.pdf", [1]),
+                                   document("handbook.pdf", list(range(1, 14))), document("contract.docx", [1, 2])], 8)
+    names = [c.file_name for c in picked]
+    assert (len(picked), names.count("handbook.pdf"), names.count("contract.docx"), total) == (8, 4, 2, 17)
+
+
+def handbook(name: str = "员工手册.pdf") -> WholeDocument:
+    pages = ["员工手册 目录", "第二章 薪酬：工资每月十日发放。", "第三章 休假：年假十五天。"]
+    return WholeDocument(name, 0.0, lambda: [Chunk(1, name, i + 1, i, text, 0, len(text))
+                                             for i, text in enumerate(pages)])
+
+
+@pytest.mark.parametrize("question, named", [
+    ("用三句话总结员工手册", True),  # 三句话 says how to answer: not in the handbook
+    ("把员工手册概括成五点", True),
+    ("员工手册讲了哪些内容？", True),
+    ("员工手册的主要内容是什么", True),
+    ("总结员工手册的薪酬和休假规定", False),  # a part of it: 薪酬, 休假 are in its text
+])
+def test_a_request_holding_a_documents_whole_name_is_about_it_unless_it_names_a_part(question, named):
+    assert is_summary_request(question)
+    assert (named_documents(question, [handbook(), document("lease.pdf", [1])]) != []) is named
+
+
+def test_a_word_of_the_documents_title_names_it_too():
+    """"Summarise the employee handbook" of handbook.pdf, whose first page says "Employee Handbook"."""
+    name, pages = "handbook.pdf", ["Employee Handbook", "Chapter 4: the payroll rules. Salaries are paid monthly."]
+    titled = WholeDocument(name, 0.0, lambda: [Chunk(1, name, i + 1, i, text, 0, len(text))
+                                               for i, text in enumerate(pages)])
+    assert named_documents("Summarise the employee handbook", [titled]) == [titled]
+    assert named_documents("Summarise the payroll rules of the handbook", [titled]) == []
