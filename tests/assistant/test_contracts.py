@@ -287,3 +287,20 @@ def test_a_contract_no_finder_reads_says_only_the_rules_did(text, finders, rules
     assert ("只经过规则审阅" in report.to_markdown()) is rules_only
     assert ("Only the rules read this contract" in report_summary(report)) is rules_only
     assert ("只经过规则审阅" in report_summary(report, lang="zh")) is rules_only
+
+
+def test_chinese_termination_with_notice_after_it_a_start_date_and_a_confidentiality_term():
+    """A Chinese walkthrough: '任何一方欲提前终止本合同，须提前三十天书面通知对方' was not found as termination for
+    convenience, '自2024年3月1日起' not as the effective date, and '保密期限为合同终止后三年' was quoted as the term."""
+    from assistant.tasks.contracts import scan_chunk
+    from knowledge.types import Chunk
+
+    text = ("第二条 服务期限 本合同服务期限为一年，自2024年3月1日起至2025年2月28日止。\n"
+            "第四条 合同终止 任何一方欲提前终止本合同，须提前三十天书面通知对方。\n"
+            "第五条 保密 双方对合作中知悉的商业秘密负有保密义务，保密期限为合同终止后三年。")
+    hits = {}
+    for _, finding in scan_chunk(Chunk(1, "合同.txt", 1, 0, text, 0, len(text)), "zh"):
+        hits.setdefault(finding.category, []).append(finding.quote)
+    assert any("须提前三十天书面通知" in quote for quote in hits["Termination for Convenience"])
+    assert any("自2024年3月1日起" in quote for quote in hits["Effective Date"])
+    assert all("保密期限" not in quote for quote in hits["Expiration Date"])
