@@ -26,9 +26,14 @@ _STOPWORDS = frozenset(
 _WRAPPED_CJK = re.compile(r"(?<=[\u3400-\u9fff])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
 
 
+def unwrap_cjk(text: str) -> str:
+    """The text without the line breaks that fall between two Chinese characters."""
+    return _WRAPPED_CJK.sub("", text)
+
+
 def terms(text: str) -> list[str]:
     """All index terms of a text, in order."""
-    text = _WRAPPED_CJK.sub("", unicodedata.normalize("NFKC", text).lower())
+    text = unwrap_cjk(unicodedata.normalize("NFKC", text).lower())
     out: list[str] = []
     position = 0
     for match in _CJK_RUN.finditer(text):

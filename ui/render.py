@@ -13,6 +13,7 @@ from assistant.sandbox import SandboxResult
 from assistant.tasks.clauses import display_name
 from assistant.tasks.contracts import REPORT_WORDS, Finding, found_word
 from assistant.tasks.events import Source
+from knowledge.lexical import unwrap_cjk
 from knowledge.types import IngestResult
 from ui.messages import MESSAGES, columns, counted, error_text, say
 
@@ -156,12 +157,9 @@ def model_markdown(markdown: str) -> str:
     return "".join(part if i % 2 else part.replace("<", "&lt;").replace("![", "[") for i, part in enumerate(parts))
 
 
-_WRAPPED_CJK = re.compile(r"(?<=[\u3400-\u9fff])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
-
-
 def excerpt(text: str, query: str, limit: int = PASSAGE_CHARS) -> str:
     """About `limit` characters of the passage around its sentence that shares most words with the query."""
-    text = " ".join(_WRAPPED_CJK.sub("", text).split())  # a PDF line wrapped inside a Chinese word: no space there
+    text = " ".join(unwrap_cjk(text).split())  # a PDF line wrapped inside a Chinese word: no space there
     if len(text) <= limit:
         return text
     wanted = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 3}

@@ -7,6 +7,7 @@ document's name and words like "summarise"), so its top-k passages are a few arb
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ def documents_of(base, shared: bool = False) -> list[WholeDocument]:
 
 
 def _reader(base, doc_id: int) -> Callable[[], Sequence[Chunk]]:
-    return lambda: base.chunks(doc_id)
+    """The document's chunks, read once however often asked (naming a document reads it, and so does the summary)."""
+    return functools.cache(lambda: base.chunks(doc_id))
 
 
 # Asking what a document says, in other words than "summarise": 员工手册讲了哪些内容？ What is the lease about?

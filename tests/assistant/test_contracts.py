@@ -54,15 +54,9 @@ def test_findings_stream_before_the_report(kb, tmp_path):
 def test_chinese_parties_are_the_named_ones_and_a_service_term_is_an_expiration():
     """A walkthrough: 'also on page 1: 第一条 服务内容 乙方为甲方提供…' was quoted as Parties, and '服务期限为一年' was
     not found as the contract's term."""
-    from assistant.tasks.contracts import scan_chunk
-    from knowledge.types import Chunk
-
-    text = ("技术服务合同\n甲方（委托方）：星河科技有限公司\n乙方：云帆软件有限公司\n"
-            "第一条 服务内容 乙方为甲方提供软件维护服务。\n第二条 服务期限 服务期限为一年，自2024年1月1日起。\n"
-            "第三条 续约 期满前三十日内双方可书面续约，续约期限为一年。")
-    hits = {}
-    for _, finding in scan_chunk(Chunk(1, "合同.txt", 1, 0, text, 0, len(text)), "zh"):
-        hits.setdefault(finding.category, []).append(finding.quote)
+    hits = chinese_hits("技术服务合同\n甲方（委托方）：星河科技有限公司\n乙方：云帆软件有限公司\n"
+                        "第一条 服务内容 乙方为甲方提供软件维护服务。\n第二条 服务期限 服务期限为一年，自2024年1月1日起。\n"
+                        "第三条 续约 期满前三十日内双方可书面续约，续约期限为一年。")
     assert all("服务内容" not in quote for quote in hits["Parties"]) and len(hits["Parties"]) == 2
     assert any("服务期限为一年" in quote for quote in hits["Expiration Date"])
     assert all("续约期限为一年" not in quote or "期满前" in quote for quote in hits["Expiration Date"])
@@ -292,15 +286,20 @@ def test_a_contract_no_finder_reads_says_only_the_rules_did(text, finders, rules
 def test_chinese_termination_with_notice_after_it_a_start_date_and_a_confidentiality_term():
     """A Chinese walkthrough: '任何一方欲提前终止本合同，须提前三十天书面通知对方' was not found as termination for
     convenience, '自2024年3月1日起' not as the effective date, and '保密期限为合同终止后三年' was quoted as the term."""
-    from assistant.tasks.contracts import scan_chunk
-    from knowledge.types import Chunk
-
-    text = ("第二条 服务期限 本合同服务期限为一年，自2024年3月1日起至2025年2月28日止。\n"
-            "第四条 合同终止 任何一方欲提前终止本合同，须提前三十天书面通知对方。\n"
-            "第五条 保密 双方对合作中知悉的商业秘密负有保密义务，保密期限为合同终止后三年。")
-    hits = {}
-    for _, finding in scan_chunk(Chunk(1, "合同.txt", 1, 0, text, 0, len(text)), "zh"):
-        hits.setdefault(finding.category, []).append(finding.quote)
+    hits = chinese_hits("第二条 服务期限 本合同服务期限为一年，自2024年3月1日起至2025年2月28日止。\n"
+                        "第四条 合同终止 任何一方欲提前终止本合同，须提前三十天书面通知对方。\n"
+                        "第五条 保密 双方对合作中知悉的商业秘密负有保密义务，保密期限为合同终止后三年。")
     assert any("须提前三十天书面通知" in quote for quote in hits["Termination for Convenience"])
     assert any("自2024年3月1日起" in quote for quote in hits["Effective Date"])
     assert all("保密期限" not in quote for quote in hits["Expiration Date"])
+
+
+def chinese_hits(text: str) -> dict[str, list[str]]:
+    """The rules' quotes per category in one page of Chinese contract text."""
+    from assistant.tasks.contracts import scan_chunk
+    from knowledge.types import Chunk
+
+    hits: dict[str, list[str]] = {}
+    for _, finding in scan_chunk(Chunk(1, "合同.txt", 1, 0, text, 0, len(text)), "zh"):
+        hits.setdefault(finding.category, []).append(finding.quote)
+    return hits
