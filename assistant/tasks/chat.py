@@ -16,7 +16,8 @@ from assistant.generation import Engine, without_loop
 from assistant.reasoning import Message
 from assistant.safety import document_stream
 from assistant.tasks.events import Answer, Source, Sources, SummaryScope
-from assistant.tasks.summary import REQUEST_TERMS, is_summary_request, named_documents, spread_chunks, whole_documents
+from assistant.tasks.summary import (REQUEST_TERMS, is_summary_request, name_terms, named_documents, spread_chunks,
+                                     whole_documents)
 from knowledge.chunking import sentence_spans
 from knowledge.lexical import has_cjk, query_terms, terms
 from knowledge.types import SearchResult
@@ -210,7 +211,7 @@ def _coverage(result: SearchResult, wanted: set[str]) -> float:
     """The share of the wanted terms in the result's text or its file's name ("the lease" names lease.pdf)."""
     if not wanted:
         return 0.0
-    have = set(terms(result.text)) | set(terms(re.sub(r"[_\W]+", " ", result.file_name.rsplit(".", 1)[0])))
+    have = set(terms(result.text)) | name_terms(result.file_name.rsplit(".", 1)[0])
     return len(wanted & have) / len(wanted)
 
 

@@ -101,7 +101,7 @@ def _naming(wanted: set[str], document: WholeDocument) -> float:
     """The share of the request's words in the document's file name; for a document whose name the request holds
     (more than half its words, or the whole name), 1 unless its other words (not in the name, nor in the
     document's opening lines, where its title is) are mostly in its text: then it asks about a part, 0."""
-    name, stem = _name_terms(document.name), _name_terms(document.name.rsplit(".", 1)[0])
+    name, stem = name_terms(document.name), name_terms(document.name.rsplit(".", 1)[0])
     share = len(wanted & name) / len(wanted)
     if not (share > 0.5 or (stem and stem <= wanted)):
         return share
@@ -110,7 +110,8 @@ def _naming(wanted: set[str], document: WholeDocument) -> float:
     return 0.0 if rest and _mostly_in(rest, chunks) else 1.0
 
 
-def _name_terms(name: str) -> set[str]:
+def name_terms(name: str) -> set[str]:
+    """The index terms of a file name ("employee_handbook-2024.pdf": employee, handbook, 2024, pdf)."""
     return set(terms(re.sub(r"[_\W]+", " ", name)))
 
 
