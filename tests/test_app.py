@@ -501,6 +501,8 @@ def test_the_status_says_the_model_is_writing_tests_until_they_run_and_chinese_r
     assert render.sandbox_reason(timeout.reason, "zh") == "超过 10 秒的时间限制，已停止"
     assert render.sandbox_reason("failed: AssertionError (line 3: assert f() == 2)", "zh") == \
         "AssertionError (line 3: assert f() == 2)"
+    assert render.sandbox_reason("failed: AssertionError (tests, line 2: assert f() == 2)", "zh") == \
+        "AssertionError（测试第 2 行：assert f() == 2）"
     assert render.sandbox_reason("stopped: killed by signal 40", "zh") == "被 signal 40 终止"
 
 

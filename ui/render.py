@@ -270,8 +270,17 @@ def sandbox_reason(reason: str, lang: str = "en") -> str:
         return reason
     for pattern, template in _SANDBOX_REASONS_ZH:
         if match := pattern.fullmatch(reason):
-            return template.format(*match.groups())
-    return reason
+            reason = template.format(*match.groups())
+            break
+    return _PLACE.sub(_place_zh, reason)
+
+
+def _place_zh(match: re.Match) -> str:
+    """"(tests, line 2: assert f())" as 测试第 2 行."""
+    return f"（{'测试' if match.group(1) == 'tests' else '代码'}第 {match.group(2)} 行：{match.group(3)}）"
+
+
+_PLACE = re.compile(r" ?\((tests|code), line (\d+): (.*)\)$", re.DOTALL)  # where the sandbox says a failure was
 
 
 def sandbox_markdown(result: SandboxResult, label: str = "", lang: str = "en") -> str:
