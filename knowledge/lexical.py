@@ -23,7 +23,8 @@ _STOPWORDS = frozenset(
 
 
 # A line break between two Chinese characters is where a PDF line wrapped, not a word boundary: "分\n机" is 分机
-_WRAPPED_CJK = re.compile(r"(?<=[\u3400-\u9fff])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
+# (or after a Chinese punctuation mark: "面试，\n第二轮" is one sentence)
+_WRAPPED_CJK = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff60])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
 
 
 def unwrap_cjk(text: str) -> str:

@@ -967,6 +967,7 @@ def test_a_retry_that_fails_the_models_own_tests_says_the_test_may_be_wrong(stor
 
 def test_passages_show_no_space_where_a_pdf_wrapped_a_chinese_line():
     assert render.excerpt("申诉邮箱\n为 hr@x.com，分\n机 8404。第一章 总则", "") == "申诉邮箱为 hr@x.com，分机 8404。第一章 总则"
+    assert render.excerpt("须通过两轮面试，\n第二轮由总监主持。\n婚假为十三天", "") == "须通过两轮面试，第二轮由总监主持。婚假为十三天"
 
 
 def test_the_offline_search_models_name_is_in_the_pages_language():
