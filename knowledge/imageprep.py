@@ -56,7 +56,7 @@ def dark_text(gray: Image.Image) -> bool:
 def flatten_background(gray: Image.Image) -> Image.Image:
     """Divide the page by its own background (its lightest tone around each point, smoothed): a shadow or a light
     gradient across a photo becomes white, the text stays dark."""
-    small = gray.resize((max(1, gray.width // 8), max(1, gray.height // 8)), Image.BILINEAR)
+    small = _shrunk(gray, 8)
     background = small.filter(ImageFilter.MaxFilter(7)).filter(ImageFilter.GaussianBlur(4)).resize(gray.size,
                                                                                                    Image.BILINEAR)
     ratio = np.asarray(gray, dtype=np.float32) / np.maximum(np.asarray(background, dtype=np.float32), 1.0)
@@ -66,11 +66,15 @@ def flatten_background(gray: Image.Image) -> Image.Image:
 def skew_angle(gray: Image.Image) -> float:
     """The rotation (degrees, counter-clockwise) that levels the text lines: the one whose row profile of ink is
     most peaked, searched over ±MAX_SKEW_DEG on a third-size copy."""
-    small = gray.resize((max(1, gray.width // 3), max(1, gray.height // 3)), Image.BILINEAR)
-    mask = Image.fromarray(ink(small).astype(np.uint8) * 255)
+    mask = Image.fromarray(ink(_shrunk(gray, 3)).astype(np.uint8) * 255)
     angles = np.arange(-MAX_SKEW_DEG, MAX_SKEW_DEG + SKEW_STEP_DEG / 2, SKEW_STEP_DEG)
     scores = [np.var(np.asarray(mask.rotate(a, resample=Image.NEAREST), dtype=np.float32).sum(axis=1)) for a in angles]
     return float(angles[int(np.argmax(scores))])
+
+
+def _shrunk(gray: Image.Image, factor: int) -> Image.Image:
+    """A 1/factor-size copy (at least one pixel each way) for the whole-page estimates, which need no detail."""
+    return gray.resize((max(1, gray.width // factor), max(1, gray.height // factor)), Image.BILINEAR)
 
 
 def text_height(gray: Image.Image) -> float:
