@@ -64,6 +64,8 @@ class AnswerReport:
     probe_refusals: int = 0  # refusals the probe made (before the model answered)
     unsupported_number_answers: int = 0  # answers stating a number no passage holds (their confidence halved)
     unsupported_number_right: int = 0  # of those, answers that are right all the same
+    unsupported_word_answers: int = 0  # answers stating a name or rate no passage holds (their confidence halved)
+    unsupported_word_right: int = 0  # of those, answers that are right all the same
     rows: list[dict] = field(default_factory=list)
 
 
@@ -144,6 +146,7 @@ def ask(kb, engine, question: Question, options=None) -> dict:
             "cited_correct": [is_hit(text, question.answers) for text in pages],
             "cited_attributed": [s.number in final.attributed for s in cited],
             "unsupported_numbers": list(final.unsupported_numbers) if final else [],
+            "unsupported_words": list(final.unsupported_words) if final else [],
             "seconds": time.perf_counter() - started}
 
 
@@ -214,7 +217,9 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
         seconds_per_question_p50=round(percentile([r["seconds"] for r in rows], 50), 2),
         probe_auc=probe_auc(rows), probe_refusals=sum(r.get("probe_refused", False) for r in rows),
         unsupported_number_answers=sum(bool(r.get("unsupported_numbers")) for r in rows),
-        unsupported_number_right=sum(bool(r.get("unsupported_numbers")) and is_right(r) for r in rows), rows=rows)
+        unsupported_number_right=sum(bool(r.get("unsupported_numbers")) and is_right(r) for r in rows),
+        unsupported_word_answers=sum(bool(r.get("unsupported_words")) for r in rows),
+        unsupported_word_right=sum(bool(r.get("unsupported_words")) and is_right(r) for r in rows), rows=rows)
 
 
 def probe_auc(rows: list[dict]) -> float | None:
@@ -251,6 +256,8 @@ def format_markdown(report: AnswerReport) -> str:
             ("answerability probe: refusals it made", str(report.probe_refusals)),
             ("answers stating a number no passage holds (right all the same)",
              f"{report.unsupported_number_answers} ({report.unsupported_number_right})"),
+            ("answers stating a name or rate no passage holds (right all the same)",
+             f"{report.unsupported_word_answers} ({report.unsupported_word_right})"),
             ("seconds per question (p50)", f"{report.seconds_per_question_p50:.2f}")]
     bands = [f"| {b['band']} | {b['answers']} | {'-' if b['right'] is None else format(b['right'], '.2f')} |"
              for b in report.calibration]

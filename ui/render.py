@@ -11,7 +11,7 @@ from assistant.markdown import literal
 from assistant.runtime import Runtime
 from assistant.sandbox import SandboxResult
 from assistant.tasks.clauses import display_name
-from assistant.tasks.contracts import REPORT_WORDS, Finding, found_word
+from assistant.tasks.contracts import REPORT_WORDS, Finding, Passage, found_word
 from assistant.tasks.events import Source
 from knowledge.lexical import unwrap_cjk
 from knowledge.types import IngestResult
@@ -116,6 +116,7 @@ class Turn:
     stopped: bool = False
     looped: bool = False  # the engine cut the answer short in a loop
     unsupported_numbers: tuple[str, ...] = ()  # numbers the answer states that no source holds
+    unsupported_words: tuple[str, ...] = ()  # names and rates ("per month") the answer states that no source holds
 
 
 def chat_messages(turns: list[Turn], lang: str = "en") -> list[dict]:
@@ -205,6 +206,9 @@ def confidence_markdown(turn: Turn | None, lang: str = "en") -> str:
     line = say(lang, "chat.confidence", confidence=f"{turn.confidence:.0%}", level=say(lang, f"level.{level}"))
     if turn.unsupported_numbers:
         line += "  \n" + say(lang, "chat.unsupported_numbers", numbers=escape(", ".join(turn.unsupported_numbers)))
+    if turn.unsupported_words:
+        joined = ("、" if lang == "zh" else ", ").join(turn.unsupported_words)
+        line += "  \n" + say(lang, "chat.unsupported_words", words=escape(joined))
     return line
 
 
@@ -245,10 +249,15 @@ def finding_row(finding: Finding, lang: str = "en") -> list:
     (the table shows text, not Markdown, so the marker separates them), and every page in the page column.
     """
     words = REPORT_WORDS.get(lang, REPORT_WORDS["en"])  # the exported report's words for found and risk
-    quotes = "\n\n".join([finding.quote, *(f"{say(lang, 'review.also', page=p.page)} {p.quote}" for p in finding.also)])
+    quotes = "\n\n".join([finding.quote, *(f"{_also(p, finding.page, lang)} {p.quote}" for p in finding.also)])
     pages = ", ".join(dict.fromkeys(str(p.page) for p in finding.places if p.page))
     return [display_name(finding.category, lang), words[found_word(finding)], quotes, pages, words[finding.risk],
             finding.explanation]
+
+
+def _also(place: Passage, page: int | None, lang: str) -> str:
+    """The marker before another quote: its page, or "the same page" when it is the best quote's page too."""
+    return say(lang, "review.also_here") if place.page == page else say(lang, "review.also", page=place.page)
 
 
 # The sandbox's English reasons, in Chinese (what varies - limits, signal names, exceptions, why - is kept)

@@ -16,6 +16,7 @@ from assistant.generation import Engine, without_loop
 from assistant.reasoning import Message
 from assistant.safety import document_stream
 from assistant.tasks.events import Answer, Source, Sources, SummaryScope
+from assistant.tasks.grounding import unsupported_numbers, unsupported_words
 from assistant.tasks.summary import (REQUEST_TERMS, is_summary_request, name_terms, named_documents, spread_chunks,
                                      whole_documents)
 from knowledge.chunking import sentence_spans
@@ -119,7 +120,7 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
     raw = "".join(text)
     if done is not None and done.finish_reason == "repetition":
         raw = without_loop(raw)  # the engine stopped a loop: its copies leave the answer
-    final = finish_answer(raw, sources, language(question))
+    final = finish_answer(raw, sources, language(question), question)
     yield final if verdict is None else replace(final, unanswerable=round(verdict.probability, 4))
     yield done or Done("error", Usage(0, 0))
 
@@ -254,8 +255,8 @@ def neutralise_instructions(text: str) -> str:
     return " ".join(out)
 
 
-def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
-    """Parse citations and score confidence once the answer is complete."""
+def finish_answer(text: str, sources: list[Source], lang: str, question: str = "") -> Answer:
+    """Parse citations and score confidence once the answer is complete (details no source holds halve it)."""
     numbers = [int(n) for n in _CITATION.findall(text)]
     valid = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= len(sources)))
     invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= len(sources)))
@@ -264,55 +265,11 @@ def finish_answer(text: str, sources: list[Source], lang: str) -> Answer:
     text, added = attribute(_without_source_headers(text, sources), sources)
     text = _without_markers_beyond(text, len(sources))
     cited = tuple(dict.fromkeys(n for n in map(int, _CITATION.findall(text)) if 1 <= n <= len(sources)))
-    unsupported = unsupported_numbers(text, sources)
-    trust = confidence(text, sources, cited, invalid) * (0.5 if unsupported else 1.0)
+    numbers, words = unsupported_numbers(text, sources), unsupported_words(text, sources, question)
+    trust = confidence(text, sources, cited, invalid) * (0.5 if numbers or words else 1.0)
     return Answer(text.strip(), cited, round(trust, 2), invalid_citations=invalid,
-                  attributed=tuple(n for n in added if n not in valid), unsupported_numbers=unsupported)
-
-
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w])")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*]\s+)?\d+[.)、]\s", re.MULTILINE)
-_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-          "seventeen eighteen nineteen").split()
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1}
-_NUMBER_WORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b",
-                          re.IGNORECASE)
-_CJK_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
-_CJK_NUMBER = re.compile(r"[一二三四五六七八九两]?十[一二三四五六七八九]?|[零一二三四五六七八九两]")
-
-
-def unsupported_numbers(text: str, sources: list[Source]) -> tuple[str, ...]:
-    """Numbers the answer states (not list markers or [n]) that no source holds, in digits or in words.
-
-    Small models copy a passage's number wrongly ("3410" for "extension 4410") while citing the right passage;
-    a sentence-level citation check cannot see that, a number check can.
-    """
-    held = set()
-    for source in sources:
-        held |= {_plain(n) for n in _NUMBER.findall(source.text)} | _spelled_numbers(source.text)
-    stated = _NUMBER.findall(_LIST_MARKER.sub(" ", _CITATION.sub(" ", text)))
-    return tuple(dict.fromkeys(n for n in stated if _plain(n) not in held))
-
-
-def _plain(number: str) -> str:
-    """"4,410" and "4410" alike, "7.50" and "7.5" alike."""
-    number = re.sub(r",(?=\d{3}\b)", "", number)
-    return number.rstrip("0").rstrip(".") if re.fullmatch(r"\d+\.\d+", number) else number
-
-
-def _spelled_numbers(text: str) -> set[str]:
-    """The numbers 0-99 a text writes in words: "twenty-six", "five", 二十六, 五."""
-    found = set()
-    for tens, unit, single in _NUMBER_WORD.findall(text):
-        found.add(str(_TENS[tens.lower()] + (_UNITS.index(unit.lower()) if unit else 0)) if tens
-                  else str(_UNITS.index(single.lower())))
-    for word in _CJK_NUMBER.findall(text):
-        if "十" in word:
-            before, _, after = word.partition("十")
-            found.add(str(10 * (_CJK_DIGITS[before] if before else 1) + (_CJK_DIGITS[after] if after else 0)))
-        else:
-            found.add(str(_CJK_DIGITS[word]))
-    return found
+                  attributed=tuple(n for n in added if n not in valid), unsupported_numbers=numbers,
+                  unsupported_words=words)
 
 
 def _without_source_headers(text: str, sources: list[Source]) -> str:

@@ -22,6 +22,7 @@ class ClauseType:
         excludes: a sentence matching one of these is not this clause (e.g. "non-exclusive").
         name_zh: the category's name in Chinese.
         question_zh: the lawyer question in Chinese (for Chinese contracts).
+        cuad: a CUAD category (False: ours, CUAD annotates no such clause, so no evaluation or example covers it).
     """
 
     name: str
@@ -33,6 +34,7 @@ class ClauseType:
     excludes: tuple[str, ...] = ()
     name_zh: str = ""
     question_zh: str = ""
+    cuad: bool = True
 
     def question_in(self, lang: str) -> str:
         """The lawyer question in the contract's language ("zh" or English)."""
@@ -124,7 +126,7 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                (r"governed\b.{0,80}\bby.{0,100}laws? (?:of|thereof|in force)",
                 r"\bgoverned (?:in accordance with|under)\b.{0,40}\blaws?\b", r"governed by and construed", r"governing law", r"construed in accordance with.{0,40}laws?", r"\blaws? of\b.{0,60}\bshall govern\b",
                 r"适用.{0,20}法律|管辖法律|受.{0,20}法律管辖|依据.{0,10}法律.{0,10}解释"),
-               "none", "medium", "Is the governing law one we can live with, and where are disputes heard?"),
+               "none", "medium", "Is the governing law one we can live with, and is it the law of the place disputes are decided?"),
     ClauseType("Termination for Convenience", "termination without cause",
                (r"terminat(?:e|able).{0,80}(?:for (?:any reason|convenience)|without cause|for (?:non-?|no )cause|at any time)",
                 r"\bwishing to terminate\b",
@@ -259,6 +261,25 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                (r"liquidated damages", r"(?:penalty|penalties) of", r"(?:per day|for each day) of delay", r"\b(?:cancellation|termination|break-?up) fee\b",
                 r"违约金|滞纳金"),
                "medium", "none", "Is the fixed sum a fair pre-estimate of loss, and is it the only remedy?"),
+    # Not CUAD categories, but in nearly every commercial contract, and what a reader of one looks for first
+    ClauseType("Confidentiality", "a duty to keep the other party's information secret",
+               (r"\bconfidential information\b", r"\bnon-?disclosure\b", r"\bin (?:strict(?:est)? )?confidence\b",
+                r"\b(?:keep|hold|maintain|treat)\b.{0,80}\b(?:confidential|secret)\b", r"\bconfidentiality\b",
+                r"\b(?:shall|will|must|agrees? to) not (?:\w+ ){0,3}disclose\b", r"\bnot to disclose\b",
+                r"保密", r"商业秘密", r"不得.{0,20}(?:泄露|披露|透露)"),
+               "low", "low", "What counts as confidential, for how long after the contract ends, and with what exceptions?",
+               excludes=(r"\bconfidential treatment\b.{0,80}\b(?:securities|commission|omitted|redacted)\b",
+                         r"\bconfidential (?:portions?|treatment request)\b"),
+               cuad=False),
+    ClauseType("Dispute Resolution", "where and how disputes are decided: courts, venue or arbitration",
+               (r"\barbitrat(?:ion|or|ors|ed)\b", r"\bsubmit\w*\b.{0,40}\bjurisdiction\b",
+                r"\b(?:exclusive|non-exclusive|personal) jurisdiction\b", r"\bjurisdiction of the\b.{0,60}\bcourts?\b",
+                r"\b(?:exclusive|proper) venue\b|\bvenue (?:for|of) (?:any|all)\b", r"\bmediation\b",
+                r"\bdisputes?\b.{0,120}\b(?:settled|resolved|decided|heard|brought|submitted|referred)\b",
+                r"仲裁", r"争议.{0,30}(?:解决|提交|诉讼|管辖|协商)", r"(?:管辖|起诉|诉讼).{0,10}法院", r"向.{0,30}法院.{0,10}(?:起诉|提起诉讼)"),
+               "low", "low", "Where are disputes decided (which courts or arbitration, in which city), and is that "
+                             "practical for us?",
+               cuad=False),
 )
 
 # Chinese names and lawyer questions, for Chinese contracts and Chinese-speaking visitors.
@@ -269,7 +290,7 @@ CHINESE: dict[str, tuple[str, str]] = {
     "Expiration Date": ("到期日期", "合同何时终止？终止后哪些条款继续有效？"),
     "Renewal Term": ("续约期限", "能否阻止自动续约？最迟何时必须提出？"),
     "Notice Period to Terminate Renewal": ("不续约通知期", "需在续约日前多少天、以何种方式发出通知？"),
-    "Governing Law": ("适用法律", "适用的法律是否可以接受？争议在何处解决？"),
+    "Governing Law": ("适用法律", "适用的法律是否可以接受？与争议解决地是否一致？"),
     "Termination for Convenience": ("无因解约", "谁可以无因解除合同？需提前多久通知？解除时应支付什么？"),
     "Cap on Liability": ("责任上限", "责任上限是否足够且对双方对等？哪些情形不受上限约束？"),
     "Uncapped Liability": ("无上限责任", "哪些责任没有上限？能否设定上限或通过保险覆盖？"),
@@ -283,9 +304,12 @@ CHINESE: dict[str, tuple[str, str]] = {
     "Insurance": ("保险", "要求的险种和保额是否写明且合理？"),
     "Warranty Duration": ("保证期限", "保证期多长、从何时起算、有哪些救济方式？"),
     "Liquidated Damages": ("违约金", "约定的违约金是否是对损失的合理预估？是否为唯一救济？"),
+    "Confidentiality": ("保密", "哪些信息属于保密信息？合同结束后保密义务持续多久？有哪些例外？"),
+    "Dispute Resolution": ("争议解决", "争议由哪里的法院或仲裁机构解决？对我们是否便利？"),
 }
 CLAUSE_TYPES = tuple(replace(c, name_zh=CHINESE[c.name][0], question_zh=CHINESE[c.name][1]) for c in CLAUSE_TYPES)
 BY_NAME = {c.name: c for c in CLAUSE_TYPES}
+CUAD_NAMES = frozenset(c.name for c in CLAUSE_TYPES if c.cuad)
 
 
 def display_name(category: str, lang: str) -> str:

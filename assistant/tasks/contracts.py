@@ -33,6 +33,7 @@ REPORT_WORDS = {
     "en": {"title": "# Contract review: {document}", "columns": "| Category | Found | Page | Risk |",
            "heading": "## {name} — {status} (risk: {risk})", "where": "*{file}, page {page}*",
            "ask": "**Ask your lawyer:** {question}", "also": "Also in this contract:", "yes": "yes", "no": "no",
+           "missing": "missing (a standard clause)",
            "found": "found", "not found": "not found", "possible": "possibly", "high": "high", "medium": "medium", "low": "low",
            "none": "none", "similar": "possibly found: no rule matched, but this passage is like clauses CUAD's "
                                       "annotators marked as {name} (similarity {score:.2f}); check it",
@@ -44,6 +45,7 @@ REPORT_WORDS = {
     "zh": {"title": "# 合同审阅：{document}", "columns": "| 条款类型 | 是否找到 | 页码 | 风险 |",
            "heading": "## {name} — {status}（风险：{risk}）", "where": "*{file}，第 {page} 页*",
            "ask": "**请咨询律师：** {question}", "also": "合同中另见：", "yes": "是", "no": "否", "found": "已找到",
+           "missing": "缺失（常见条款）",
            "not found": "未找到", "possible": "可能",
            "similar": "可能存在：没有规则匹配，但这段文字与 CUAD 标注的“{name}”条款相似（相似度 {score:.2f}），请核对",
            "classifier": "可能存在：没有规则匹配，但基于 CUAD 标注条款训练的分类器认为这段文字属于“{name}”"
@@ -115,7 +117,7 @@ class ReviewReport:
         lines += [f"| {names[f.category]} | {words[found_word(f)]} | {f.page or ''} | {words[f.risk]} |"
                   for f in self.findings]
         for f in self.findings:
-            status = words["possible" if f.possible else "found" if f.found else "not found"]
+            status = words["found" if found_word(f) == "yes" else "not found" if found_word(f) == "no" else found_word(f)]
             lines += ["", words["heading"].format(name=names[f.category], status=status, risk=words[f.risk])]
             if f.possible:
                 lines += ["", words[f.basis].format(name=names[f.category], score=f.score or 0.0)]
@@ -137,8 +139,11 @@ def _md(text: str) -> str:
 
 
 def found_word(finding: Finding) -> str:
-    """The REPORT_WORDS key for a finding's found column: yes, no, or possible (not a rule's finding)."""
-    return "possible" if finding.possible else "yes" if finding.found else "no"
+    """The REPORT_WORDS key for a finding's found column: yes, possible (not a rule's finding), missing (a
+    standard clause that is not there: its absence carries the risk shown) or no."""
+    if finding.found:
+        return "possible" if finding.possible else "yes"
+    return "missing" if finding.risk != "none" else "no"
 
 
 def contract_language(chunks: Sequence[Chunk]) -> str:

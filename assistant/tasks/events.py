@@ -57,6 +57,8 @@ class Answer:
             probe ran (see assistant.answerability).
         unsupported_numbers: numbers the answer states that none of its sources holds ("3410" where the
             passage says 4410): the confidence is halved and the reader asked to check them.
+        unsupported_words: names and rates the answer states that its sources, their file names and the question
+            do not ("Acme" where the contract names Northwind, "每月" for "per year"): treated like numbers.
     """
 
     text: str
@@ -67,6 +69,7 @@ class Answer:
     attributed: tuple[int, ...] = field(default_factory=tuple)
     unanswerable: float | None = None
     unsupported_numbers: tuple[str, ...] = field(default_factory=tuple)
+    unsupported_words: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ def test_a_question_about_something_else_is_still_refused_with_request_words():
 
 def test_a_number_no_source_holds_halves_the_confidence_and_is_named():
     """A walkthrough: "3410 [1]" where the cited passage says extension 4410, at 50% confidence."""
-    from assistant.tasks.chat import unsupported_numbers
+    from assistant.tasks.grounding import unsupported_numbers
 
     sources = [Source(1, "faq.md", 1, "The help desk is at extension 4410. Up to five days carry over; fee 1,000 "
                                       "euros or 7.50 per page. 违约金为合同总额的百分之十。", 0.9)]

@@ -81,7 +81,7 @@ def test_chinese_contract(kb, tmp_path):
     assert "Cap on Liability" not in hits  # a missing standard clause...
     assert {f.category: f.risk for f in report.findings}["Cap on Liability"] == "high"  # ...is flagged
     # A Chinese contract gets its lawyer questions and its exported report in Chinese.
-    assert report.lang == "zh" and hits["Governing Law"].question == "适用的法律是否可以接受？争议在何处解决？"
+    assert report.lang == "zh" and hits["Governing Law"].question == "适用的法律是否可以接受？与争议解决地是否一致？"
     markdown = report.to_markdown()
     assert markdown.startswith("# 合同审阅：采购合同.txt\n") and "| 竞业限制 (Non-Compete) | 是 |" in markdown
     assert "## 竞业限制 (Non-Compete) — 已找到（风险：高）" in markdown and "，第 " in markdown
@@ -303,3 +303,29 @@ def chinese_hits(text: str) -> dict[str, list[str]]:
     for _, finding in scan_chunk(Chunk(1, "合同.txt", 1, 0, text, 0, len(text)), "zh"):
         hits.setdefault(finding.category, []).append(finding.quote)
     return hits
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("Each party shall hold the other party's Confidential Information in strict confidence.", "Confidentiality"),
+    ("The Receiving Party agrees not to disclose the terms of this Agreement to any third party.", "Confidentiality"),
+    ("Any dispute arising out of this Agreement shall be settled by binding arbitration in London.",
+     "Dispute Resolution"),
+    ("The parties submit to the exclusive jurisdiction of the courts of New York County.", "Dispute Resolution"),
+    ("双方对合作中知悉的商业秘密负有保密义务。", "Confidentiality"),
+    ("因本合同引起的争议，双方应协商解决；协商不成的，提交上海仲裁委员会仲裁。", "Dispute Resolution"),
+    ("任何一方均可向甲方所在地人民法院提起诉讼。", "Dispute Resolution"),
+])
+def test_confidentiality_and_dispute_resolution_are_reviewed_though_cuad_has_neither(text, category):
+    """A walkthrough: a Chinese contract's 保密 and 争议解决 articles went unmentioned in the review."""
+    from assistant.tasks.clauses import BY_NAME, CUAD_NAMES
+
+    assert category in chinese_hits(text) and category not in CUAD_NAMES and not BY_NAME[category].cuad
+
+
+@pytest.mark.parametrize("text", [
+    "[***] Confidential treatment has been requested for portions of this exhibit omitted and filed separately "
+    "with the Securities and Exchange Commission.",
+    "This Agreement shall be governed by the laws of the State of Delaware.",
+])
+def test_a_redaction_notice_is_not_a_confidentiality_clause_nor_governing_law_a_forum(text):
+    assert not {"Confidentiality", "Dispute Resolution"} & set(chinese_hits(text))

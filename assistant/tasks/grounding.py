@@ -1,0 +1,151 @@
+"""Details an answer states that its passages do not: numbers, names and rates ("per month" for "per year").
+
+Small models copy a passage's number wrongly, carry a name over from an earlier turn, or turn a yearly fee into a
+monthly one, while citing the right passage: a sentence-level citation check cannot see that, these checks can.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.tasks.events import Source
+from knowledge.lexical import STOPWORDS
+
+_CITATION = re.compile(r"\[(\d{1,3})\]")
+
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w])")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*]\s+)?\d+[.)、]\s", re.MULTILINE)
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+          "seventeen eighteen nineteen").split()
+_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1}
+_NUMBER_WORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)}))\b",
+                          re.IGNORECASE)
+_CJK_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+_CJK_NUMBER = re.compile(r"[一二三四五六七八九两]?十[一二三四五六七八九]?|[零一二三四五六七八九两]")
+
+
+def unsupported_numbers(text: str, sources: list[Source]) -> tuple[str, ...]:
+    """Numbers the answer states (not list markers or [n]) that no source holds, in digits or in words.
+
+    Small models copy a passage's number wrongly ("3410" for "extension 4410") while citing the right passage;
+    a sentence-level citation check cannot see that, a number check can.
+    """
+    held = set()
+    for source in sources:
+        held |= {_plain(n) for n in _NUMBER.findall(source.text)} | _spelled_numbers(source.text)
+    stated = _NUMBER.findall(_LIST_MARKER.sub(" ", _CITATION.sub(" ", text)))
+    return tuple(dict.fromkeys(n for n in stated if _plain(n) not in held))
+
+
+def _plain(number: str) -> str:
+    """"4,410" and "4410" alike, "7.50" and "7.5" alike."""
+    number = re.sub(r",(?=\d{3}\b)", "", number)
+    return number.rstrip("0").rstrip(".") if re.fullmatch(r"\d+\.\d+", number) else number
+
+
+def _spelled_numbers(text: str) -> set[str]:
+    """The numbers 0-99 a text writes in words: "twenty-six", "five", 二十六, 五."""
+    found = set()
+    for tens, unit, single in _NUMBER_WORD.findall(text):
+        found.add(str(_TENS[tens.lower()] + (_UNITS.index(unit.lower()) if unit else 0)) if tens
+                  else str(_UNITS.index(single.lower())))
+    for word in _CJK_NUMBER.findall(text):
+        if "十" in word:
+            before, _, after = word.partition("十")
+            found.add(str(10 * (_CJK_DIGITS[before] if before else 1) + (_CJK_DIGITS[after] if after else 0)))
+        else:
+            found.add(str(_CJK_DIGITS[word]))
+    return found
+
+
+# --------------------------------------------------------------------------- names
+
+# A run of capitalised words ("Acme Corp", "Northwind Traders Ltd."), with "of"/"&" inside ("Bank of China"); "and"
+# ends a name ("Northwind and Initech" are two)
+_NAME = re.compile(r"\b[A-Z][\w'’&-]*(?:\s+(?:(?:of|&|de|la|von|van)\s+)?[A-Z][\w'’&-]*)*")
+# Where a sentence (or a list item, heading or label) starts: its first word is capitalised whatever it is
+_STARTS = re.compile(r"(?:^|[.!?:;。！？：；]\s*|\n\s*(?:[-*#>]+\s*|\d+[.)、]\s*)?|\*\*|[\"“(（])\s*$")
+# Words a grounded answer uses about the sources themselves
+_ABOUT_SOURCES = {"source", "sources", "page", "pages", "passage", "passages", "document", "documents"}
+# A Chinese organisation's name ends in one of these
+_ORG = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:股份有限公司|有限责任公司|有限公司|公司|集团|银行|大学|医院|研究院|研究所|事务所)")
+_ORG_SUFFIX = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|公司|集团|银行|大学|医院|研究院|研究所|事务所)$")
+
+
+def unsupported_names(text: str, held: str) -> tuple[str, ...]:
+    """Names the answer states that the held text (passages, file names, the question) does not.
+
+    English: a run of capitalised words ("Acme Corp") with a word the held text does not hold in any case; a
+    sentence's first word counts only when the held text lacks it in lower case too ("However" is grammar, "Acme"
+    a name). Chinese: an organisation ("华为技术有限公司") whose name, the four characters before "有限公司" and
+    its kin, shares at most half its character pairs with the held text.
+    """
+    lowered = held.lower()
+    words = set(re.findall(r"\w+", lowered))
+    found = [name for name in _english_names(text, words) if not _held_name(name, words)]
+    found += [_org_name(org) for org in _ORG.findall(text) if not _held_org(org, lowered)]
+    return tuple(dict.fromkeys(found))
+
+
+def _english_names(text: str, words: set[str]) -> list[str]:
+    """Capitalised runs; a sentence's first word is left out when it is a held word or the run's only word."""
+    names = []
+    for match in _NAME.finditer(text):
+        name = match.group()
+        first, _, rest = name.partition(" ")
+        grammar = not rest or first.lower() in words or first.lower() in STOPWORDS
+        if grammar and _STARTS.search(text[: match.start()]):
+            name = _LEADING_SMALL.sub("", rest)
+        if name:
+            names.append(name)
+    return names
+
+
+_SMALL = {"of", "de", "la", "von", "van"}
+_LEADING_SMALL = re.compile(r"^(?:(?:of|&|de|la|von|van)\s+)+")
+
+
+def _held_name(name: str, words: set[str]) -> bool:
+    """Every word of the name (but initials and the small words inside it) is held or is about the sources."""
+    parts = [w for w in re.findall(r"\w+", name.lower()) if w not in _SMALL and len(w) > 1 and not w.isdigit()]
+    return all(w in words or w in _ABOUT_SOURCES for w in parts)
+
+
+def _held_org(org: str, held: str) -> bool:
+    core = _ORG_SUFFIX.sub("", org)[-4:]
+    pairs = [core[i : i + 2] for i in range(len(core) - 1)] or [core]
+    return sum(p in held for p in pairs) * 2 >= len(pairs)
+
+
+def _org_name(org: str) -> str:
+    """The organisation as shown: its last four characters before the suffix, and the suffix ("华为技术有限公司")."""
+    suffix = _ORG_SUFFIX.search(org).group()
+    return org[: -len(suffix)][-4:] + suffix
+
+
+# --------------------------------------------------------------------------- rates
+
+_RATES = {
+    "year": r"\bper (?:year|annum)\b|\b(?:annual(?:ly)?|yearly|each year|every year|a year)\b|/\s*(?:year|yr)\b|每年|年费|年薪|每一年",
+    "month": r"\bper month\b|\b(?:monthly|each month|every month|a month)\b|/\s*(?:month|mo)\b|每月|每个月|月费|月薪",
+    "week": r"\bper week\b|\b(?:weekly|each week|every week|a week)\b|每周|每星期|每个星期|周薪",
+    "day": r"\bper day\b|\b(?:daily|each day|every day|a day)\b|每天|每日|日薪",
+    "hour": r"\bper hour\b|\b(?:hourly|each hour|every hour|an hour)\b|/\s*(?:hour|hr)\b|每小时|每个小时|时薪",
+}
+_RATE = {unit: re.compile(pattern, re.IGNORECASE) for unit, pattern in _RATES.items()}
+
+
+def unsupported_rates(text: str, held: str) -> tuple[str, ...]:
+    """How often the answer says something happens or is paid ("每月", "per week") when no passage says that
+    period at all: "300 USD per year" summarised as "每月300美元" states a number the passage holds."""
+    stated = {unit: pattern.search(text) for unit, pattern in _RATE.items()}
+    return tuple(match.group() for unit, match in stated.items() if match and not _RATE[unit].search(held))
+
+
+def unsupported_words(text: str, sources: Sequence[Source], question: str = "") -> tuple[str, ...]:
+    """The names and rates the answer states that its sources (with their file names) and the question do not."""
+    held = "\n".join([question, *(f"{s.file_name} {s.text}" for s in sources)])
+    held = re.sub(r"[_.\-]", " ", held)  # "employee_handbook.pdf" holds "Employee" and "Handbook"
+    text = _CITATION.sub(" ", text)
+    return unsupported_names(text, held) + unsupported_rates(text, held)

@@ -1,0 +1,63 @@
+"""Names and rates an answer states that its passages do not (numbers: tests/assistant/test_chat.py)."""
+
+import pytest
+
+from assistant.tasks.chat import finish_answer
+from assistant.tasks.events import Source
+from assistant.tasks.grounding import unsupported_names, unsupported_rates, unsupported_words
+
+CONTRACT = ("This Agreement is made between Northwind Traders Ltd. and Contoso GmbH. The fee is 300 USD per year. "
+            "Governing law: the laws of England. 甲方：北京星辰科技有限公司 乙方：上海云帆信息技术有限公司 年费为300美元。")
+SOURCES = [Source(1, "service_agreement.pdf", 2, CONTRACT, 0.9)]
+
+
+@pytest.mark.parametrize("answer", [
+    "The Agreement is between Northwind Traders Ltd. and Contoso GmbH [1].",
+    "According to the Service Agreement, the laws of England apply [1].",  # the file name holds Service
+    "**Answer:** Northwind pays. However, Contoso does not [1].",  # sentence starts are grammar, not names
+    "1. Northwind\n2. Contoso\n- Sources: page 2",
+    "Yes. In England, Northwind pays 300 USD per year [1].",
+    "The U.S. parties are Northwind and Contoso [1].",  # initials
+    "甲方为北京星辰科技有限公司[1]，乙方为上海云帆信息技术有限公司。",
+    "由星辰公司负责[1]。",  # a short form of a name the contract holds
+    "甲方每年支付300美元[1]。",
+])
+def test_what_the_passages_hold_is_not_flagged(answer):
+    assert unsupported_words(answer, SOURCES, "Who are the parties?") == ()
+
+
+@pytest.mark.parametrize(("answer", "flagged"), [
+    ("Acme Corp must pay 300 USD [1].", ("Acme Corp",)),  # a name that starts its sentence
+    ("The parties are Northwind and Initech [1].", ("Initech",)),
+    ("In Paris, the meeting is held [1].", ("Paris",)),
+    ("The Securities and Exchange Commission regulates it [1].", ("Securities", "Exchange Commission")),
+    ("甲方为北京星辰科技有限公司[1]，乙方是华为技术有限公司。", ("华为技术有限公司",)),
+    ("The fee is paid monthly [1].", ("monthly",)),
+    ("甲方每月支付300美元[1]。", ("每月",)),
+])
+def test_what_the_passages_lack_is_flagged(answer, flagged):
+    assert unsupported_words(answer, SOURCES) == flagged
+
+
+def test_the_question_counts_as_held():
+    """The visitor's own words are not the model's invention: "Does Initech pay?" may be answered with Initech."""
+    assert unsupported_names("The payer is Initech [1].", CONTRACT) == ("Initech",)
+    assert unsupported_words("The payer is Initech [1].", SOURCES, "Does Initech pay?") == ()
+
+
+def test_a_sentences_only_capitalised_first_word_is_not_checked():
+    """Grammar capitalises it: "However" and "Globex" look alike there (a known gap, README)."""
+    assert unsupported_names("Globex pays. However, it is late.", CONTRACT) == ()
+
+
+def test_a_rate_any_passage_states_is_held():
+    assert unsupported_rates("Paid weekly.", "wages are paid weekly") == ()
+    assert unsupported_rates("每周支付。", "wages are paid weekly") == ()  # 每周 and weekly: two languages, one rate
+    assert unsupported_rates("每月支付。", "wages are paid weekly") == ("每月",)
+
+
+def test_an_unsupported_name_halves_the_confidence():
+    right = finish_answer("The fee is paid by Northwind [1].", SOURCES, "en")
+    wrong = finish_answer("The fee is paid by Globex [1].", SOURCES, "en")
+    assert right.unsupported_words == () and wrong.unsupported_words == ("Globex",)
+    assert wrong.confidence == round(right.confidence / 2, 2)
