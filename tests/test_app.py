@@ -963,7 +963,10 @@ def test_a_summary_reads_the_visitors_own_document_and_says_how_much_of_it(store
     options = chat.ChatOptions(summary_passages=2)
     alice = list(chat.chat_stream(services, "alice", "Summarise report.pdf", [], options=options))[-1][-1]
     assert [s.page for s in alice.sources] == [1, 4] and not alice.not_found
-    assert "Summarised from 2 of the 4 passages of report.pdf" in render.answer_markdown(alice)
+    shown = render.answer_markdown(alice)
+    assert "Summarised from 2 of the 4 passages of report.pdf" in shown
+    # the notice qualifies the answer: under it (a walkthrough read it above), before the sources
+    assert shown.index("It covers several topics") < shown.index("Summarised from") < shown.index("Sources")
 
 
 def test_a_retry_that_fails_the_models_own_tests_says_the_test_may_be_wrong(stores, tmp_path):

@@ -145,11 +145,12 @@ def history_for_model(turns: list[Turn]) -> list[dict]:
 
 
 def answer_markdown(turn: Turn, lang: str = "en") -> str:
-    """The visible answer, notices above it and the cited sources below it."""
-    parts = [f"> ⚠️ {escape(n)}" for n in turn.notices]
-    parts.append(model_markdown(turn.answer.strip()) or ("…" if not turn.finished else ""))
+    """The visible answer, then what qualifies it (stopped, notices such as how much of a document a summary read),
+    then the cited sources: the answer is what a reader looks for first, and stays where it started streaming."""
+    parts = [model_markdown(turn.answer.strip()) or ("…" if not turn.finished else "")]
     if turn.stopped or turn.looped:
         parts.append(say(lang, "chat.stopped" if turn.stopped else "chat.looped"))
+    parts += [f"> ⚠️ {escape(n)}" for n in turn.notices]
     by_number = {s.number: s for s in turn.sources}
     cited = [by_number[n] for n in turn.cited if n in by_number]
     if cited:
