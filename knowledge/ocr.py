@@ -91,16 +91,15 @@ def ocr_image(image: Image.Image, lang: str, timeout_s: float = 120.0, prepare: 
     checked for being sideways or upside down (Tesseract's orientation detection) and read again turned upright;
     the better-read of the two is kept.
     """
-    if prepare:
-        image = prepare_page(image)
-    elif image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
+    page = prepare_page(image) if prepare else image if image.mode in ("RGB", "L") else image.convert("RGB")
     try:
-        text, confidence = _read(image, lang, timeout_s)
+        text, confidence = _read(page, lang, timeout_s)
         # no words at all is low confidence too: a sideways page often reads as nothing
-        if prepare and confidence < LOW_CONFIDENCE and (turned := upright(image, timeout_s)) is not None:
-            again, better = _read(prepare_page(turned), lang, timeout_s)  # its lines are measured upright now
-            log.info("ocr_turned confidence=%.0f->%.0f", confidence, better)
+        if prepare and confidence < LOW_CONFIDENCE and (turn := orientation(page, timeout_s)):
+            # the page as given is turned and cleaned up afresh: a sideways page's clean-up (its line height and
+            # skew measured across its lines) shrank and tilted it wrongly, and turning that copy kept the harm
+            again, better = _read(prepare_page(image.transpose(_UPRIGHT[turn])), lang, timeout_s)
+            log.info("ocr_turned rotate=%d confidence=%.0f->%.0f", turn, confidence, better)
             text = again if better > confidence else text
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrUnavailableError("ocr_missing", hint=INSTALL_HINT) from exc
@@ -124,19 +123,21 @@ def _read(image: Image.Image, lang: str, timeout_s: float) -> tuple[str, float]:
     return text, (sum(confidences) / len(confidences) if confidences else -1.0)
 
 
-def upright(image: Image.Image, timeout_s: float) -> Image.Image | None:
-    """The page turned upright when Tesseract's orientation detection finds it sideways or upside down; None when
-    it is upright, or its orientation cannot be told (too little text, no `osd` language data)."""
+# OSD's clockwise turn that makes a page upright -> the transpose that does it (PIL's ROTATE_n is counter-clockwise)
+_UPRIGHT = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
+
+
+def orientation(image: Image.Image, timeout_s: float) -> int:
+    """The clockwise turn (90, 180 or 270) that makes a page upright by Tesseract's orientation detection; 0 when it
+    is upright, or its orientation cannot be told (too little text, no `osd` language data)."""
     try:
         found = pytesseract.image_to_osd(image, config="--psm 0", timeout=timeout_s,
                                          output_type=pytesseract.Output.DICT)
     except (pytesseract.TesseractError, RuntimeError) as exc:
         log.info("ocr_orientation_unknown error=%r", str(exc)[:200])
-        return None
+        return 0
     rotate = int(found.get("rotate", 0)) % 360
-    if rotate == 0 or float(found.get("orientation_conf", 0)) < 1.0:
-        return None
-    return image.rotate(-rotate, expand=True, fillcolor=255)  # OSD's angle is clockwise; PIL's counter-clockwise
+    return rotate if rotate in _UPRIGHT and float(found.get("orientation_conf", 0)) >= 1.0 else 0
 
 
 def tidy_ocr_text(text: str) -> str:

@@ -82,5 +82,5 @@ def test_a_sideways_or_upside_down_page_is_read_upright(turn):
 def test_a_page_without_text_is_not_turned():
     blank = Image.new("L", (800, 600), 255)
     ImageDraw.Draw(blank).ellipse((100, 100, 500, 400), outline=0, width=9)
-    assert ocr.upright(imageprep.prepare_page(blank), 30) is None
+    assert ocr.orientation(imageprep.prepare_page(blank), 30) == 0
     assert ocr.ocr_image(blank, "eng").strip() in ("", "O", "o", "()")
