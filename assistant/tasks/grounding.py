@@ -82,10 +82,16 @@ def unsupported_names(text: str, held: str) -> tuple[str, ...]:
     its kin, shares at most half its character pairs with the held text.
     """
     lowered = held.lower()
-    words = set(re.findall(r"\w+", lowered))
+    words = set(re.findall(r"\w+", lowered)) | _cut_word(text, lowered)
     found = [name for name in _english_names(text, words) if not _held_name(name, words)]
     found += [_org_name(org) for org in _ORG.findall(text) if not _held_org(org, lowered)]
     return tuple(dict.fromkeys(found))
+
+
+def _cut_word(text: str, held: str) -> set[str]:
+    """The answer's last word when the answer was cut inside a held word at its token limit ("Upper Norm")."""
+    cut = re.search(r"(\w+)$", text.rstrip())
+    return {cut.group(1).lower()} if cut and re.search(rf"\b{re.escape(cut.group(1).lower())}\w", held) else set()
 
 
 def _english_names(text: str, words: set[str]) -> list[str]:

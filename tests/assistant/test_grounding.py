@@ -21,6 +21,7 @@ SOURCES = [Source(1, "service_agreement.pdf", 2, CONTRACT, 0.9)]
     "甲方为北京星辰科技有限公司[1]，乙方为上海云帆信息技术有限公司。",
     "由星辰公司负责[1]。",  # a short form of a name the contract holds
     "甲方每年支付300美元[1]。",
+    "The agreement was signed by Northwind Trad",  # cut at the token limit inside "Traders" (SQuAD 2.0, 0.5B)
 ])
 def test_what_the_passages_hold_is_not_flagged(answer):
     assert unsupported_words(answer, SOURCES, "Who are the parties?") == ()
@@ -30,6 +31,7 @@ def test_what_the_passages_hold_is_not_flagged(answer):
     ("Acme Corp must pay 300 USD [1].", ("Acme Corp",)),  # a name that starts its sentence
     ("The parties are Northwind and Initech [1].", ("Initech",)),
     ("In Paris, the meeting is held [1].", ("Paris",)),
+    ("The agreement was signed by Initech", ("Initech",)),
     ("The Securities and Exchange Commission regulates it [1].", ("Securities", "Exchange Commission")),
     ("甲方为北京星辰科技有限公司[1]，乙方是华为技术有限公司。", ("华为技术有限公司",)),
     ("The fee is paid monthly [1].", ("monthly",)),
