@@ -119,6 +119,7 @@ def _held_name(name: str, words: set[str]) -> bool:
 
 
 def _held_org(org: str, held: str) -> bool:
+    """Half or more of the character pairs of the name's last four characters before its suffix are held."""
     core = _ORG_SUFFIX.sub("", org)[-4:]
     pairs = [core[i : i + 2] for i in range(len(core) - 1)] or [core]
     return sum(p in held for p in pairs) * 2 >= len(pairs)
@@ -132,12 +133,13 @@ def _org_name(org: str) -> str:
 
 # --------------------------------------------------------------------------- rates
 
+# "a year" is left out: "within a year" is a length of time, not a rate
 _RATES = {
-    "year": r"\bper (?:year|annum)\b|\b(?:annual(?:ly)?|yearly|each year|every year|a year)\b|/\s*(?:year|yr)\b|每年|年费|年薪|每一年",
-    "month": r"\bper month\b|\b(?:monthly|each month|every month|a month)\b|/\s*(?:month|mo)\b|每月|每个月|月费|月薪",
-    "week": r"\bper week\b|\b(?:weekly|each week|every week|a week)\b|每周|每星期|每个星期|周薪",
-    "day": r"\bper day\b|\b(?:daily|each day|every day|a day)\b|每天|每日|日薪",
-    "hour": r"\bper hour\b|\b(?:hourly|each hour|every hour|an hour)\b|/\s*(?:hour|hr)\b|每小时|每个小时|时薪",
+    "year": r"\bper (?:year|annum)\b|\b(?:annual(?:ly)?|yearly|each year|every year)\b|/\s*(?:year|yr)\b|每年|年费|年薪|每一年",
+    "month": r"\bper month\b|\b(?:monthly|each month|every month)\b|/\s*(?:month|mo)\b|每月|每个月|月费|月薪",
+    "week": r"\bper week\b|\b(?:weekly|each week|every week)\b|每周|每星期|每个星期|周薪",
+    "day": r"\bper day\b|\b(?:daily|each day|every day)\b|每天|每日|日薪",
+    "hour": r"\bper hour\b|\b(?:hourly|each hour|every hour)\b|/\s*(?:hour|hr)\b|每小时|每个小时|时薪",
 }
 _RATE = {unit: re.compile(pattern, re.IGNORECASE) for unit, pattern in _RATES.items()}
 

@@ -54,6 +54,7 @@ def test_a_sentences_only_capitalised_first_word_is_not_checked():
 
 def test_a_rate_any_passage_states_is_held():
     assert unsupported_rates("Paid weekly.", "wages are paid weekly") == ()
+    assert unsupported_rates("Notice must be given within a month.", "30 days' notice") == ()  # a length of time
     assert unsupported_rates("每周支付。", "wages are paid weekly") == ()  # 每周 and weekly: two languages, one rate
     assert unsupported_rates("每月支付。", "wages are paid weekly") == ("每月",)
 
