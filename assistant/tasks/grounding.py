@@ -14,7 +14,9 @@ from knowledge.lexical import STOPWORDS
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w])")
+# Not part of a word ("v2", "3rd"): Latin letters and digits only, since a Chinese number stands between characters
+# ("共有167174名居民", which \w would have hidden on both sides)
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.,])\d+(?:[.,]\d+)*(?![A-Za-z0-9_])")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*]\s+)?\d+[.)、]\s", re.MULTILINE)
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
           "seventeen eighteen nineteen").split()

@@ -195,6 +195,16 @@ def test_a_number_no_source_holds_halves_the_confidence_and_is_named():
     assert unsupported_numbers("Founded in 2004 [1].", sources) == ("2004",)
 
 
+def test_numbers_between_chinese_characters_are_checked():
+    """The 1.5B on the synthetic zh set: "167174" was flagged although the passage says 共有167174名居民 (the number
+    pattern took Chinese characters for parts of a word, so it saw no number there, and none in 共有167175名)."""
+    from assistant.tasks.grounding import unsupported_numbers
+
+    sources = [Source(1, "zh.txt", 1, "根据最近一次人口普查，平金塘镇共有167174名居民。", 0.9)]
+    assert unsupported_numbers("167174 [1]", sources) == () and unsupported_numbers("共有167174名居民[1]。", sources) == ()
+    assert unsupported_numbers("平金塘镇共有167175名居民[1]。", sources) == ("167175",)
+
+
 def test_a_question_after_a_long_pasted_text_is_also_searched_alone(filled_kb):
     """A walkthrough: 8,000 characters of filler, then the question: no passage passed the gate."""
     engine = ScriptedEngine("Twenty-six days [1].")
