@@ -117,7 +117,7 @@ class ReviewReport:
         lines += [f"| {names[f.category]} | {words[found_word(f)]} | {f.page or ''} | {words[f.risk]} |"
                   for f in self.findings]
         for f in self.findings:
-            status = words["found" if found_word(f) == "yes" else "not found" if found_word(f) == "no" else found_word(f)]
+            status = words[_HEADING_STATUS.get(found_word(f), found_word(f))]
             lines += ["", words["heading"].format(name=names[f.category], status=status, risk=words[f.risk])]
             if f.possible:
                 lines += ["", words[f.basis].format(name=names[f.category], score=f.score or 0.0)]
@@ -131,6 +131,9 @@ class ReviewReport:
                 lines += ["", _md(f.explanation)]
             lines += ["", words["ask"].format(question=f.question)]
         return "\n".join(lines) + "\n"
+
+
+_HEADING_STATUS = {"yes": "found", "no": "not found"}  # the report's headings say "found", its table "yes"
 
 
 def _md(text: str) -> str:
