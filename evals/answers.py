@@ -66,6 +66,7 @@ class AnswerReport:
     unsupported_number_right: int = 0  # of those, answers that are right all the same
     unsupported_word_answers: int = 0  # answers stating a name or rate no passage holds (their confidence halved)
     unsupported_word_right: int = 0  # of those, answers that are right all the same
+    number_refusals: int = 0  # refused without the model: the question's own number is in no passage
     rows: list[dict] = field(default_factory=list)
 
 
@@ -147,6 +148,7 @@ def ask(kb, engine, question: Question, options=None) -> dict:
             "cited_attributed": [s.number in final.attributed for s in cited],
             "unsupported_numbers": list(final.unsupported_numbers) if final else [],
             "unsupported_words": list(final.unsupported_words) if final else [],
+            "absent_numbers": list(final.absent_numbers) if final else [],
             "seconds": time.perf_counter() - started}
 
 
@@ -219,7 +221,8 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
         unsupported_number_answers=sum(bool(r.get("unsupported_numbers")) for r in rows),
         unsupported_number_right=sum(bool(r.get("unsupported_numbers")) and is_right(r) for r in rows),
         unsupported_word_answers=sum(bool(r.get("unsupported_words")) for r in rows),
-        unsupported_word_right=sum(bool(r.get("unsupported_words")) and is_right(r) for r in rows), rows=rows)
+        unsupported_word_right=sum(bool(r.get("unsupported_words")) and is_right(r) for r in rows),
+        number_refusals=sum(bool(r.get("absent_numbers")) for r in rows), rows=rows)
 
 
 def probe_auc(rows: list[dict]) -> float | None:
@@ -254,6 +257,7 @@ def format_markdown(report: AnswerReport) -> str:
             ("answerability probe: AUC, unanswerable vs answerable",
              "n/a (no probe)" if report.probe_auc is None else f"{report.probe_auc:.3f}"),
             ("answerability probe: refusals it made", str(report.probe_refusals)),
+            ("refusals because the question's number is in no passage", str(report.number_refusals)),
             ("answers stating a number no passage holds (right all the same)",
              f"{report.unsupported_number_answers} ({report.unsupported_number_right})"),
             ("answers stating a name or rate no passage holds (right all the same)",

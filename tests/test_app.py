@@ -1008,3 +1008,10 @@ def test_names_and_rates_the_passages_lack_are_named_under_the_answer(stores, re
     assert turn.unsupported_words == ("Globex Industries", "monthly")
     assert "The passages do not say: Globex Industries, monthly" in render.confidence_markdown(turn)
     assert "资料中没有这些说法：Globex Industries、monthly" in render.confidence_markdown(turn, "zh")
+
+
+def test_a_refusal_for_a_number_no_passage_holds_names_the_number():
+    turn = render.Turn("What happened in the 9th century?", answer="x", confidence=0.9, not_found=True,
+                       absent_numbers=("9th",), finished=True)
+    assert "none of the passages found mentions “9th”" in render.confidence_markdown(turn)
+    assert "问题中的 “9th” 在找到的段落中都没有出现" in render.confidence_markdown(turn, "zh")

@@ -25,6 +25,8 @@ EN = {
     "chat.cited": " ✅ cited",
     "chat.relevance": "relevance",
     "chat.absent": "**Not in your documents** (confidence it is absent: {confidence})",
+    "chat.absent_numbers": "**Not in your documents**: none of the passages found mentions {numbers}, which the "
+                           "question asks about. Check the number, or ask without it.",
     "chat.absent_nothing": "**Not in your documents**: no passage is close enough to the question. Try the words "
                            "your documents use.",
     "chat.absent_unclear": "**The model found no answer in these passages.** The closest ones are listed under "
@@ -142,6 +144,7 @@ ZH = {
     "chat.cited": " ✅ 已引用",
     "chat.relevance": "相关度",
     "chat.absent": "**你的文档中没有这方面的内容**（判断为没有的把握：{confidence}）",
+    "chat.absent_numbers": "**你的文档中没有这方面的内容**：问题中的 {numbers} 在找到的段落中都没有出现。请核对数字，或去掉它再问。",
     "chat.absent_nothing": "**你的文档中没有这方面的内容**：没有与问题足够接近的段落。可以试试用文档中的原词提问。",
     "chat.absent_unclear": "**模型没有在这些段落中找到答案。** 最接近的段落列在“来源”中（最高相关度 {relevance}）：请自行核对。",
     "chat.no_documents": "你还没有任何文档：请先在“知识库”页上传文档，再提问。",

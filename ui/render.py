@@ -117,6 +117,7 @@ class Turn:
     looped: bool = False  # the engine cut the answer short in a loop
     unsupported_numbers: tuple[str, ...] = ()  # numbers the answer states that no source holds
     unsupported_words: tuple[str, ...] = ()  # names and rates ("per month") the answer states that no source holds
+    absent_numbers: tuple[str, ...] = ()  # a "not found" reply's: the question's numbers that no source holds
 
 
 def chat_messages(turns: list[Turn], lang: str = "en") -> list[dict]:
@@ -217,6 +218,9 @@ def absent_markdown(turn: Turn, lang: str = "en") -> str:
     """A "not found" answer. Its confidence-absent is low when relevant passages were found (1 - best relevance,
     or the answerability probe's own probability): "not in your documents" would then contradict the Sources
     panel, so the line says the model found no answer in the passages shown, and points at them."""
+    if turn.absent_numbers:  # the question's own number is in no passage: the model was not asked
+        joined = ("、" if lang == "zh" else ", ").join(f"“{n}”" for n in turn.absent_numbers)
+        return say(lang, "chat.absent_numbers", numbers=escape(joined))
     if turn.sources and turn.confidence < 0.5:
         best = max(s.relevance for s in turn.sources)
         return say(lang, "chat.absent_unclear", relevance=f"{best:.2f}")

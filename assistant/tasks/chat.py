@@ -16,7 +16,7 @@ from assistant.generation import Engine, without_loop
 from assistant.reasoning import Message
 from assistant.safety import document_stream
 from assistant.tasks.events import Answer, Source, Sources, SummaryScope
-from assistant.tasks.grounding import unsupported_numbers, unsupported_words
+from assistant.tasks.grounding import absent_numbers, unsupported_numbers, unsupported_words
 from assistant.tasks.summary import (REQUEST_TERMS, is_summary_request, name_terms, named_documents, spread_chunks,
                                      whole_documents)
 from knowledge.chunking import sentence_spans
@@ -35,6 +35,9 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"\d+")
+# How sure a refusal is when the question's own number is in no passage: a rule, not a measurement (the passages
+# might write the number in a form the check does not read, "MMXXIII" for 2023)
+ABSENT_NUMBER_CONFIDENCE = 0.9
 _SPACED_CITATION = re.compile(r"[ \t]*\[(\d{1,3})\]")
 _TRAILING_CITATION = re.compile(r"([.!?。！？])\s*((?:\[\d{1,3}\])+)")
 
@@ -62,6 +65,8 @@ class ChatOptions:
         max_new_tokens: answer length cap.
         summary_passages: passages a request to summarise whole documents gets, spread over them (0: such
             requests are searched like any question).
+        question_numbers: answer "not in your documents" without asking the model when the question states a
+            number (a year, a century, a version) that none of the passages holds.
     """
 
     k: int = 5
@@ -72,6 +77,7 @@ class ChatOptions:
     answerability: bool = True
     summary_passages: int = 8
     min_coverage_words_only: float = 0.5
+    question_numbers: bool = True
 
 
 def answer(engine: Engine, retriever: Retriever, question: str, history: Sequence[Message] = (),
@@ -101,6 +107,11 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
     yield Sources(tuple(sources), query, scope)
     if not sources:
         yield from _not_found(question, confidence=1.0)
+        return
+    absent = absent_numbers(question, sources) if options.question_numbers and not scope else ()
+    if absent:
+        log.info("question numbers absent from every passage: %s", absent)
+        yield from _not_found(question, confidence=ABSENT_NUMBER_CONFIDENCE, absent=absent)
         return
     messages = build_messages(question, sources, history)
     # A summary's passages are the named document itself: there is no question for the probe to find unanswered
@@ -375,11 +386,12 @@ def refused(engine: Engine, question: str) -> Notice | None:
     return check(question) if check is not None else None
 
 
-def _not_found(question: str, confidence: float, unanswerable: float | None = None) -> Iterator[Event]:
+def _not_found(question: str, confidence: float, unanswerable: float | None = None,
+               absent: tuple[str, ...] = ()) -> Iterator[Event]:
     text = prompts.NOT_FOUND[language(question)]
     yield TextDelta(text)
     yield Answer(text, (), confidence=round(confidence, 2), not_found=True,
-                 unanswerable=None if unanswerable is None else round(unanswerable, 4))
+                 unanswerable=None if unanswerable is None else round(unanswerable, 4), absent_numbers=absent)
     yield Done("stop", Usage(0, 0))
 
 

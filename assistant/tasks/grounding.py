@@ -159,3 +159,55 @@ def unsupported_words(text: str, sources: Sequence[Source], question: str = "") 
     held = re.sub(r"[_.\-]", " ", held)  # "employee_handbook.pdf" holds "Employee" and "Handbook"
     text = _CITATION.sub(" ", text)
     return unsupported_names(text, held) + unsupported_rates(text, held)
+
+
+# --------------------------------------------------------------------------- the question's own numbers
+
+# A number the question states: "2019", "1,000", "9th", "1990s", "1000's" (its ordinal or plural ending dropped)
+_ASKED_NUMBER = re.compile(r"(?<![A-Za-z0-9_.,])(\d+(?:[.,]\d+)*)(st|nd|rd|th|s|'s)?(?![A-Za-z0-9_])")
+# ...but not a page ("page 3", "第3页"), and not a count the visitor asks for ("list 3 reasons", "top 5")
+_NOT_ASKED = re.compile(r"(?:\bpages?|\bp\.|\bpp\.|\btop|第)\s*$", re.IGNORECASE)
+_COUNT_WANTED = re.compile(r"^\s*(?:\w+\s)?(?:sentences?|bullets?|points?|words?|examples?|items?|reasons?|ways?|things?|"
+                           r"lines?|paragraphs?|tips?|steps?|questions?|options?|ideas?)\b|^\s*页", re.IGNORECASE)
+_ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+             "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
+_ORDINAL_WORD = re.compile(rf"\b({'|'.join(_ORDINALS)})\b", re.IGNORECASE)
+
+
+def absent_numbers(question: str, sources: Sequence[Source]) -> tuple[str, ...]:
+    """The numbers the question states that none of its passages holds, as the question wrote them.
+
+    A question about "the 9th century" over passages that speak of 911 asks about something the documents do not
+    describe (SQuAD 2.0 writes unanswerable questions this way); so does "the 2023 report" over 2022's. A century
+    is held by a year in it ("10th century" and 911), a decade by a year in it ("1990s" and 1994).
+    """
+    held = set()
+    for source in sources:
+        text = f"{re.sub(r'[_.-]', ' ', source.file_name)} {source.text}"  # "report_2022.pdf" holds 2022
+        held |= {_plain(n) for n, _ in _ASKED_NUMBER.findall(text)} | _spelled_numbers(text) | _ordinal_numbers(text)
+    years = {int(n) for n in held if n.isdigit() and 100 <= int(n) <= 2999}
+    return tuple(dict.fromkeys(m.group() for m in _ASKED_NUMBER.finditer(question)
+                               if _asked(question, m) and not _held_number(m, question, held, years)))
+
+
+def _asked(question: str, match: re.Match) -> bool:
+    """A number the question asks about, not a page it points at or a count of things it wants."""
+    return not _NOT_ASKED.search(question[: match.start()]) and not _COUNT_WANTED.match(question[match.end():])
+
+
+def _held_number(match: re.Match, question: str, held: set[str], years: set[int]) -> bool:
+    number, ending = _plain(match.group(1)), (match.group(2) or "").lower()
+    if number in held:
+        return True
+    if ending in ("s", "'s") and number.isdigit() and number.endswith("0"):  # a decade, or "1000's": a century
+        width = 10 if not number.endswith("00") else 100
+        return any(int(number) <= year < int(number) + width for year in years)
+    if ending in ("st", "nd", "rd", "th") and number.isdigit() and re.match(r"\s+century", question[match.end():],
+                                                                              re.IGNORECASE):
+        return any((year - 1) // 100 + 1 == int(number) for year in years)
+    return False
+
+
+def _ordinal_numbers(text: str) -> set[str]:
+    """The numbers a text writes as ordinal words: "tenth" is 10."""
+    return {str(_ORDINALS.index(word.lower()) + 1) for word in _ORDINAL_WORD.findall(text)}

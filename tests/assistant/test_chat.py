@@ -88,6 +88,22 @@ def test_unrelated_question_is_refused_without_calling_the_model(filled_kb):
     assert events_of(Sources, events)[0].items == ()
 
 
+def test_a_question_about_a_year_no_passage_holds_is_refused_without_calling_the_model(filled_kb):
+    """SQuAD 2.0 asks "What treaty was established in the 9th century?" of a paragraph about 911."""
+    from assistant.tasks.chat import ChatOptions
+
+    engine = ScriptedEngine("Marie Curie won the Chemistry prize in 1911 [1].")
+    events = list(answer(engine, filled_kb, "When did Marie Curie win the Nobel Prize in Chemistry in 1925?"))
+    final = events_of(Answer, events)[0]
+    assert engine.prompts == [] and final.not_found and final.absent_numbers == ("1925",)
+    assert events_of(Sources, events)[0].items  # the passages were found: the number is what they lack
+    asked = list(answer(engine, filled_kb, "When did Marie Curie win the Nobel Prize in Chemistry in 1925?",
+                        options=ChatOptions(question_numbers=False)))
+    assert engine.prompts and not events_of(Answer, asked)[0].not_found  # the check can be turned off
+    held = list(answer(ScriptedEngine("In 1911 [1]."), filled_kb, "Did Marie Curie win a Nobel Prize in 1911?"))
+    assert not events_of(Answer, held)[0].not_found
+
+
 def test_chinese_question_gets_chinese_refusal(kb):
     kb.ingest([factory.text_pdf(kb.directory.parent / "r.pdf")])
     events = list(answer(ScriptedEngine(), kb, "火星上有多少座火山？"))

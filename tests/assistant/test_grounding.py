@@ -4,7 +4,7 @@ import pytest
 
 from assistant.tasks.chat import finish_answer
 from assistant.tasks.events import Source
-from assistant.tasks.grounding import unsupported_names, unsupported_rates, unsupported_words
+from assistant.tasks.grounding import absent_numbers, unsupported_names, unsupported_rates, unsupported_words
 
 CONTRACT = ("This Agreement is made between Northwind Traders Ltd. and Contoso GmbH. The fee is 300 USD per year. "
             "Governing law: the laws of England. 甲方：北京星辰科技有限公司 乙方：上海云帆信息技术有限公司 年费为300美元。")
@@ -64,3 +64,32 @@ def test_an_unsupported_name_halves_the_confidence():
     wrong = finish_answer("The fee is paid by Globex [1].", SOURCES, "en")
     assert right.unsupported_words == () and wrong.unsupported_words == ("Globex",)
     assert wrong.confidence == round(right.confidence / 2, 2)
+
+
+NORMANS = [Source(1, "normans.txt", 1, "The treaty of Saint-Clair-sur-Epte was signed in 911 between Charles III and "
+                                      "Rollo. The town had 1,000 houses by 1994 and a tenth gate.", 0.9)]
+
+
+@pytest.mark.parametrize(("question", "absent"), [
+    ("What treaty was established in the 9th century?", ("9th",)),  # SQuAD 2.0: the passage's treaty is 911
+    ("What did the 1980s bring?", ("1980s",)),
+    ("What did the 2023 report say?", ("2023",)),
+    ("2023年的收入是多少？", ("2023",)),
+    ("What changed in version 2.5?", ("2.5",)),
+])
+def test_a_number_the_question_states_and_no_passage_holds_is_absent(question, absent):
+    assert absent_numbers(question, NORMANS) == absent
+
+
+@pytest.mark.parametrize("question", [
+    "What treaty was signed in the 10th century?",  # a century is held by a year in it (911)
+    "What happened in the 1990s?",  # a decade by a year in it (1994)
+    "How many of the 1000 houses burned?",  # 1,000 and 1000 alike
+    "What is behind the 10th gate?",  # "tenth"
+    "What does page 3 say?", "第3页讲了什么？",  # a page it points at
+    "List 3 reasons the treaty was signed.", "Give me 5 key points.", "What are the top 5 risks?",  # counts it wants
+    "What did the 2022 report say?",  # the file name holds it
+])
+def test_what_the_passages_hold_or_the_question_only_counts_is_not_absent(question):
+    sources = [*NORMANS, Source(2, "report_2022.pdf", 1, "Revenue grew.", 0.8)]
+    assert absent_numbers(question, sources) == ()
