@@ -27,6 +27,7 @@ MESSAGES: dict[str, str] = {
     "too_many_sessions": "the server is holding the documents of {limit} visitors, its limit; try again later",
     "store_unopenable": "cannot open the knowledge store at {directory} ({detail})",
     "store_failed": "knowledge store error at {directory}: {detail}",
+    "store_closed": "your documents were closed: this page's session ended. Reload the page and upload them again.",
     "other_embedder": "the store in {directory} was built with embedder {stored}, not {model}; use that model or a "
                       "new data directory",
     "index_unsaved": "could not write the vector index in {directory}: {detail}",

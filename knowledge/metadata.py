@@ -232,4 +232,6 @@ def _store_error(path: Path, exc: Exception) -> StoreError:
         return StoreError("store_full", directory=path.parent)
     if "unable to open" in text:
         return StoreError("store_unopenable", directory=path, detail=text)
+    if "closed database" in text:  # the session ended (tab closed, or idle past its TTL) under a running request
+        return StoreError("store_closed")
     return StoreError("store_failed", directory=path, detail=text)

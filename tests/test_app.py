@@ -1015,3 +1015,17 @@ def test_a_refusal_for_a_number_no_passage_holds_names_the_number():
                        absent_numbers=("9th",), finished=True)
     assert "none of the passages found mentions “9th”" in render.confidence_markdown(turn)
     assert "问题中的 “9th” 在找到的段落中都没有出现" in render.confidence_markdown(turn, "zh")
+
+
+def test_a_question_whose_store_closes_under_it_ends_with_a_message_not_a_traceback(stores, report_pdf, tmp_path):
+    """A walkthrough's log: the tab closed while its question waited, the store closed, and the search raised
+    "Cannot operate on a closed database" through Gradio."""
+    services = make_services(stores, tmp_path, ScriptedEngine("never [1]."))
+    knowledge.ingest_files(services, "s", [str(report_pdf)])
+    closed = services.stores.get("s")
+    services.retriever = lambda session_id: closed
+    closed.close()  # what end_session does while the question is on its way
+    services.stores.view = lambda session_id: SimpleNamespace(documents=lambda: ["still listed"])
+    turn = list(chat.chat_stream(services, "s", "What is the termination notice period?", []))[-1][-1]
+    assert turn.finished and turn.answer == "❌ your documents were closed: this page's session ended. Reload the " \
+                                            "page and upload them again."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,10 +12,14 @@ import gradio as gr
 from assistant.events import Done, Notice, ReasoningDelta, TextDelta
 from assistant.tasks.chat import ChatOptions, answer
 from assistant.tasks.events import Answer, Sources
+from knowledge.errors import KnowledgeError
+from knowledge.sessions import session_key
 from ui.i18n import t
-from ui.messages import request_language, say
+from ui.messages import knowledge_error_text, request_language, say
 from ui.render import Turn, chat_messages, confidence_markdown, history_for_model, sources_markdown
 from ui.services import Services
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 8000  # a long pasted paragraph fits; a megabyte is not streamed back per token
 # The box takes more, so a longer paste reaches the server and is cut there with a notice (the box would cut silently)
@@ -54,10 +59,15 @@ def chat_stream(services: Services, session_id: str, question: str, turns: list[
         yield turns
         return
     history = history_for_model(turns[:-1])
-    with services.metrics.track("chat") as generation:
-        for event in answer(services.runtime.chat, services.retriever(session_id), question, history, options, cancel):
-            apply_event(turn, event, generation, lang)
-            yield turns
+    try:
+        with services.metrics.track("chat") as generation:
+            for event in answer(services.runtime.chat, services.retriever(session_id), question, history, options,
+                                cancel):
+                apply_event(turn, event, generation, lang)
+                yield turns
+    except KnowledgeError as error:  # e.g. the store closed under the question: the tab was closed meanwhile
+        log.warning("chat_store_error session=%s error=%s", session_key(session_id), error)
+        turn.answer = f"❌ {knowledge_error_text(error, lang)}"
     turn.finished = True
     yield turns
 

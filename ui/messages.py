@@ -274,6 +274,7 @@ ERRORS_ZH = {
     "too_many_sessions": "服务器正在保存 {limit} 位访客的文档，已达上限；请稍后再试",
     "store_unopenable": "无法打开知识库 {directory}（{detail}）",
     "store_failed": "知识库出错（{directory}）：{detail}",
+    "store_closed": "你的文档已关闭：本页的会话已结束。请刷新页面并重新上传。",
     "other_embedder": "{directory} 中的知识库是用嵌入模型 {stored} 建立的，不是 {model}；请使用该模型或新的数据目录",
     "index_unsaved": "无法在 {directory} 中写入向量索引：{detail}",
     "dir_unwritable": "数据目录 {directory} 不可写（{detail}）",
