@@ -233,13 +233,28 @@ def test_same_file_ingested_twice_at_once_is_a_duplicate(settings, tmp_path, mon
 
 
 def test_store_error_shown_to_users_has_no_server_path(kb, docs, caplog):
-    kb._metadata.close()  # every query now fails inside SQLite
+    import sqlite3
+
+    class FailingConnection:  # every query now fails inside SQLite (closing still closes the real one)
+        close = kb._metadata._db.close
+
+        def execute(self, *args):
+            raise sqlite3.OperationalError("disk I/O error")
+
+    kb._metadata._db = FailingConnection()
     result = kb.ingest_file(docs["gbk_txt"])
     assert result.status == "error" and result.error_code == "store_failed"
     assert result.error.startswith("knowledge store error at store/kb.sqlite3: ")
     server_paths = (str(kb.directory), str(docs["gbk_txt"].parent))
     assert not any(p in result.error or p in str(result.error_values) for p in server_paths)
     assert str(kb.directory) in caplog.text  # the operator still sees where
+
+
+def test_a_store_closed_under_a_request_says_the_session_ended(kb, docs):
+    kb._metadata.close()  # what ending the session does while an upload or a question is on its way
+    result = kb.ingest_file(docs["gbk_txt"])
+    assert result.status == "error" and result.error_code == "store_closed"
+    assert "session ended" in result.error and str(kb.directory) not in result.error
 
 
 def test_a_deleted_documents_text_is_gone_from_the_files_on_disk(kb, tmp_path):
