@@ -80,6 +80,9 @@ def is_summary_request(question: str) -> bool:
     return bool(SUMMARY_TERMS & set(query_terms(question))) or bool(_SUMMARY_PHRASES.search(question))
 
 
+_FILE_NAME_JOINS = re.compile(r"_+|(?<=\w)[.-](?=\w)")
+
+
 def named_documents(question: str, documents: Sequence[WholeDocument]) -> list[WholeDocument]:
     """The documents a summary request is about: those its other words name, or when it names none ("summarise this
     document"), all the visitor's own (the shared library's only when the visitor has none).
@@ -89,7 +92,8 @@ def named_documents(question: str, documents: Sequence[WholeDocument]) -> list[W
     answer; "summarise the payroll policy of the employee handbook": payroll is a part, retrieval's job). The
     best-named ones win. None named: [] (a topic, "summarise the termination rules": retrieval's job).
     """
-    wanted = set(query_terms(question)) - REQUEST_TERMS
+    # a file name typed as the table shows it ("northwind_handbook.docx") is its words, as name_terms reads it
+    wanted = set(query_terms(_FILE_NAME_JOINS.sub(" ", question))) - REQUEST_TERMS
     if not wanted:
         return [d for d in documents if not d.shared] or list(documents)
     shares = {id(d): _naming(wanted, d) for d in documents}

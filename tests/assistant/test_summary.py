@@ -49,6 +49,8 @@ def test_a_request_is_about_the_documents_its_words_name():
     assert named_documents("Summarise the whole employee handbook, chapter by chapter.", [lease, handbook]) == [
         handbook]
     assert named_documents("Give me an overview of lease.pdf", [lease, handbook]) == [lease]
+    # a walkthrough: the name as the documents table shows it was one word, "employee_handbook", half a match
+    assert named_documents("Summarise employee_handbook.pdf", [lease, handbook]) == [handbook]
     assert named_documents("请概括员工手册", [document("员工手册.docx", [1]), lease])[0].name == "员工手册.docx"
     # a topic, or a part of a document: retrieval's job
     assert named_documents("Summarise the termination rules", [lease, handbook]) == []
