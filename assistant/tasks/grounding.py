@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.tasks.events import Source
-from knowledge.lexical import STOPWORDS
+from knowledge.lexical import STOPWORDS, cjk_chars
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 
@@ -64,8 +64,8 @@ def _spelled_numbers(text: str) -> set[str]:
 # --------------------------------------------------------------------------- names
 
 # A run of capitalised words ("Acme Corp", "Northwind Traders Ltd."), with "of"/"&" inside ("Bank of China"); "and"
-# ends a name ("Northwind and Initech" are two)
-_NAME = re.compile(r"\b[A-Z][\w'’&-]*(?:\s+(?:(?:of|&|de|la|von|van)\s+)?[A-Z][\w'’&-]*)*")
+# ends a name ("Northwind and Initech" are two), and so do a line break and a Chinese character ("GmbH签订": GmbH)
+_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9'’&-]*(?:[ \t]+(?:(?:of|&|de|la|von|van)[ \t]+)?[A-Z][A-Za-z0-9'’&-]*)*")
 # Where a sentence (or a list item, heading or label) starts: its first word is capitalised whatever it is
 _STARTS = re.compile(r"(?:^|[.!?:;。！？：；]\s*|\n\s*(?:[-*#>]+\s*|\d+[.)、]\s*)?|\*\*|[\"“(（])\s*$")
 # Words a grounded answer uses about the sources themselves
@@ -81,12 +81,16 @@ def unsupported_names(text: str, held: str) -> tuple[str, ...]:
     English: a run of capitalised words ("Acme Corp") with a word the held text does not hold in any case; a
     sentence's first word counts only when the held text lacks it in lower case too ("However" is grammar, "Acme"
     a name). Chinese: an organisation ("华为技术有限公司") whose name, the four characters before "有限公司" and
-    its kin, shares at most half its character pairs with the held text.
+    its kin, shares at most half its character pairs with the held text. Each is checked only against passages in
+    its own script: over English passages "北风贸易有限公司" translates Northwind Traders, and over Chinese ones
+    "Beijing" translates 北京.
     """
     lowered = held.lower()
     words = set(re.findall(r"\w+", lowered)) | _cut_word(text, lowered)
-    found = [name for name in _english_names(text, words) if not _held_name(name, words)]
-    found += [_org_name(org) for org in _ORG.findall(text) if not _held_org(org, lowered)]
+    chinese = cjk_chars(held) * 3 > len(re.findall(r"[A-Za-z]", held))  # a Chinese character ~ 3 Latin letters
+    # a name in the other script than the passages' is a translation ("Beijing" for 北京), which words cannot check
+    found = [] if chinese else [name for name in _english_names(text, words) if not _held_name(name, words)]
+    found += [_org_name(org) for org in _ORG.findall(text) if chinese and not _held_org(org, lowered)]
     return tuple(dict.fromkeys(found))
 
 

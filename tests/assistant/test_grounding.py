@@ -33,12 +33,28 @@ def test_what_the_passages_hold_is_not_flagged(answer):
     ("In Paris, the meeting is held [1].", ("Paris",)),
     ("The agreement was signed by Initech", ("Initech",)),
     ("The Securities and Exchange Commission regulates it [1].", ("Securities", "Exchange Commission")),
-    ("甲方为北京星辰科技有限公司[1]，乙方是华为技术有限公司。", ("华为技术有限公司",)),
     ("The fee is paid monthly [1].", ("monthly",)),
     ("甲方每月支付300美元[1]。", ("每月",)),
 ])
 def test_what_the_passages_lack_is_flagged(answer, flagged):
     assert unsupported_words(answer, SOURCES) == flagged
+
+
+CHINESE = [Source(1, "服务合同.pdf", 1, "甲方：北京星辰科技有限公司 乙方：上海云帆信息技术有限公司 年费为300美元。", 0.9)]
+
+
+def test_a_chinese_organisation_the_passages_lack_is_flagged():
+    assert unsupported_words("甲方为北京星辰科技有限公司[1]，乙方是华为技术有限公司。", CHINESE) == ("华为技术有限公司",)
+    assert unsupported_words("由星辰公司负责[1]。", CHINESE) == ()
+
+
+def test_a_name_in_the_other_script_than_the_passages_is_a_translation_not_flagged():
+    """A walkthrough: "Beijing" for 北京 and "北风贸易有限公司" for Northwind Traders were flagged, and
+    "GmbH签订的订阅协议" was read as one name."""
+    assert unsupported_words("Party A is Beijing Star River Technology Co. in Beijing [1].", CHINESE) == ()
+    english = [Source(1, "sub.docx", 1, "Fabrikam Software GmbH and Northwind Traders Ltd. signed it.", 0.9)]
+    assert unsupported_words("北风贸易有限公司与Fabrikam软件 GmbH签订的订阅协议[1]。", english) == ()
+    assert unsupported_words("Signed by Fabrikam Software GmbH\nGlobex pays", english) == ()  # a new line starts
 
 
 def test_the_question_counts_as_held():
