@@ -26,7 +26,9 @@ from knowledge.types import SearchResult
 log = logging.getLogger(__name__)
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
-_SENTENCE = re.compile(r"(?:[^.!?。！？\n]|(?<=\d)\.(?=\d))+[.!?。！？]*")  # "3.5" is one sentence
+# The dot of "Ltd." or "Dr." ends no sentence when the sentence goes on in lower case, or with "[1]." after it
+_ABBREVIATION_DOT = "|".join(rf"(?<=\b{a})" for a in "Ltd Inc Co Corp Mr Mrs Ms Dr St No vs etc".split())
+_SENTENCE = re.compile(rf"(?:[^.!?。！？\n]|(?<=\d)\.(?=\d)|(?:{_ABBREVIATION_DOT})\.(?=[ \t]+[a-z0-9]|[ \t]*\[\d+\][.!?]))+[.!?。！？]*")  # "3.5" too
 _INJECTION = re.compile(
     r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier|preceding) (?:instructions|prompts?|rules)"
     r"|disregard (?:all |any )?(?:the )?(?:previous|prior|above|earlier) |you are now |new instructions?:"
@@ -39,7 +41,7 @@ _DIGITS = re.compile(r"\d+")
 # might write the number in a form the check does not read, "MMXXIII" for 2023)
 ABSENT_NUMBER_CONFIDENCE = 0.9
 _SPACED_CITATION = re.compile(r"[ \t]*\[(\d{1,3})\]")
-_TRAILING_CITATION = re.compile(r"([.!?。！？])\s*((?:\[\d{1,3}\])+)")
+_TRAILING_CITATION = re.compile(r"([.!?。！？])\s*((?:\[\d{1,3}\])+)(?![.!?。！？])")  # "Ltd. [1]." is not one
 
 
 class Retriever(Protocol):

@@ -390,3 +390,12 @@ def test_chinese_searched_by_words_alone_keeps_the_passage_with_half_its_words(k
     assert not kb.embedder.multilingual and all(r.dense_score is None for r in results)  # cosines mean nothing here
     assert [s.file_name for s in select_sources(results, question, ChatOptions())] == ["技术服务合同.txt"]
     assert select_sources(results, question, ChatOptions(min_coverage_words_only=0.9)) == []
+
+
+def test_a_companys_ltd_does_not_end_the_sentence_its_marker_goes_to():
+    """A walkthrough: "Northwind Traders Ltd [1]. pays the fee" and "… Ltd [1].." in nearly every answer."""
+    sources = [Source(1, "sub.docx", 1, "Northwind Traders Ltd. pays a subscription fee of 300 USD per year.", 0.9)]
+    assert finish_answer("Northwind Traders Ltd. pays a fee of 300 USD per year.", sources, "en").text == \
+        "Northwind Traders Ltd. pays a fee of 300 USD per year [1]."
+    assert finish_answer("The fee of 300 USD is paid by Northwind Traders Ltd. [1].", sources, "en").text == \
+        "The fee of 300 USD is paid by Northwind Traders Ltd. [1]."
