@@ -460,7 +460,7 @@ def test_a_finding_quoted_in_several_places_shows_every_quote_and_page():
 
 def test_a_standard_clause_not_found_is_missing_and_an_optional_one_only_absent():
     """A walkthrough: categories not found showed "no" with a risk of 低, as if a clause had been judged."""
-    from assistant.tasks.contracts import Finding, ReviewReport
+    from assistant.tasks.contracts import Finding, Passage, ReviewReport
 
     cap = Finding("Cap on Liability", False, "", "", None, "high", "Ask?")
     exclusivity = Finding("Exclusivity", False, "", "", None, "none", "Ask?")
@@ -470,6 +470,11 @@ def test_a_standard_clause_not_found_is_missing_and_an_optional_one_only_absent(
     assert "## Cap on Liability — missing (a standard clause) (risk: high)" in report.to_markdown()
     assert "## Exclusivity — not found (risk: none)" in report.to_markdown()
     assert "1 standard clause missing" in contracts.report_summary(report)
+    # the JSON tells them apart too, and the Markdown table lists every page the screen's does (a walkthrough)
+    assert [f["status"] for f in json.loads(report.to_json())["findings"]] == ["missing", "not_found"]
+    quoted = Finding("Confidentiality", True, "Keep it secret.", "deal.pdf", 1, "low", "Ask?",
+                     also=(Passage("Also secret.", 2),))
+    assert "| Confidentiality | yes | 1, 2 | low |" in ReviewReport("deal.pdf", (quoted,)).to_markdown()
 
 
 def test_picking_a_document_empties_the_upload_box_and_uploading_empties_the_picker(stores, tmp_path):

@@ -27,7 +27,8 @@ EN = {
     "chat.clear": "New chat",
     "chat.examples": "Examples",
     "chat.sources_title": "### Sources\nThe passages the answer may cite, with file and page.",
-    "contracts.intro": "Every passage of the contract is scanned for 20 clause types from CUAD; a type found in "
+    "contracts.intro": "Every passage of the contract is scanned for 22 clause types (20 from CUAD, with "
+                       "Confidentiality and Dispute Resolution); a type found in "
                        "several places is quoted in up to three, the best match first. Rules rate the risk, the "
                        "model explains risky clauses. \"Possibly\": no rule matched, but a passage is like clauses "
                        "CUAD's annotators marked; check it. Not legal advice.",
@@ -70,7 +71,7 @@ ZH = {
     "chat.clear": "新对话",
     "chat.examples": "示例",
     "chat.sources_title": "### 来源\n回答可引用的段落（文件与页码）。",
-    "contracts.intro": "逐段扫描合同中的 20 种 CUAD 条款类型；同一类型出现在多处时最多引用三处，最匹配的在前。"
+    "contracts.intro": "逐段扫描合同中的 22 种条款类型（CUAD 的 20 种，另加保密和争议解决）；同一类型出现在多处时最多引用三处，最匹配的在前。"
                        "规则评定风险，模型解释高风险条款。“可能”表示没有规则匹配，"
                        "但某段文字与 CUAD 标注的条款相似，请核对。不构成法律意见。",
     "contracts.upload": "合同（或选择你已上传的文档）",

@@ -11,7 +11,7 @@ from assistant.markdown import literal
 from assistant.runtime import Runtime
 from assistant.sandbox import SandboxResult
 from assistant.tasks.clauses import display_name
-from assistant.tasks.contracts import REPORT_WORDS, Finding, Passage, found_word
+from assistant.tasks.contracts import REPORT_WORDS, Finding, Passage, found_word, pages_of
 from assistant.tasks.events import Source
 from knowledge.lexical import unwrap_cjk
 from knowledge.types import IngestResult
@@ -255,9 +255,8 @@ def finding_row(finding: Finding, lang: str = "en") -> list:
     """
     words = REPORT_WORDS.get(lang, REPORT_WORDS["en"])  # the exported report's words for found and risk
     quotes = "\n\n".join([finding.quote, *(f"{_also(p, finding.page, lang)} {p.quote}" for p in finding.also)])
-    pages = ", ".join(dict.fromkeys(str(p.page) for p in finding.places if p.page))
-    return [display_name(finding.category, lang), words[found_word(finding)], quotes, pages, words[finding.risk],
-            finding.explanation]
+    return [display_name(finding.category, lang), words[found_word(finding)], quotes, pages_of(finding),
+            words[finding.risk], finding.explanation]
 
 
 def _also(place: Passage, page: int | None, lang: str) -> str:

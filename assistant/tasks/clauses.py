@@ -69,7 +69,9 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 rf"\bDate:\s*(?:{_MONTH_NAME} \d{{1,2}}, \d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}})", r"\b\d{1,2}/\d{1,2}/\d{2,4}\b.{0,100}\bDate\b",
                 rf"\bagreement\b.{{0,60}}\b(?:made|dated|entered into|executed)\s+(?:as of\s+|on\s+)?_?{_MONTH}\s*\d",
                 r"^\W*this (?:[\w-]+ ){0,6}agreement\b.{0,80}\b(?:shall be|is) effective as of\b",
-                r"签订日期|签署日期|签订于|于.{0,12}年.{0,6}月.{0,6}日.{0,10}签"),
+                r"签订日期|签署日期|签订于|于.{0,12}年.{0,6}月.{0,6}日.{0,10}签",
+                # the signature block's "日期：2023年12月20日" (not a term's "期限…日期")
+                r"(?<!终止)(?<!到期)(?<!生效)(?<!截止)日期\s*[:：]\s*\d{4}\s*年"),
                "none", "low", "Is the signing date stated and consistent with the effective date?",
                excludes=(r"dated as of .{0,40}\((?:the )?[\"“][\w\s-]*agreement[\"”]\)",)),
     ClauseType("Effective Date", "the date the contract takes effect",
@@ -99,7 +101,9 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"\bthe term (?:of this agreement )?(?:shall|will) be (?:\w+ )?(?:\(\d+\) )?(?:years?|months?)\b",
                 r"有效期|期满|届满|终止日期",
                 # "服务期限为一年": a term, not a renewal, notice or warranty period
-                r"(?<!续约)(?<!续期)(?<!通知)(?<!保证)(?<!保修)(?<!保密)期限(?:为|自|是)"),
+                r"(?<!续约)(?<!续期)(?<!通知)(?<!保证)(?<!保修)(?<!保密)期限\s*[:：]?\s*(?:为|自|是)",
+                # "自2025年3月1日起至2026年2月28日止": the day it ends
+                r"至\s*\d{4}\s*年.{0,8}日\s*止"),
                "none", "low", "When does the contract end, and what survives its end?"),
     ClauseType("Renewal Term", "automatic renewal after the initial term",
                (r"automatic(?:ally)? renew", r"renewal term", r"\brenew(?:ed|s)? for (?:successive|additional)",

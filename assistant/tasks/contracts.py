@@ -106,7 +106,8 @@ class ReviewReport:
 
     def to_json(self) -> str:
         return json.dumps({"document": self.document, "language": self.lang, "rules_only": self.rules_only,
-                           "findings": [asdict(f) for f in self.findings]}, ensure_ascii=False, indent=2)
+                           "findings": [asdict(f) | {"status": _JSON_STATUS[found_word(f)]} for f in self.findings]},
+                          ensure_ascii=False, indent=2)
 
     def to_markdown(self) -> str:
         words = REPORT_WORDS.get(self.lang, REPORT_WORDS["en"])
@@ -114,7 +115,7 @@ class ReviewReport:
         lines = [words["title"].format(document=_md(self.document)), ""]
         lines += [words["rules_only"], ""] if self.rules_only else []
         lines += [words["columns"], "|---|---|---|---|"]
-        lines += [f"| {names[f.category]} | {words[found_word(f)]} | {f.page or ''} | {words[f.risk]} |"
+        lines += [f"| {names[f.category]} | {words[found_word(f)]} | {pages_of(f)} | {words[f.risk]} |"
                   for f in self.findings]
         for f in self.findings:
             status = words[_HEADING_STATUS.get(found_word(f), found_word(f))]
@@ -134,6 +135,13 @@ class ReviewReport:
 
 
 _HEADING_STATUS = {"yes": "found", "no": "not found"}  # the report's headings say "found", its table "yes"
+# The JSON's word for each: "missing" (a standard clause absent) is not "not_found" (an optional one)
+_JSON_STATUS = {"yes": "found", "possible": "possible", "missing": "missing", "no": "not_found"}
+
+
+def pages_of(finding: Finding) -> str:
+    """Every page a finding quotes, once each, the best quote's first ("2, 5, 9")."""
+    return ", ".join(dict.fromkeys(str(p.page) for p in finding.places if p.page))
 
 
 def _md(text: str) -> str:

@@ -329,3 +329,12 @@ def test_confidentiality_and_dispute_resolution_are_reviewed_though_cuad_has_nei
 ])
 def test_a_redaction_notice_is_not_a_confidentiality_clause_nor_governing_law_a_forum(text):
     assert not {"Confidentiality", "Dispute Resolution"} & set(chinese_hits(text))
+
+
+def test_a_signature_blocks_date_and_a_term_given_after_a_colon_are_found():
+    """A walkthrough: 签署日期 and 到期日期 read "缺失（常见条款）" with "日期：2023年12月20日" and
+    "服务期限：自2025年3月1日起至2026年2月28日止" in the contract."""
+    hits = chinese_hits("第二条 服务期限：自2025年3月1日起至2026年2月28日止。\n甲方（盖章）\n日期：2023年12月20日")
+    assert any("2026年2月28日止" in quote for quote in hits["Expiration Date"])
+    assert any("日期：2023年12月20日" in quote for quote in hits["Agreement Date"])
+    assert "Agreement Date" not in chinese_hits("终止日期：2026年2月28日。")
