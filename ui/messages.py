@@ -146,7 +146,7 @@ ZH = {
     "chat.absent": "**你的文档中没有这方面的内容**（判断为没有的把握：{confidence}）",
     "chat.absent_numbers": "**你的文档中没有这方面的内容**：问题中的 {numbers} 在找到的段落中都没有出现。请核对数字，或去掉它再问。",
     "chat.absent_nothing": "**你的文档中没有这方面的内容**：没有与问题足够接近的段落。可以试试用文档中的原词提问。",
-    "chat.absent_unclear": "**模型没有在这些段落中找到答案。** 最接近的段落列在“来源”中（最高相关度 {relevance}）：请自行核对。",
+    "chat.absent_unclear": "**模型没有在这些段落中找到答案**。最接近的段落列在“来源”中（最高相关度 {relevance}）：请自行核对。",
     "chat.no_documents": "你还没有任何文档：请先在“知识库”页上传文档，再提问。",
     "chat.searching": "*正在为新问题检索你的文档…*",
     "chat.confidence": "**可信度：{confidence}**（{level}）",
