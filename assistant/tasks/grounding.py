@@ -157,10 +157,14 @@ def unsupported_rates(text: str, held: str) -> tuple[str, ...]:
     return tuple(match.group() for unit, match in stated.items() if match and not _RATE[unit].search(held))
 
 
+def _spaced(text: str) -> str:
+    """File-name joins as spaces: "employee_handbook.pdf" holds "Employee" and "Handbook", "report_2022" 2022."""
+    return re.sub(r"[_.\-]", " ", text)
+
+
 def unsupported_words(text: str, sources: Sequence[Source], question: str = "") -> tuple[str, ...]:
     """The names and rates the answer states that its sources (with their file names) and the question do not."""
-    held = "\n".join([question, *(f"{s.file_name} {s.text}" for s in sources)])
-    held = re.sub(r"[_.\-]", " ", held)  # "employee_handbook.pdf" holds "Employee" and "Handbook"
+    held = _spaced("\n".join([question, *(f"{s.file_name} {s.text}" for s in sources)]))
     text = _CITATION.sub(" ", text)
     return unsupported_names(text, held) + unsupported_rates(text, held)
 
@@ -187,7 +191,7 @@ def absent_numbers(question: str, sources: Sequence[Source]) -> tuple[str, ...]:
     """
     held = set()
     for source in sources:
-        text = f"{re.sub(r'[_.-]', ' ', source.file_name)} {source.text}"  # "report_2022.pdf" holds 2022
+        text = f"{_spaced(source.file_name)} {source.text}"
         held |= {_plain(n) for n, _ in _ASKED_NUMBER.findall(text)} | _spelled_numbers(text) | _ordinal_numbers(text)
     years = {int(n) for n in held if n.isdigit() and 100 <= int(n) <= 2999}
     return tuple(dict.fromkeys(m.group() for m in _ASKED_NUMBER.finditer(question)
