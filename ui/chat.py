@@ -15,7 +15,7 @@ from assistant.tasks.events import Answer, Sources
 from knowledge.errors import KnowledgeError
 from knowledge.sessions import session_key
 from ui.i18n import t
-from ui.messages import knowledge_error_text, request_language, say
+from ui.messages import knowledge_error_text, listed, request_language, say
 from ui.render import Turn, chat_messages, confidence_markdown, history_for_model, sources_markdown
 from ui.services import Services
 
@@ -97,7 +97,7 @@ def apply_event(turn: Turn, event, generation, lang: str = "en") -> None:
             turn.sources, turn.query = items, query
             if summary is not None and summary.used < summary.total:  # a long document: say what was read
                 turn.notices.append(say(lang, "chat.summary_scope", used=summary.used, total=summary.total,
-                                        documents=("、" if lang == "zh" else ", ").join(summary.documents)))
+                                        documents=listed(lang, summary.documents)))
         case TextDelta(text=text):
             generation.token()
             turn.answer += text

@@ -312,6 +312,11 @@ def say(lang: str, key: str, **values) -> str:
     return template.format(**values)
 
 
+def listed(lang: str, items) -> str:
+    """Items joined as `lang` lists them: "a, b" in English, "a、b" in Chinese."""
+    return ("、" if lang == "zh" else ", ").join(items)
+
+
 def counted(lang: str, count: int, noun: str) -> str:
     """`count` with its noun in `lang`: "1 page", "2 pages" (Chinese has one form)."""
     return say(lang, f"count.{noun}.{'one' if count == 1 else 'other'}", count=count)

@@ -15,7 +15,7 @@ from assistant.tasks.contracts import REPORT_WORDS, Finding, Passage, found_word
 from assistant.tasks.events import Source
 from knowledge.lexical import unwrap_cjk
 from knowledge.types import IngestResult
-from ui.messages import MESSAGES, columns, counted, error_text, say
+from ui.messages import MESSAGES, columns, counted, error_text, listed, say
 
 PASSAGE_CHARS = 700
 _CODE = re.compile(r"(```.*?(?:```|\Z)|`[^`\n]*`)", re.DOTALL)  # fenced blocks (also unclosed while streaming), spans
@@ -209,8 +209,7 @@ def confidence_markdown(turn: Turn | None, lang: str = "en") -> str:
     if turn.unsupported_numbers:
         line += "  \n" + say(lang, "chat.unsupported_numbers", numbers=escape(", ".join(turn.unsupported_numbers)))
     if turn.unsupported_words:
-        joined = ("、" if lang == "zh" else ", ").join(turn.unsupported_words)
-        line += "  \n" + say(lang, "chat.unsupported_words", words=escape(joined))
+        line += "  \n" + say(lang, "chat.unsupported_words", words=escape(listed(lang, turn.unsupported_words)))
     return line
 
 
@@ -219,8 +218,8 @@ def absent_markdown(turn: Turn, lang: str = "en") -> str:
     or the answerability probe's own probability): "not in your documents" would then contradict the Sources
     panel, so the line says the model found no answer in the passages shown, and points at them."""
     if turn.absent_numbers:  # the question's own number is in no passage: the model was not asked
-        joined = ("、" if lang == "zh" else ", ").join(f"“{n}”" for n in turn.absent_numbers)
-        return say(lang, "chat.absent_numbers", numbers=escape(joined))
+        numbers = listed(lang, (f"“{n}”" for n in turn.absent_numbers))
+        return say(lang, "chat.absent_numbers", numbers=escape(numbers))
     if turn.sources and turn.confidence < 0.5:
         best = max(s.relevance for s in turn.sources)
         return say(lang, "chat.absent_unclear", relevance=f"{best:.2f}")

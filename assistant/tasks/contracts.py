@@ -106,7 +106,7 @@ class ReviewReport:
 
     def to_json(self) -> str:
         return json.dumps({"document": self.document, "language": self.lang, "rules_only": self.rules_only,
-                           "findings": [asdict(f) | {"status": _JSON_STATUS[found_word(f)]} for f in self.findings]},
+                           "findings": [asdict(f) | {"status": _status(f).replace(" ", "_")} for f in self.findings]},
                           ensure_ascii=False, indent=2)
 
     def to_markdown(self) -> str:
@@ -118,7 +118,7 @@ class ReviewReport:
         lines += [f"| {names[f.category]} | {words[found_word(f)]} | {pages_of(f)} | {words[f.risk]} |"
                   for f in self.findings]
         for f in self.findings:
-            status = words[_HEADING_STATUS.get(found_word(f), found_word(f))]
+            status = words[_status(f)]
             lines += ["", words["heading"].format(name=names[f.category], status=status, risk=words[f.risk])]
             if f.possible:
                 lines += ["", words[f.basis].format(name=names[f.category], score=f.score or 0.0)]
@@ -135,8 +135,12 @@ class ReviewReport:
 
 
 _HEADING_STATUS = {"yes": "found", "no": "not found"}  # the report's headings say "found", its table "yes"
-# The JSON's word for each: "missing" (a standard clause absent) is not "not_found" (an optional one)
-_JSON_STATUS = {"yes": "found", "possible": "possible", "missing": "missing", "no": "not_found"}
+
+
+def _status(finding: Finding) -> str:
+    """found, possible, missing (a standard clause absent) or not found (an optional one): the headings' and the
+    JSON's word (REPORT_WORDS key), where the table says yes and no."""
+    return _HEADING_STATUS.get(found_word(finding), found_word(finding))
 
 
 def pages_of(finding: Finding) -> str:

@@ -65,7 +65,9 @@ def _spelled_numbers(text: str) -> set[str]:
 
 # A run of capitalised words ("Acme Corp", "Northwind Traders Ltd."), with "of"/"&" inside ("Bank of China"); "and"
 # ends a name ("Northwind and Initech" are two), and so do a line break and a Chinese character ("GmbH签订": GmbH)
-_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9'’&-]*(?:[ \t]+(?:(?:of|&|de|la|von|van)[ \t]+)?[A-Z][A-Za-z0-9'’&-]*)*")
+_JOINERS = ("of", "&", "de", "la", "von", "van")  # small words inside a name ("Bank of China")
+_NAME = re.compile(rf"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9'’&-]*(?:[ \t]+(?:(?:{'|'.join(_JOINERS)})[ \t]+)?"
+                   rf"[A-Z][A-Za-z0-9'’&-]*)*")
 # Where a sentence (or a list item, heading or label) starts: its first word is capitalised whatever it is
 _STARTS = re.compile(r"(?:^|[.!?:;。！？：；]\s*|\n\s*(?:[-*#>]+\s*|\d+[.)、]\s*)?|\*\*|[\"“(（])\s*$")
 # Words a grounded answer uses about the sources themselves
@@ -114,13 +116,12 @@ def _english_names(text: str, words: set[str]) -> list[str]:
     return names
 
 
-_SMALL = {"of", "de", "la", "von", "van"}
-_LEADING_SMALL = re.compile(r"^(?:(?:of|&|de|la|von|van)\s+)+")
+_LEADING_SMALL = re.compile(rf"^(?:(?:{'|'.join(_JOINERS)})\s+)+")
 
 
 def _held_name(name: str, words: set[str]) -> bool:
     """Every word of the name (but initials and the small words inside it) is held or is about the sources."""
-    parts = [w for w in re.findall(r"\w+", name.lower()) if w not in _SMALL and len(w) > 1 and not w.isdigit()]
+    parts = [w for w in re.findall(r"\w+", name.lower()) if w not in _JOINERS and len(w) > 1 and not w.isdigit()]
     return all(w in words or w in _ABOUT_SOURCES for w in parts)
 
 

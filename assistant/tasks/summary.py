@@ -80,9 +80,6 @@ def is_summary_request(question: str) -> bool:
     return bool(SUMMARY_TERMS & set(query_terms(question))) or bool(_SUMMARY_PHRASES.search(question))
 
 
-_FILE_NAME_JOINS = re.compile(r"_+|(?<=\w)[.-](?=\w)")
-
-
 def named_documents(question: str, documents: Sequence[WholeDocument]) -> list[WholeDocument]:
     """The documents a summary request is about: those its other words name, or when it names none ("summarise this
     document"), all the visitor's own (the shared library's only when the visitor has none).
@@ -92,8 +89,8 @@ def named_documents(question: str, documents: Sequence[WholeDocument]) -> list[W
     answer; "summarise the payroll policy of the employee handbook": payroll is a part, retrieval's job). The
     best-named ones win. None named: [] (a topic, "summarise the termination rules": retrieval's job).
     """
-    # a file name typed as the table shows it ("northwind_handbook.docx") is its words, as name_terms reads it
-    wanted = set(query_terms(_FILE_NAME_JOINS.sub(" ", question))) - REQUEST_TERMS
+    # split as name_terms splits a name: "northwind_handbook.docx", typed as the table shows it, is three words
+    wanted = set(query_terms(_name_words(question))) - REQUEST_TERMS
     if not wanted:
         return [d for d in documents if not d.shared] or list(documents)
     shares = {id(d): _naming(wanted, d) for d in documents}
@@ -116,7 +113,12 @@ def _naming(wanted: set[str], document: WholeDocument) -> float:
 
 def name_terms(name: str) -> set[str]:
     """The index terms of a file name ("employee_handbook-2024.pdf": employee, handbook, 2024, pdf)."""
-    return set(terms(re.sub(r"[_\W]+", " ", name)))
+    return set(terms(_name_words(name)))
+
+
+def _name_words(text: str) -> str:
+    """The text with underscores and punctuation as spaces: "employee_handbook-2024.pdf" is four words."""
+    return re.sub(r"[_\W]+", " ", text)
 
 
 def _mostly_in(words: set[str], chunks: Sequence[Chunk]) -> bool:
