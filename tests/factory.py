@@ -190,6 +190,19 @@ CHINESE_CONTRACT = (
 )
 
 
+def chinese_pdf(path: Path, text: str) -> Path:
+    """A text PDF of Chinese lines, each wrapped at the page's width as a word processor does (mid-sentence)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("wqy", fname=CJK_FONT)
+    pdf.set_font("wqy", size=12)
+    pdf.multi_cell(0, 8, text)
+    pdf.output(str(path))
+    return path
+
+
 def contract_pdf(path: Path) -> Path:
     return text_pdf(path, facts=CONTRACT_PAGES, filler_repeats=0)
 

@@ -377,6 +377,11 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     assert len(rows) == len(final.rows)  # an explained category replaced its row
     assert rows["Governing Law"][1:2] == ["yes"] and rows["Governing Law"][3] == "3"
     assert any(r[5] == "Check this clause." for r in final.rows)
+    # the table's order is the exported report's: high risk first, where the eye starts
+    risks = [r[4] for r in final.rows]
+    assert risks == sorted(risks, key=["high", "medium", "low", "none"].index) and risks[0] == "high"
+    for view in views:  # ...also while the findings stream in
+        assert [r[4] for r in view.rows] == sorted((r[4] for r in view.rows), key=["high", "medium", "low", "none"].index)
     assert Path(final.markdown_path).name == "supply_deal_-review.md"
     assert json.loads(Path(final.json_path).read_text())["document"] == "supply <deal>.pdf"
     assert "&lt;deal&gt;" in final.status and final.status.startswith("✅ Review done")
@@ -389,8 +394,9 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     zh = list(contracts.review_stream(services, "s", str(upload), None, explain=False, lang="zh"))[-1]
     assert zh.status.endswith("审阅的是你文档中已有的副本（supply &lt;deal&gt;.pdf）。")
     explaining = [v.status for v in contracts.review_stream(services, "s", None, doc_id, explain=True, lang="zh")
-                  if v.status.startswith("正在解释：")]
-    assert explaining and all(re.search(r"：[\u4e00-\u9fff]+ \(", status) for status in explaining)
+                  if v.status.startswith("模型正在解释：")]
+    assert explaining and all(re.search(r"：[\u4e00-\u9fff]+ \(.+（第 \d+ 项，共 \d+ 项）", s) for s in explaining)
+    assert explaining[0].endswith("（第 1 项，共 %d 项）…" % len([r for r in final.rows if r[5]]))
 
 
 def test_a_removed_documents_review_reports_go_with_it(stores, tmp_path):

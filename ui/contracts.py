@@ -11,8 +11,8 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.tasks.clauses import display_name
-from assistant.tasks.contracts import Finding, ReviewReport, found_word, review_contract
-from assistant.tasks.events import Progress
+from assistant.tasks.contracts import Finding, ReviewReport, finding_order, found_word, review_contract
+from assistant.tasks.events import Explaining, Progress
 from knowledge.errors import KnowledgeError
 from knowledge.sessions import PRIVATE_DIR
 from ui.i18n import t
@@ -64,21 +64,23 @@ def review_stream(services: Services, session_id: str, upload: str | None, doc_i
 def _review(services: Services, session_id: str, doc_id: int, name: str, explain: bool,
             cancel: threading.Event | None, lang: str, note: str = "") -> Iterator[ReviewView]:
     chunks = services.stores.view(session_id).chunks(doc_id)
-    view, rows = ReviewView(status=say(lang, "review.reviewing", name=escape(name))), {}
+    view, findings = ReviewView(status=say(lang, "review.reviewing", name=escape(name))), {}
     engine = services.runtime.chat if explain else None
     with services.metrics.track("review"):
         for event in review_contract(chunks, engine, cancel, finders=services.clause_finders):
             match event:
                 case Progress(done=done, total=total):
                     view.status = say(lang, "review.scanning", name=escape(name), done=done, total=total)
+                case Explaining(category=category, number=number, total=total):
+                    view.status = say(lang, "review.explaining", category=escape(display_name(category, lang)),
+                                      number=number, total=total)
                 case Finding():
-                    rows[event.category] = finding_row(event, lang)  # a re-emitted category replaces its row
-                    if event.explanation:
-                        view.status = say(lang, "review.explaining", category=escape(display_name(event.category, lang)))
+                    findings[event.category] = event  # a re-emitted category replaces its row
                 case ReviewReport():
                     view.markdown_path, view.json_path = write_report(services, session_id, event, doc_id)
                     view.status = report_summary(event, stopped=bool(cancel and cancel.is_set()), lang=lang) + note
-            view.rows = list(rows.values())
+            # the report's order: high risk on top, where the eye starts (not 11th of 22 in a scrolled table)
+            view.rows = [finding_row(f, lang) for f in sorted(findings.values(), key=finding_order)]
             yield replace(view)
 
 
@@ -137,7 +139,7 @@ def build_contracts(services: Services) -> ContractsTab:
         status = gr.Markdown(elem_id="review-status")
         table = gr.Dataframe(headers=columns("en", "findings"), value=[], label=t("contracts.findings"),
                              interactive=False, wrap=True, max_height=640, elem_id="findings",
-                             column_widths=["16%", "6%", "44%", "6%", "8%", "20%"])
+                             column_widths=["15%", "9%", "42%", "6%", "7%", "21%"])
         with gr.Row():
             markdown_file = gr.DownloadButton(t("contracts.download_md"), elem_id="download-md", interactive=False)
             json_file = gr.DownloadButton(t("contracts.download_json"), elem_id="download-json", interactive=False)

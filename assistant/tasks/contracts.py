@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 
@@ -15,7 +16,7 @@ from assistant.events import Done, GenerationParams, TextDelta
 from assistant.generation import Engine, without_loop
 from assistant.safety import document_stream
 from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_name
-from assistant.tasks.events import Progress
+from assistant.tasks.events import Explaining, Progress
 from assistant.tasks.similar import ClauseFinder, long_enough
 from knowledge.chunking import sentence_spans
 from knowledge.lexical import cjk_chars, has_cjk
@@ -171,8 +172,9 @@ def contract_language(chunks: Sequence[Chunk]) -> str:
 
 def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cancel: threading.Event | None = None,
                     lang: str | None = None, finders: Sequence[ClauseFinder] = (),
-                    quotes: int = QUOTES_PER_CATEGORY) -> Iterator[Progress | Finding | ReviewReport]:
-    """Scan every chunk; stream Progress, a Finding per category as found, then missing ones, then the report.
+                    quotes: int = QUOTES_PER_CATEGORY) -> Iterator[Progress | Finding | Explaining | ReviewReport]:
+    """Scan every chunk; stream Progress, a Finding per category as found, then missing ones, then for each one the
+    model explains Explaining and the Finding again with its explanation, then the report.
 
     Args:
         chunks: the whole contract, in order (`KnowledgeBase.chunks(doc_id)`).
@@ -195,13 +197,15 @@ def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cance
     missing = [_missing(c, lang) for c in CLAUSE_TYPES if c.name not in found]
     yield from missing
     if engine is not None:
-        for finding in _to_explain(found.values()):
+        to_explain = _to_explain(found.values())
+        for number, finding in enumerate(to_explain, 1):
             if _stopped(cancel):
                 break
+            yield Explaining(finding.category, number, len(to_explain))
             found[finding.category] = explained = replace(finding, explanation=explain(engine, finding, cancel))
             yield explained
     name = chunks[0].file_name if chunks else ""
-    yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=_order)), lang,
+    yield ReviewReport(name, tuple(sorted([*found.values(), *missing], key=finding_order)), lang,
                        rules_only=bool(finders) and finder is None)
 
 
@@ -327,7 +331,8 @@ _CLAUSE_START = re.compile(r"\s*(?:第[一二三四五六七八九十百零〇�
 
 
 def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
-    """The matching sentence, plus the next one when it is too short to stand alone and the clause goes on.
+    """The matching sentence, plus the next one when it is too short to stand alone and the clause goes on, on one
+    line: a Chinese line the PDF wrapped is joined without a space (`wrap_breaks`), other breaks become spaces.
 
     Short is under MIN_QUOTE_CHARS (a third of that for Chinese, which says as much in fewer characters).
     """
@@ -337,7 +342,35 @@ def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
         following = sentences[index + 1]
         if not _CLAUSE_START.match(text, following[0]):
             end = following[1]
-    return " ".join(text[start:end].split())
+    breaks = wrap_breaks(text) if has_cjk(text[start:end]) else frozenset()
+    kept = "".join(ch for i, ch in enumerate(text[start:end], start) if i not in breaks)
+    return " ".join(kept.split())
+
+
+# A line break between Chinese characters (or after Chinese punctuation), with the spaces around it
+_CJK_BREAK = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff60])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
+
+
+def wrap_breaks(text: str) -> frozenset[int]:
+    """The positions of the line breaks (and the spaces around them) a PDF put inside Chinese sentences:
+    "不得\n向第三方披露" is one sentence, and joined with a space it reads "不得 向".
+
+    A break stays after a line shorter than the text's longest (by 20%): a heading ("第六条 适用法律"), a
+    party's line ("甲方：…"), a paragraph's end. Widths count a full-width character as two.
+    """
+    lines = text.split("\n")
+    width = max(map(_width, lines), default=0)
+    drop: set[int] = set()
+    for match in _CJK_BREAK.finditer(text):
+        line = text[text.rfind("\n", 0, match.start()) + 1:match.start()]
+        if _width(line) >= 0.8 * width:
+            drop.update(range(match.start(), match.end()))
+    return frozenset(drop)
+
+
+def _width(line: str) -> int:
+    line = line.strip()
+    return len(line) + sum(1 for ch in line if unicodedata.east_asian_width(ch) in "WF")
 
 
 def _missing(clause: ClauseType, lang: str) -> Finding:
@@ -345,7 +378,7 @@ def _missing(clause: ClauseType, lang: str) -> Finding:
 
 
 def _to_explain(findings) -> list[Finding]:
-    return sorted((f for f in findings if RISK_ORDER[f.risk] <= RISK_ORDER["medium"]), key=_order)
+    return sorted((f for f in findings if RISK_ORDER[f.risk] <= RISK_ORDER["medium"]), key=finding_order)
 
 
 def explain(engine: Engine, finding: Finding, cancel: threading.Event | None = None) -> str:
@@ -376,5 +409,6 @@ def without_prompt_echoes(explanation: str) -> str:
 _AFTER_CJK_STOP = re.compile(r"(?<=[。！？；]) +")
 
 
-def _order(finding: Finding) -> tuple[int, int, str]:
+def finding_order(finding: Finding) -> tuple[int, int, str]:
+    """The report's order, also the screen's: highest risk first, found before not found, then by name."""
     return (RISK_ORDER[finding.risk], 0 if finding.found else 1, finding.category)

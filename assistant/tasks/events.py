@@ -82,3 +82,12 @@ class Progress:
     done: int
     total: int
     message: str = ""
+
+
+@dataclass(frozen=True)
+class Explaining:
+    """The model starts on a finding's explanation, the `number`-th of `total`: the slow part of a contract review."""
+
+    category: str
+    number: int
+    total: int

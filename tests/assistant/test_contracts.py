@@ -9,7 +9,7 @@ import pytest
 
 from assistant.tasks.clauses import CLAUSE_TYPES
 from assistant.tasks.contracts import Finding, ReviewReport, review_contract
-from assistant.tasks.events import Progress
+from assistant.tasks.events import Explaining, Progress
 from tests import factory
 from tests.assistant.fakes import ScriptedEngine
 
@@ -89,11 +89,30 @@ def test_chinese_contract(kb, tmp_path):
     assert json.loads(report.to_json())["language"] == "zh"
 
 
+def test_chinese_quotes_join_the_lines_a_pdf_wrapped_but_not_a_heading_to_its_body(kb, tmp_path):
+    """A walkthrough: a PDF's line break inside a Chinese sentence left a space in the quote ("不得 向任何第三方
+    披露"); joining every break instead glued a heading to its article ("第六条 适用法律本合同…")."""
+    path = factory.chinese_pdf(tmp_path / "合同.pdf", "第六条 适用法律\n本合同适用中华人民共和国法律。乙方对合作中知悉的甲方"
+                               "商业秘密负有保密义务，未经甲方书面同意，不得向任何第三方披露，保密期限为合同终止后三年。\n"
+                               "甲方：北风贸易有限公司\n乙方：华为技术有限公司\n")
+    _, report = run_review(kb, path)
+    hits = found(report)
+    assert "书面同意，不得向任何第三方披露" in hits["Confidentiality"].quote  # the PDF wrapped between 同 and 意
+    assert "书面同 意" not in hits["Confidentiality"].quote
+    assert hits["Governing Law"].quote.startswith("第六条 适用法律 本合同")
+    assert "北风贸易有限公司 乙方" in hits["Parties"].quote
+
+
 def test_model_explains_risky_clauses_and_exports(kb, tmp_path):
     engine = ScriptedEngine(*["Explained."] * 20)
     events, report = run_review(kb, factory.contract_pdf(tmp_path / "c.pdf"), engine)
     explained = [e for e in events if isinstance(e, Finding) and e.explanation]
     assert explained and all(f.risk in ("high", "medium") for f in explained)
+    # each explanation is announced before the model starts on it (the slow part: the page says what it waits for)
+    starts = [e for e in events if isinstance(e, Explaining)]
+    assert [(s.category, s.number, s.total) for s in starts] == \
+        [(f.category, i, len(explained)) for i, f in enumerate(explained, 1)]
+    assert all(events.index(start) + 1 == events.index(f) for start, f in zip(starts, explained))
     assert "Category: Uncapped Liability" in engine.prompts[0][0]["content"]
     data = json.loads(report.to_json())
     assert len(data["findings"]) == len(CLAUSE_TYPES)

@@ -153,6 +153,11 @@ def test_contract_review_streams_findings_and_offers_reports(alice, files):
     assert "contract.pdf was added to your documents" in page.locator("#review-status").inner_text()
     findings = page.locator("#findings").inner_text()
     assert "Governing Law" in findings and "State of New York" in findings
+    first = page.locator("#findings .virtual-row").first.inner_text()  # the report's order: high risk on top
+    assert "Uncapped Liability" in first and "high" in first
+    # a cell's several quotes keep their line breaks (a table cell collapses them by default)
+    assert page.locator("#findings .virtual-row .body-cell span").first.evaluate(
+        "e => getComputedStyle(e).whiteSpace") == "pre-line"
     with page.expect_download() as download:
         page.locator("#download-json").click()
     assert download.value.suggested_filename == "contract-review.json"
