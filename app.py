@@ -24,7 +24,7 @@ from ui.chat import ChatTab, build_chat, chat_inputs, example_visibility
 from ui.code import build_code
 from ui.config import AppSettings
 from ui.contracts import ContractsTab, build_contracts, empty_review
-from ui.i18n import I18N, t
+from ui.i18n import I18N, page_language, t
 from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table
 from ui.messages import request_language
 from ui.metrics import Metrics, build_metrics
@@ -163,6 +163,7 @@ def create_app(services: Services, demo: gr.Blocks):
     from fastapi.responses import PlainTextResponse
 
     app = FastAPI()
+    app.middleware("http")(page_language)
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:

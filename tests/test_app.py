@@ -740,6 +740,14 @@ def test_handler_messages_follow_the_browsers_first_language():
     assert messages.language("zh-CN,zh;q=0.9,en;q=0.8") == "zh" and messages.language("zh-Hant-TW") == "zh"
     assert messages.language("en-US,en;q=0.9,zh-CN;q=0.8") == "en" and messages.language(None) == "en"
     assert messages.language("zu") == "en" and messages.language("") == "en"
+    # the page address's ?lang= wins over the header; another language there leaves the header in charge
+    request = SimpleNamespace(headers={"accept-language": "en-US"}, query_params={"lang": "zh"})
+    assert messages.request_language(request) == "zh"
+    assert messages.request_language(SimpleNamespace(headers={"accept-language": "zh-CN"},
+                                                     query_params={"lang": "EN"})) == "en"
+    assert messages.request_language(SimpleNamespace(headers={"accept-language": "zh-CN"},
+                                                     query_params={"lang": "fr"})) == "zh"
+    assert messages.request_language(None) == "en"
     turn = render.Turn("合同期限？", confidence=0.82, finished=True)
     assert render.confidence_markdown(turn, "zh") == "**可信度：82%**（高）"
     assert render.confidence_markdown(turn) == "**Confidence: 82%** (high)"

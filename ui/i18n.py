@@ -1,8 +1,13 @@
-"""English and Chinese UI text; the browser's language picks one (gr.I18n translates in the page)."""
+"""English and Chinese UI text; the browser's language picks one (gr.I18n translates in the page), or the page
+address's `?lang=zh` / `?lang=en`."""
 
 from __future__ import annotations
 
 import gradio as gr
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ui.messages import asked_language
 
 EN = {
     "app.title": "# DeepSeek Knowledge Assistant\nAsk your documents, review contracts, generate code. "
@@ -100,3 +105,22 @@ def t(key: str):
     if key not in EN:
         raise KeyError(f"no UI text for {key!r}")
     return I18N(key)
+
+
+# Gradio picks the page's language from navigator.language when its scripts start: a `?lang=` page is served
+# with a first script that makes the browser say that language (the server's own text reads the same parameter).
+_BROWSER_LOCALE = {"zh": "zh-CN", "en": "en-US"}
+_SAY_LOCALE = ('<script>Object.defineProperty(navigator,"languages",{{get:()=>["{0}"]}});'
+               'Object.defineProperty(navigator,"language",{{get:()=>"{0}"}});</script>')
+
+
+async def page_language(request: Request, call_next) -> Response:
+    """HTTP middleware: the page at `/` in the language its `?lang=` asks for, whatever the browser's."""
+    response = await call_next(request)
+    lang = asked_language(request.query_params.get("lang"))
+    if request.url.path != "/" or lang is None or "text/html" not in response.headers.get("content-type", ""):
+        return response
+    body = b"".join([chunk async for chunk in response.body_iterator])
+    body = body.replace(b"<head>", b"<head>" + _SAY_LOCALE.format(_BROWSER_LOCALE[lang]).encode(), 1)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(body, status_code=response.status_code, headers=headers)

@@ -328,7 +328,18 @@ def language(accept_language: str | None) -> str:
     return "zh" if first == "zh" or first.startswith("zh-") else "en"
 
 
+def asked_language(value: str | None) -> str | None:
+    """The language a page address asks for with `?lang=` ("zh", "zh-CN", "en"...), or None (none, or another)."""
+    value = (value or "").strip().lower()
+    return language(value) if value.split("-")[0] in ("zh", "en") else None
+
+
 def request_language(request) -> str:
-    """The visitor's language from a gr.Request (its Accept-Language header); "en" without one."""
+    """The visitor's language from a gr.Request: its page address's `?lang=` when that names one, else the
+    browser's Accept-Language header; "en" without either."""
+    params = getattr(request, "query_params", None)
+    asked = asked_language(params.get("lang") if params is not None else None)
+    if asked:
+        return asked
     headers = getattr(request, "headers", None)
     return language(headers.get("accept-language") if headers is not None else None)

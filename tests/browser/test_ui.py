@@ -245,6 +245,21 @@ def test_page_follows_the_browsers_language(browser, server, files, tmp_path):
         context.close()
 
 
+def test_lang_in_the_address_overrides_the_browsers_language(browser, server):
+    """A walkthrough: `?lang=zh` did nothing on an English browser. The page's labels and the server's own text
+    follow it; `?lang=en` gives a Chinese browser the English page."""
+    for locale, address, tab, status in (("en-US", "?lang=zh", "问答", "问答模型"), ("zh-CN", "?lang=en", "Chat", "Chat model")):
+        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(server + address)
+            page.get_by_role("tab", name=tab).wait_for(timeout=30_000)
+            wait_text(page, "#status-line", status)
+        finally:
+            context.close()
+
+
 def test_gradio_client_example(server, files, alice):
     """examples/client_example.py (the README's API example) works against the real app, in its own session."""
     spec = importlib.util.spec_from_file_location("client_example", ROOT / "examples" / "client_example.py")
