@@ -988,6 +988,17 @@ def test_a_summary_reads_the_visitors_own_document_and_says_how_much_of_it(store
     assert shown.index("It covers several topics") < shown.index("Summarised from") < shown.index("Sources")
 
 
+def test_the_answers_source_line_lists_its_citations_in_number_order():
+    """A walkthrough's summary cited [5] before [4], and its source line read "[1]; [2]; [5]; [4]"."""
+    from assistant.tasks.events import Source
+
+    sources = tuple(Source(n, "handbook.docx", n, f"part {n}", 1.0) for n in range(1, 6))
+    turn = render.Turn("Summarise", answer="a [1] b [2] c [5] d [4] e [2]", sources=sources, cited=(1, 2, 5, 4),
+                       finished=True)
+    line = render.answer_markdown(turn).split("\n\n")[-1]
+    assert re.findall(r"\\\[(\d)\\\]", line) == ["1", "2", "4", "5"]
+
+
 def test_a_retry_that_fails_the_models_own_tests_says_the_test_may_be_wrong(stores, tmp_path):
     """A walkthrough's model tested `is_palindrome("Racecar") is False`: its retry failed the same check, and the page
     only said "failed"."""

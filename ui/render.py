@@ -153,7 +153,7 @@ def answer_markdown(turn: Turn, lang: str = "en") -> str:
         parts.append(say(lang, "chat.stopped" if turn.stopped else "chat.looped"))
     parts += [f"> ⚠️ {escape(n)}" for n in turn.notices]
     by_number = {s.number: s for s in turn.sources}
-    cited = [by_number[n] for n in turn.cited if n in by_number]
+    cited = [by_number[n] for n in sorted(set(turn.cited)) if n in by_number]  # in number order: [1]; [2]; [4]; [5]
     if cited:
         parts.append(say(lang, "chat.sources") + "; ".join(
             say(lang, "chat.source_ref", number=s.number, file=escape(s.file_name), page=s.page) for s in cited))
