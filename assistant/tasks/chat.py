@@ -17,6 +17,7 @@ from assistant.reasoning import Message
 from assistant.safety import document_stream
 from assistant.tasks.events import Answer, Source, Sources, SummaryScope
 from assistant.tasks.grounding import absent_numbers, unsupported_numbers, unsupported_words
+from assistant.tasks.phrasing import without_instructions
 from assistant.tasks.summary import (REQUEST_TERMS, is_summary_request, name_terms, named_documents, spread_chunks,
                                      whole_documents)
 from knowledge.chunking import sentence_spans
@@ -104,13 +105,14 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
         return
     query = rewrite_question(engine, question, history, cancel) if options.rewrite and history else question
     sources, scope = summary_sources(retriever, [query, question], options)
+    asked = without_instructions(question)  # what to look for: "Answer in one word:" is about the reply
     if scope is None:
-        sources = retrieve(retriever, question, query, options)
+        sources = retrieve(retriever, asked, without_instructions(query), options)
     yield Sources(tuple(sources), query, scope)
     if not sources:
         yield from _not_found(question, confidence=1.0)
         return
-    absent = absent_numbers(question, sources) if options.question_numbers and not scope else ()
+    absent = absent_numbers(asked, sources) if options.question_numbers and not scope else ()
     if absent:
         log.info("question numbers absent from every passage: %s", absent)
         yield from _not_found(question, confidence=ABSENT_NUMBER_CONFIDENCE, absent=absent)

@@ -230,6 +230,54 @@ def test_a_question_after_a_long_pasted_text_is_also_searched_alone(filled_kb):
     assert not events_of(Answer, events)[0].not_found
 
 
+HANDBOOK = """Northwind Traders Employee Handbook
+
+Working hours. The office is open from 8:00 to 18:00 on weekdays. Employees work 40 hours per week.
+
+Subscription. The analytics subscription fee is 300 USD per year, paid in advance each January.
+
+Help desk. The IT help desk answers on extension 4410 from 9:00 to 17:00.
+"""
+
+
+@pytest.mark.parametrize("question", [
+    "Answer with one adverb: when is the subscription fee paid?",
+    "In one short sentence, what is the help desk extension?",
+    "How many hours per week do employees work? Reply in exactly three words.",
+])
+def test_instructions_about_the_answers_form_do_not_count_against_its_passage(kb, tmp_path, question):
+    """A walkthrough: "Answer with one adverb: …" and "用一句话回答：…" were refused; the instruction's words are in no
+    passage, so the one that answers the question covered too few of the question's words."""
+    (tmp_path / "northwind_handbook.txt").write_text(HANDBOOK, encoding="utf-8")
+    kb.ingest([tmp_path / "northwind_handbook.txt"])
+    engine = ScriptedEngine("In advance [1].")
+    events = list(answer(engine, kb, question))
+    assert [s.file_name for s in events_of(Sources, events)[0].items] == ["northwind_handbook.txt"]
+    assert not events_of(Answer, events)[0].not_found
+    assert question in engine.prompts[0][-1]["content"]  # the model still gets the instruction
+
+
+@pytest.mark.parametrize("question, bare", [
+    ("Answer with one adverb: when is the fee paid?", "when is the fee paid?"),
+    ("Answer yes or no: is the fee paid monthly?", "is the fee paid monthly?"),
+    ("What is the help desk extension, in one sentence?", "What is the help desk extension?"),
+    ("What is the extension? Answer in one word.", "What is the extension?"),
+    ("Explain the leave policy (in two sentences).", "Explain the leave policy."),
+    ("用一句话回答：订阅费用是多少？", "订阅费用是多少？"),
+    ("订阅费用是多少？请简要回答。", "订阅费用是多少？"),
+    ("只回答是或否：费用按月支付吗？", "费用按月支付吗？"),
+    # not instructions, or nothing left without them: as asked
+    ("How do I respond to a complaint?", "How do I respond to a complaint?"),
+    ("Who wrote the answer key?", "Who wrote the answer key?"),
+    ("Answer briefly.", "Answer briefly."),
+    ("In one word?", "In one word?"),
+])
+def test_without_instructions(question, bare):
+    from assistant.tasks.phrasing import without_instructions
+
+    assert without_instructions(question) == bare
+
+
 def test_merged_sources_keep_the_most_relevant_once():
     from assistant.tasks.chat import merge_sources
 
