@@ -173,8 +173,8 @@ def contract_language(chunks: Sequence[Chunk]) -> str:
 def review_contract(chunks: Sequence[Chunk], engine: Engine | None = None, cancel: threading.Event | None = None,
                     lang: str | None = None, finders: Sequence[ClauseFinder] = (),
                     quotes: int = QUOTES_PER_CATEGORY) -> Iterator[Progress | Finding | Explaining | ReviewReport]:
-    """Scan every chunk; stream Progress, a Finding per category as found, then missing ones, then for each one the
-    model explains Explaining and the Finding again with its explanation, then the report.
+    """Scan every chunk; stream Progress, a Finding per category as found, then the missing ones; then, for each
+    finding the model explains, Explaining as it starts and the Finding again with its explanation; then the report.
 
     Args:
         chunks: the whole contract, in order (`KnowledgeBase.chunks(doc_id)`).
