@@ -48,7 +48,7 @@ class AssistantSettings(BaseSettings):
                             "transformers format (once).")
     max_new_tokens: int = Field(1024, ge=1, description="Default cap on generated tokens per answer.")
     temperature: float = Field(0.6, ge=0.0, description="Default sampling temperature (DeepSeek-R1 recommends "
-                               "0.6); 0 = greedy.")
+                               "0.6); 0 = greedy. An offline fallback model decodes greedily unless this is set.")
     top_p: float = Field(0.95, gt=0.0, le=1.0, description="Default nucleus-sampling mass.")
     max_context_tokens: int = Field(8192, ge=256, description="Prompt + answer token budget; the model's own "
                                     "limit applies if lower. Longer input is trimmed with a warning.")

@@ -73,14 +73,25 @@ def build_local_runtime(settings: AssistantSettings) -> Runtime:
     loaded: dict = {}
     chat_model = load_model(settings.chat_model, settings, loaded)
     code_model = load_model(settings.code_model, settings, loaded)
-    chat = LocalEngine(chat_model, settings)
-    code = chat if code_model is chat_model else LocalEngine(code_model, settings)
+    chat = LocalEngine(chat_model, decoding_settings(chat_model.info, settings))
+    code = chat if code_model is chat_model else LocalEngine(code_model, decoding_settings(code_model.info, settings))
     if code is chat and settings.code_model != settings.chat_model and chat.info.offline_fallback:
         logger.warning("code model %s unavailable too; it shares the offline fallback", settings.code_model)
     for engine in {id(chat): chat, id(code): code}.values():
         if settings.warmup:
             engine.warmup()
     return Runtime(chat=chat, code=code)
+
+
+def decoding_settings(info, settings: AssistantSettings) -> AssistantSettings:
+    """The settings a model's engine decodes with: an offline fallback decodes greedily unless a temperature was
+    set. DeepSeek-R1 samples at 0.6 as DeepSeek recommends (greedy decoding makes it loop), but the small fallback
+    is no reasoning model: sampled, it answered the same question right, empty ("The help desk extension is [1].")
+    or wrong from one run to the next in a walkthrough, and the evaluations measure it greedy."""
+    if info.offline_fallback and "temperature" not in settings.model_fields_set:
+        logger.info("offline fallback decodes greedily (set ASSISTANT_TEMPERATURE to sample)")
+        return settings.model_copy(update={"temperature": 0.0})
+    return settings
 
 
 def build_openai_runtime(settings: AssistantSettings) -> Runtime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -127,6 +128,18 @@ def test_runtime_loads_one_shared_model_and_warms_it_up(small_settings):
         assert runtime.chat.active_requests == 0 and runtime.chat.largest_batch == 1  # warm-up ran
     finally:
         runtime.close()
+
+
+def test_an_offline_fallback_decodes_greedily_unless_a_temperature_was_set(small_model, small_settings):
+    """A walkthrough: the sampled small model answered one question right, empty or wrong from run to run."""
+    from assistant.config import AssistantSettings
+    from assistant.runtime import decoding_settings
+
+    unset = AssistantSettings(**small_settings.model_dump(exclude={"temperature"}))
+    assert unset.temperature == 0.6 and decoding_settings(small_model.info, unset).temperature == 0.0
+    assert decoding_settings(small_model.info, small_settings.model_copy(update={"temperature": 0.7})).temperature \
+        == 0.7  # an operator's choice stands
+    assert decoding_settings(replace(small_model.info, offline_fallback=False), unset).temperature == 0.6  # DeepSeek
 
 
 def test_idle_scheduler_thread_ends_and_the_next_request_starts_a_new_one(small_model, small_settings):
