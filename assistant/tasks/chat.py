@@ -27,9 +27,12 @@ from knowledge.types import SearchResult
 log = logging.getLogger(__name__)
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
-# The dot of "Ltd." or "Dr." ends no sentence when the sentence goes on in lower case, or with "[1]." after it
+# The dot of "Ltd." or "etc." ends no sentence when the sentence goes on in lower case, or with "[1]." after it;
+# a title's ("Dr. Smith") or a company's ("Northwind Traders Ltd. Employee Handbook") before any word
 _ABBREVIATION_DOT = "|".join(rf"(?<=\b{a})" for a in "Ltd Inc Co Corp Mr Mrs Ms Dr St No vs etc".split())
-_SENTENCE = re.compile(rf"(?:[^.!?。！？\n]|(?<=\d)\.(?=\d)|(?:{_ABBREVIATION_DOT})\.(?=[ \t]+[a-z0-9]|[ \t]*\[\d+\][.!?]))+[.!?。！？]*")  # "3.5" too
+_NAME_DOT = "|".join(rf"(?<=\b{a})" for a in "Ltd Inc Corp Mr Mrs Ms Dr".split())
+_SENTENCE = re.compile(rf"(?:[^.!?。！？\n]|[.!?](?=\w)|(?:{_ABBREVIATION_DOT})\.(?=[ \t]+[a-z0-9]|[ \t]*\[\d+\][.!?])"
+                       rf"|(?:{_NAME_DOT})\.(?=[ \t]+[A-Z]))+[.!?。！？]*")  # "3.5", "report.pdf", "a@b.example" too
 _INJECTION = re.compile(
     r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier|preceding) (?:instructions|prompts?|rules)"
     r"|disregard (?:all |any )?(?:the )?(?:previous|prior|above|earlier) |you are now |new instructions?:"

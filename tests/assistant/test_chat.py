@@ -447,3 +447,16 @@ def test_a_companys_ltd_does_not_end_the_sentence_its_marker_goes_to():
         "Northwind Traders Ltd. pays a fee of 300 USD per year [1]."
     assert finish_answer("The fee of 300 USD is paid by Northwind Traders Ltd. [1].", sources, "en").text == \
         "The fee of 300 USD is paid by Northwind Traders Ltd. [1]."
+
+
+@pytest.mark.parametrize("answer_text", [
+    "E-mail the help desk at helpdesk@northwind.example.",  # was "helpdesk@northwind [1].example [1]."
+    "The Northwind Traders Ltd. Employee Handbook describes the help desk.",  # was "Ltd [1]. Employee"
+    "Dr. Smith runs the help desk.",
+    "The handbook_2024.docx file describes the help desk.",
+])
+def test_a_dot_inside_an_address_a_file_name_or_before_a_name_ends_no_sentence(answer_text):
+    """A second walkthrough: a marker went inside an e-mail address and between "Ltd." and a title."""
+    sources = [Source(1, "handbook_2024.docx", 1, "Northwind Traders Ltd. Employee Handbook. Dr. Smith runs the IT "
+                      "help desk; e-mail helpdesk@northwind.example. The handbook_2024.docx file describes it.", 0.9)]
+    assert finish_answer(answer_text, sources, "en").text == answer_text[:-1] + " [1]."
