@@ -141,10 +141,15 @@ def _org_name(org: str) -> str:
 # --------------------------------------------------------------------------- rates
 
 # "a year" is left out: "within a year" is a length of time, not a rate
+_MONTHS = "january february march april may june july august september october november december spring summer autumn " \
+          "fall winter"
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday"
 _RATES = {
-    "year": r"\bper (?:year|annum)\b|\b(?:annual(?:ly)?|yearly|each year|every year)\b|/\s*(?:year|yr)\b|每年|年费|年薪|每一年",
+    "year": r"\bper (?:year|annum)\b|\b(?:annual(?:ly)?|yearly|each year|every year)\b|/\s*(?:year|yr)\b|每年|年费|年薪|每一年"
+            rf"|\b(?:each|every) (?:{'|'.join(_MONTHS.split())})\b",  # "paid each January" is a yearly rate
     "month": r"\bper month\b|\b(?:monthly|each month|every month)\b|/\s*(?:month|mo)\b|每月|每个月|月费|月薪",
-    "week": r"\bper week\b|\b(?:weekly|each week|every week)\b|每周|每星期|每个星期|周薪",
+    "week": r"\bper week\b|\b(?:weekly|each week|every week)\b|每周|每星期|每个星期|周薪"
+            rf"|\b(?:each|every) (?:{'|'.join(_DAYS.split())})\b",
     "day": r"\bper day\b|\b(?:daily|each day|every day)\b|每天|每日|日薪",
     "hour": r"\bper hour\b|\b(?:hourly|each hour|every hour)\b|/\s*(?:hour|hr)\b|每小时|每个小时|时薪",
 }
@@ -164,10 +169,21 @@ def _spaced(text: str) -> str:
 
 
 def unsupported_words(text: str, sources: Sequence[Source], question: str = "") -> tuple[str, ...]:
-    """The names and rates the answer states that its sources (with their file names) and the question do not."""
+    """The names the answer states that its sources (with their file names) and the question do not, and the rates
+    it affirms that its passages do not: "Is the fee paid monthly?" answered "Yes, it is paid monthly" over a
+    passage that says "per year" is wrong whatever the question said (and "No, not monthly" affirms nothing)."""
     held = _spaced("\n".join([question, *(f"{s.file_name} {s.text}" for s in sources)]))
     text = _CITATION.sub(" ", text)
-    return unsupported_names(text, held) + unsupported_rates(text, held)
+    return unsupported_names(text, held) + unsupported_rates(_affirmed(text), "\n".join(s.text for s in sources))
+
+
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|rather than|instead of)\b|n't\b|不|没有|并非|而非|并未",
+                       re.IGNORECASE)
+
+
+def _affirmed(text: str) -> str:
+    """The text's sentences that deny nothing ("not monthly but yearly" names a period only to deny it)."""
+    return " ".join(s for s in re.split(r"(?<=[.!?。！？；;])\s*", text) if not _NEGATION.search(s))
 
 
 # --------------------------------------------------------------------------- the question's own numbers

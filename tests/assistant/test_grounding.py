@@ -73,6 +73,19 @@ def test_a_rate_any_passage_states_is_held():
     assert unsupported_rates("Notice must be given within a month.", "30 days' notice") == ()  # a length of time
     assert unsupported_rates("每周支付。", "wages are paid weekly") == ()  # 每周 and weekly: two languages, one rate
     assert unsupported_rates("每月支付。", "wages are paid weekly") == ("每月",)
+    assert unsupported_rates("The festival is held every year.", "Every February, the town holds a fair.") == ()
+    assert unsupported_rates("Bins are emptied weekly.", "Bins are emptied every Monday.") == ()
+
+
+def test_a_rate_the_question_supposes_is_held_only_by_the_passages_and_a_denied_one_is_not_stated():
+    """A second walkthrough: "Is the subscription fee paid monthly?" over "300 USD per year" was answered "Yes, it is
+    paid monthly [1]." at 80%: the question's "monthly" counted as held."""
+    yearly = [Source(1, "handbook.docx", 1, "The subscription costs 300 USD per year, paid each January.", 0.9)]
+    question = "Is the subscription fee paid monthly?"
+    assert unsupported_words("Yes, it is paid monthly [1].", yearly, question) == ("monthly",)
+    assert unsupported_words("No, it is not paid monthly; it costs 300 USD per year [1].", yearly, question) == ()
+    assert unsupported_words("不是按月支付，而是每年300美元[1]。", yearly, "费用是每月支付吗？") == ()
+    assert unsupported_words("是的，每月支付[1]。", yearly, "费用是每月支付吗？") == ("每月",)
 
 
 def test_an_unsupported_name_halves_the_confidence():
