@@ -51,6 +51,11 @@ _MONTH_NAME = r"(?:January|February|March|April|May|June|July|August|September|O
 _MONTH = rf"(?:{_MONTH_NAME}|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.)"  # a name or its abbreviation
 _DEFINED = r"\((?:the |hereinafter |collectively )*[\"“][^\"”]{2,40}[\"”]\)"  # ("Company"), (the "Consultant")
 
+# A confidentiality clause's "不得向任何第三方披露、转让或者许可使用上述信息" passes on secrets, not the contract or a
+# licence (a walkthrough's review listed the 保密 article as Anti-Assignment and License Grant)
+_SECRETS_PASSED_ON = r"(?:披露|泄露|透露)[、，,]?.{0,4}(?:转让|许可|提供)|(?:商业秘密|保密信息|机密信息)"
+
+
 CLAUSE_TYPES: tuple[ClauseType, ...] = (
     ClauseType("Parties", "the parties who signed the contract",
                (r"\bby and (?:between|among)\b", r"\bbetween\b.{3,200}\band\b.{3,200}\((?:the )?[\"“]?\w+", r"hereinafter",
@@ -124,7 +129,9 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"(?:at|upon|following) the (?:expiry|expiration|end) of (?:this agreement|the (?:initial|renewal) term).{0,600}days'? (?:prior )?(?:written )?notice",
                 r"(?:following|after) the (?:expiration of the )?initial term.{0,80}terminate.{0,80}notice",
                 r"\bnotice\b.{0,80}\b(?:cancel|terminate)\b.{0,60}\b(?:at|upon) the (?:end|expiration|expiry) of the (?:initial|then[- ]current|renewal) term\b",
-                r"(?:期满|到期)前.{0,20}通知", r"不再续"),
+                r"(?:期满|到期)前.{0,20}通知", r"不再续",
+                # "合同期满前六十日内，如任何一方未以书面形式提出异议，本合同自动续期": objecting in writing stops it
+                r"(?:期满|到期)前.{0,20}(?:日|天)内?.{0,30}(?:书面|异议)"),
                "low", "none", "How many days before the renewal date must notice be given, and how?"),
     ClauseType("Governing Law", "which law governs the contract",
                (r"governed\b.{0,80}\bby.{0,100}laws? (?:of|thereof|in force)",
@@ -175,7 +182,10 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"\bexcept for claims under\b",
                 r"\bexcept\b.{0,300}\b(?:neither|no) party (?:shall|will) be (?:liable|entitled)\b",
                 r"\blimitations? of liability\b.{0,120}\bshall not (?:be available|apply)\b",
-                r"不受.{0,20}(?:限额|上限|限制)", r"无限(?:连带)?责任|全部损失"),
+                r"(?:责任|赔偿|损失).{0,30}不受.{0,20}(?:限额|上限|限制)", r"不受.{0,10}(?:责任|赔偿)?(?:限额|上限)",
+                r"无限(?:连带)?责任|全部损失",
+                # a cap "除故意或者重大过失外": what it excepts has no cap
+                r"除.{0,20}(?:故意|重大过失|欺诈).{0,20}[外以]"),
                "high", "none", "Which liabilities are unlimited, and can they be capped or insured?"),
     ClauseType("Non-Compete", "a restriction on competing",
                (r"non-?compet\w*\b(?!\s*:)", r"(?:shall|will) not.{0,160}\b(?:compete|competitive|competing|competitor)",
@@ -210,7 +220,7 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"\b(?:may|shall|will) not (?:\w+ ){0,2}sublicense\b|\bno right to sublicense\b",
                 r"\b(?:may (?:be )?assign(?:ed)?|right to assign)\b.{0,160}\b(?:upon|with|by) (?:prior )?(?:written )?notice\b", r"不得.{0,10}(?:转让|转移)", r"未经.{0,20}同意.{0,20}转让"),
                "low", "none", "Can we assign the contract to an affiliate or a buyer without consent?",
-               excludes=(r"\bmay freely assign\b",)),
+               excludes=(r"\bmay freely assign\b", _SECRETS_PASSED_ON)),
     ClauseType("Change of Control", "rights triggered by a merger or change of ownership",
                (r"change (?:of|in) control", r"change in (?:the )?(?:management or )?(?:ownership|control)", r"\b(?:material )?ownership change",
                 r"(?:controlling interest|majority of the voting)", r"\bacquisition of (?:a |the )?(?:majority|all or substantially all)\b",
@@ -225,7 +235,8 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"\bappoints?\b.{0,100}\b(?:distributor|reseller|dealer|sales agent|licensee)",
                 r"(?:授予|许可).{0,20}(?:使用|许可)", r"许可使用", r"授权.{0,20}(?:使用|销售|经销|分销)",
                 r"(?:指定|委任).{0,20}(?:经销商|代理商|分销商)"),
-               "low", "none", "Is the licence scope (field, territory, term, sublicensing) enough for our use?"),
+               "low", "none", "Is the licence scope (field, territory, term, sublicensing) enough for our use?",
+               excludes=(_SECRETS_PASSED_ON,)),
     ClauseType("IP Ownership Assignment", "transfer of IP ownership",
                (r"\bassign(?:s|ed)?\b.{0,80}(?:right,? title,? and interest|intellectual property)",
                 r"works?[- ](?:made[- ])?for[- ]hire", r"\bhereby (?:irrevocably )?assigns?\b", r"\b(?:transfers?|conveys?) and assigns?\b",

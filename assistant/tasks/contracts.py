@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -280,7 +281,7 @@ def _matching_sentences(clause: ClauseType, text: str, sentences: list[tuple[int
     patterns, excludes = clause.compiled(), clause.compiled_excludes()
     scored = []
     for index, (start, end) in enumerate(sentences):
-        sentence = " ".join(text[start:end].split())  # PDF line breaks fall mid-sentence
+        sentence = flat(text, start, end)  # PDF line breaks fall mid-sentence (mid-word in Chinese)
         matches = [m for m in (p.search(sentence) for p in patterns) if m]
         if not matches or any(x.search(sentence) for x in excludes):
             continue
@@ -332,7 +333,7 @@ _CLAUSE_START = re.compile(r"\s*(?:第[一二三四五六七八九十百零〇�
 
 def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
     """The matching sentence, plus the next one when it is too short to stand alone and the clause goes on, on one
-    line: a Chinese line the PDF wrapped is joined without a space (`wrap_breaks`), other breaks become spaces.
+    line (`flat`).
 
     Short is under MIN_QUOTE_CHARS (a third of that for Chinese, which says as much in fewer characters).
     """
@@ -342,6 +343,12 @@ def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
         following = sentences[index + 1]
         if not _CLAUSE_START.match(text, following[0]):
             end = following[1]
+    return flat(text, start, end)
+
+
+def flat(text: str, start: int, end: int) -> str:
+    """text[start:end] on one line: a Chinese line the PDF wrapped is joined without a space (`wrap_breaks`), other
+    line breaks and runs of spaces become one space."""
     breaks = wrap_breaks(text) if has_cjk(text[start:end]) else frozenset()
     kept = "".join(ch for i, ch in enumerate(text[start:end], start) if i not in breaks)
     return " ".join(kept.split())
@@ -351,6 +358,7 @@ def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
 _CJK_BREAK = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff60])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
 
 
+@functools.lru_cache(maxsize=64)  # each sentence of a chunk, for each clause type, asks about the same text
 def wrap_breaks(text: str) -> frozenset[int]:
     """The positions of the line breaks (and the spaces around them) a PDF put inside Chinese sentences:
     "不得\n向第三方披露" is one sentence, and joined with a space it reads "不得 向".

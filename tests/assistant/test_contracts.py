@@ -103,6 +103,30 @@ def test_chinese_quotes_join_the_lines_a_pdf_wrapped_but_not_a_heading_to_its_bo
     assert "北风贸易有限公司 乙方" in hits["Parties"].quote
 
 
+SERVICE_CONTRACT = (
+    "第三条 合同期限 本合同期限：自2024年3月1日起至2026年2月28日止。合同期满前六十日内，如任何一方未以书面形式提出异议，"
+    "本合同自动续期一年，续期次数不受限制。\n"
+    "第四条 保密 双方对在履行本合同过程中知悉的对方商业秘密和技术信息负有保密义务，未经对方书面同意，任何一方不得向任何第三方"
+    "披露、转让或者许可使用上述信息。\n"
+    "第六条 责任限制 除故意或者重大过失外，任何一方在本合同项下承担的赔偿责任总额不超过甲方在前十二个月内实际支付的服务费用"
+    "总额。\n"
+)
+
+
+def test_a_chinese_renewal_its_notice_a_confidentiality_clause_and_a_caps_exception(kb, tmp_path):
+    """A second walkthrough's review: "续期次数不受限制" (renewals unlimited) was its one high-risk Uncapped Liability;
+    the 保密 article was also Anti-Assignment and License Grant (披露、转让或者许可使用上述信息); the notice before
+    renewal (期满前六十日内…书面形式提出异议) was missing; and the cap's exception (除故意或者重大过失外) unseen."""
+    _, report = run_review(kb, factory.chinese_pdf(tmp_path / "服务合同.pdf", SERVICE_CONTRACT))
+    hits = found(report)
+    assert "续期次数" not in hits.get("Uncapped Liability", Finding("", False, "", "", None, "", "")).quote
+    assert "除故意或者重大过失外" in hits["Uncapped Liability"].quote
+    assert "Anti-Assignment" not in hits and "License Grant" not in hits
+    assert "保密义务" in hits["Confidentiality"].quote
+    assert "期满前六十日内" in hits["Notice Period to Terminate Renewal"].quote
+    assert "自动续期" in hits["Renewal Term"].quote
+
+
 def test_model_explains_risky_clauses_and_exports(kb, tmp_path):
     engine = ScriptedEngine(*["Explained."] * 20)
     events, report = run_review(kb, factory.contract_pdf(tmp_path / "c.pdf"), engine)
