@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -30,6 +31,47 @@ _WRAPPED_CJK = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff60])[ \t]*
 def unwrap_cjk(text: str) -> str:
     """The text without the line breaks that fall between two Chinese characters."""
     return _WRAPPED_CJK.sub("", text)
+
+
+# A line break between Chinese characters (or after Chinese punctuation), with the spaces around it
+_CJK_BREAK = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff60])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
+
+
+# What starts a new unit on its own line: an article or chapter ("第六条", "一、", "（二）", "3."), or a label
+# ("甲方：", "住所：", "日期：")
+_UNIT_START = re.compile(r"\s*(?:第[一二三四五六七八九十百零〇两\d]+[条章节款]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]"
+                         r"|\d+(?:\.\d+)*[、.．](?!\d)|[\u4e00-\u9fff]{1,6}\s*(?:[（(][^）)]{0,12}[）)])?\s*[:：])")
+
+
+@functools.lru_cache(maxsize=64)  # contract review asks once per sentence and clause type of a chunk
+def wrap_breaks(text: str) -> frozenset[int]:
+    """The positions of the line breaks (and the spaces around them) a PDF put inside Chinese sentences:
+    "不得\n向第三方披露" is one sentence, and joined with a space it reads "不得 向".
+
+    A break stays before a line that starts a new unit ("第七条…", "乙方：…") and after a heading: a line that starts
+    one and is shorter than the text's longest by 20% ("第六条 适用法律"; widths count a full-width character as
+    two). A paragraph's end needs no space: "…解决。本合同" reads right.
+    """
+    width = max(map(_width, text.split("\n")), default=0)
+    drop: set[int] = set()
+    for match in _CJK_BREAK.finditer(text):
+        line = text[text.rfind("\n", 0, match.start()) + 1:match.start()]
+        heading = _UNIT_START.match(line) and _width(line) < 0.8 * width
+        if not heading and not _UNIT_START.match(text, match.end()):
+            drop.update(range(match.start(), match.end()))
+    return frozenset(drop)
+
+
+def _width(line: str) -> int:
+    line = line.strip()
+    return len(line) + sum(1 for ch in line if unicodedata.east_asian_width(ch) in "WF")
+
+
+def rewrapped_cjk(text: str) -> str:
+    """The text without the line breaks a PDF put inside Chinese sentences (`wrap_breaks`); other line breaks stay,
+    so a heading ("第三条 合同期限") is not glued to its article as `unwrap_cjk` glues it (for display)."""
+    breaks = wrap_breaks(text)
+    return "".join(ch for i, ch in enumerate(text) if i not in breaks)
 
 
 def terms(text: str) -> list[str]:

@@ -1020,6 +1020,12 @@ def test_a_retry_that_fails_the_models_own_tests_says_the_test_may_be_wrong(stor
 def test_passages_show_no_space_where_a_pdf_wrapped_a_chinese_line():
     assert render.excerpt("申诉邮箱\n为 hr@x.com，分\n机 8404。第一章 总则", "") == "申诉邮箱为 hr@x.com，分机 8404。第一章 总则"
     assert render.excerpt("须通过两轮面试，\n第二轮由总监主持。\n婚假为十三天", "") == "须通过两轮面试，第二轮由总监主持。婚假为十三天"
+    # a second walkthrough: the sources panel glued headings and party lines to what follows them
+    contract = ("第三条 合同期限\n本合同期限：自2024年3月1日起至2026年2月28日止。合同期满前六十日内，如任何一方未以书\n"
+                "面形式提出异议，本合同自动续期一年。\n甲方：北风贸易有限公司\n乙方：华为技术有限公司\n3.5万元")
+    assert render.excerpt(contract, "") == ("第三条 合同期限 本合同期限：自2024年3月1日起至2026年2月28日止。合同期满前六十日"
+                                           "内，如任何一方未以书面形式提出异议，本合同自动续期一年。 甲方：北风贸易有限公司 乙方：华为"
+                                           "技术有限公司 3.5万元")
 
 
 def test_the_offline_search_models_name_is_in_the_pages_language():

@@ -13,7 +13,7 @@ from assistant.sandbox import SandboxResult
 from assistant.tasks.clauses import display_name
 from assistant.tasks.contracts import REPORT_WORDS, Finding, Passage, found_word, pages_of
 from assistant.tasks.events import Source
-from knowledge.lexical import unwrap_cjk
+from knowledge.lexical import rewrapped_cjk
 from knowledge.types import IngestResult
 from ui.messages import MESSAGES, columns, counted, error_text, listed, say
 
@@ -173,7 +173,8 @@ def model_markdown(markdown: str) -> str:
 
 def excerpt(text: str, query: str, limit: int = PASSAGE_CHARS) -> str:
     """About `limit` characters of the passage around its sentence that shares most words with the query."""
-    text = " ".join(unwrap_cjk(text).split())  # a PDF line wrapped inside a Chinese word: no space there
+    # a PDF line wrapped inside a Chinese word: no space there; after a heading ("第三条 合同期限"), one
+    text = " ".join(rewrapped_cjk(text).split())
     if len(text) <= limit:
         return text
     wanted = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 3}

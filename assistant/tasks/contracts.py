@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
 import threading
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 
@@ -20,7 +18,7 @@ from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_n
 from assistant.tasks.events import Explaining, Progress
 from assistant.tasks.similar import ClauseFinder, long_enough
 from knowledge.chunking import sentence_spans
-from knowledge.lexical import cjk_chars, has_cjk
+from knowledge.lexical import cjk_chars, has_cjk, wrap_breaks
 from knowledge.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -352,33 +350,6 @@ def flat(text: str, start: int, end: int) -> str:
     breaks = wrap_breaks(text) if has_cjk(text[start:end]) else frozenset()
     kept = "".join(ch for i, ch in enumerate(text[start:end], start) if i not in breaks)
     return " ".join(kept.split())
-
-
-# A line break between Chinese characters (or after Chinese punctuation), with the spaces around it
-_CJK_BREAK = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff60])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
-
-
-@functools.lru_cache(maxsize=64)  # each sentence of a chunk, for each clause type, asks about the same text
-def wrap_breaks(text: str) -> frozenset[int]:
-    """The positions of the line breaks (and the spaces around them) a PDF put inside Chinese sentences:
-    "不得\n向第三方披露" is one sentence, and joined with a space it reads "不得 向".
-
-    A break stays after a line shorter than the text's longest (by 20%): a heading ("第六条 适用法律"), a
-    party's line ("甲方：…"), a paragraph's end. Widths count a full-width character as two.
-    """
-    lines = text.split("\n")
-    width = max(map(_width, lines), default=0)
-    drop: set[int] = set()
-    for match in _CJK_BREAK.finditer(text):
-        line = text[text.rfind("\n", 0, match.start()) + 1:match.start()]
-        if _width(line) >= 0.8 * width:
-            drop.update(range(match.start(), match.end()))
-    return frozenset(drop)
-
-
-def _width(line: str) -> int:
-    line = line.strip()
-    return len(line) + sum(1 for ch in line if unicodedata.east_asian_width(ch) in "WF")
 
 
 def _missing(clause: ClauseType, lang: str) -> Finding:
