@@ -143,8 +143,12 @@ $output
 
 Fix the code. Reply with the complete corrected solution in one ```python block.""")
 
+# The solution's names are given: told only the task, the 1.5B offline model wrote the solution again, not tests
 CODE_TESTS = Template("code_tests", """\
 Write pytest-style tests (plain `assert` statements inside functions named test_*) for this task. \
+The solution is already written; it defines:
+$signatures
+Do not write the solution again: write only tests that call it. \
 Put them in one ```python block; import nothing from the solution, it is in the same file.
 
 Task: $request""")

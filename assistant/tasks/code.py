@@ -159,6 +159,22 @@ def without_redefinitions(tests: str, code: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def signatures(code: str) -> str:
+    """The code's top-level functions and classes as `def name(args):` / `class Name:` lines ("" if it does not
+    parse): what tests of it may call."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return ""
+    lines = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines.append(f"def {node.name}({ast.unparse(node.args)}):")
+        elif isinstance(node, ast.ClassDef):
+            lines.append(f"class {node.name}:")
+    return "\n".join(lines)
+
+
 def _bound(node: ast.stmt) -> set[str]:
     """The names a top-level statement defines."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -224,8 +240,8 @@ def _run_and_retry(engine: Engine, request: str, code: str, tests: str | None, g
                    total: _Generation) -> Iterator[Event | CodeBlock | CodeRun]:
     origin: Literal["given", "generated"] = "given"
     if tests is None and generate_tests:
-        written = yield from _stream(engine, prompts.CODE_TESTS.render(request=request), params, cancel, total,
-                                     forward_text=False)
+        prompt = prompts.CODE_TESTS.render(request=request, signatures=signatures(code) or "(nothing named)")
+        written = yield from _stream(engine, prompt, params, cancel, total, forward_text=False)
         tests, origin = without_redefinitions(extract_code(written.text), code), "generated"
         yield CodeBlock(tests, kind="tests")
     if not tests or _cancelled(cancel):

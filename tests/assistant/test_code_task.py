@@ -143,7 +143,18 @@ def test_generated_tests_are_written_by_the_model_and_not_streamed_as_answer():
     assert only(events, CodeBlock)[1] == CodeBlock("def test_add():\n    assert add(1, 2) == 3", kind="tests")
     run = only(events, CodeRun)[0]
     assert run.tests == "generated" and run.result.passed and "1 passed, 0 failed" in run.result.stdout
-    assert engine.prompts[1][0]["content"] == prompts.CODE_TESTS.render(request="add two numbers")
+    # the model is told what the solution defines: told only the task, the 1.5B wrote the solution again
+    assert engine.prompts[1][0]["content"] == prompts.CODE_TESTS.render(request="add two numbers",
+                                                                         signatures="def add(a, b):")
+    assert "it defines:\ndef add(a, b):\nDo not write the solution again" in engine.prompts[1][0]["content"]
+
+
+def test_signatures_name_what_tests_may_call():
+    from assistant.tasks.code import signatures
+
+    code = "import math\n\ndef area(r, *, precise=False):\n    return math.pi * r * r\n\nclass Shape:\n    pass\n"
+    assert signatures(code) == "def area(r, *, precise=False):\nclass Shape:"
+    assert signatures("def broken(:") == ""
 
 
 def test_generated_tests_that_redefine_the_function_test_the_solution_not_their_copy():
