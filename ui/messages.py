@@ -63,9 +63,10 @@ EN = {
     "review.added": " {name} was added to your documents.",
     "review.stored": " Reviewed the copy already in your documents ({name}).",
     "review.possible": " ({count} of them possibly: no rule matched, check them)",
-    "review.rules_only": "  \nOnly the rules read this contract: finding clauses no rule matches needs a multilingual "
-                         "search model for its language (`KB_EMBEDDING_MODEL`, by default multilingual-e5), so a type "
-                         "marked not found may still be there.",
+    "review.rules_only": "  \nOnly the rules read this contract: this server's search model cannot read its language, "
+                         "so a clause worded in a way no rule knows can be missed. Check a type marked missing or no "
+                         "in the contract itself. (Server operators: a multilingual `KB_EMBEDDING_MODEL` such as "
+                         "multilingual-e5 adds that search.)",
     "review.also": "◆ also on page {page}:",
     "review.also_here": "◆ also on the same page:",
     "code.describe": "Describe the code you want first.",
@@ -178,8 +179,9 @@ ZH = {
     "review.added": "{name} 已加入你的文档。",
     "review.stored": "审阅的是你文档中已有的副本（{name}）。",
     "review.possible": "（其中 {count} 种为“可能”：没有规则匹配，请核对）",
-    "review.rules_only": "  \n本合同只经过规则审阅：查找规则未匹配的条款需要支持该语言的多语言检索模型（`KB_EMBEDDING_MODEL`，"
-                         "默认是 multilingual-e5），因此标为“未找到”的条款类型仍可能存在。",
+    "review.rules_only": "  \n本合同只经过规则审阅：本服务器的检索模型读不懂该语言，措辞不同于规则的条款可能被漏掉。"
+                         "标为“缺失”或“否”的条款类型请在合同原文中核对。（服务器管理员：配置多语言的 `KB_EMBEDDING_MODEL`，"
+                         "如 multilingual-e5，即可补上这项检索。）",
     "review.also": "◆ 另见第 {page} 页：",
     "review.also_here": "◆ 同页另见：",
     "code.describe": "请先描述你想要的代码。",
