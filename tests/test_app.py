@@ -375,13 +375,13 @@ def test_review_streams_findings_and_writes_both_reports(stores, tmp_path):
     assert any(v.rows and not v.markdown_path for v in views)  # rows appear before the report
     rows = {r[0]: r for r in final.rows}
     assert len(rows) == len(final.rows)  # an explained category replaced its row
-    assert rows["Governing Law"][1:2] == ["yes"] and rows["Governing Law"][3] == "3"
+    assert rows["Governing Law"][1:4] == ["none", "yes", "3"]  # risk next to the category (a phone shows it)
     assert any(r[5] == "Check this clause." for r in final.rows)
     # the table's order is the exported report's: high risk first, where the eye starts
-    risks = [r[4] for r in final.rows]
+    risks = [r[1] for r in final.rows]
     assert risks == sorted(risks, key=["high", "medium", "low", "none"].index) and risks[0] == "high"
     for view in views:  # ...also while the findings stream in
-        assert [r[4] for r in view.rows] == sorted((r[4] for r in view.rows), key=["high", "medium", "low", "none"].index)
+        assert [r[1] for r in view.rows] == sorted((r[1] for r in view.rows), key=["high", "medium", "low", "none"].index)
     assert Path(final.markdown_path).name == "supply_deal_-review.md"
     assert json.loads(Path(final.json_path).read_text())["document"] == "supply <deal>.pdf"
     assert "&lt;deal&gt;" in final.status and final.status.startswith("✅ Review done")
@@ -435,7 +435,7 @@ def test_review_shows_possible_findings_no_rule_matched(stores, embedder, tmp_pa
     upload.write_text("Upon thirty days written notice, Company may end this Agreement without cause.", encoding="utf-8")
     final = list(contracts.review_stream(services, "s", str(upload), None, explain=False))[-1]
     rows = {r[0]: r for r in final.rows}
-    assert rows["Termination for Convenience"][1] == "possibly" and "without cause" in rows["Termination for Convenience"][2]
+    assert rows["Termination for Convenience"][2] == "possibly" and "without cause" in rows["Termination for Convenience"][4]
     assert "a classifier trained on clauses" in Path(final.markdown_path).read_text()
     assert "(1 of them possibly" in final.status
     rules_only = make_services(stores, tmp_path)
@@ -453,15 +453,15 @@ def test_a_finding_quoted_in_several_places_shows_every_quote_and_page():
     finding = Finding("Anti-Assignment", True, "No assignment without consent.", "deal.pdf", 2, "medium", "Ask?",
                       also=(Passage("Any assignment in breach is void.", 5), Passage("No transfer by merger.", 9)))
     row = render.finding_row(finding)
-    assert row[2].split("\n\n") == ["No assignment without consent.", "◆ also on page 5: Any assignment in breach is void.",
+    assert row[4].split("\n\n") == ["No assignment without consent.", "◆ also on page 5: Any assignment in breach is void.",
                                      "◆ also on page 9: No transfer by merger."]
     assert row[3] == "2, 5, 9"
-    assert "◆ 另见第 5 页： Any assignment" in render.finding_row(finding, "zh")[2]
+    assert "◆ 另见第 5 页： Any assignment" in render.finding_row(finding, "zh")[4]
     same_page = replace(finding, also=(Passage("Or by merger.", 2),))
     assert render.finding_row(same_page)[3] == "2"  # a page once
     # a walkthrough: "另见第 1 页" on a one-page contract, where the best quote is on page 1 too
-    assert render.finding_row(same_page)[2].endswith("◆ also on the same page: Or by merger.")
-    assert render.finding_row(same_page, "zh")[2].endswith("◆ 同页另见： Or by merger.")
+    assert render.finding_row(same_page)[4].endswith("◆ also on the same page: Or by merger.")
+    assert render.finding_row(same_page, "zh")[4].endswith("◆ 同页另见： Or by merger.")
 
 
 def test_a_standard_clause_not_found_is_missing_and_an_optional_one_only_absent():
@@ -470,8 +470,8 @@ def test_a_standard_clause_not_found_is_missing_and_an_optional_one_only_absent(
 
     cap = Finding("Cap on Liability", False, "", "", None, "high", "Ask?")
     exclusivity = Finding("Exclusivity", False, "", "", None, "none", "Ask?")
-    assert render.finding_row(cap)[1] == "missing (a standard clause)" and render.finding_row(exclusivity)[1] == "no"
-    assert render.finding_row(cap, "zh")[1] == "缺失（常见条款）"
+    assert render.finding_row(cap)[2] == "missing (a standard clause)" and render.finding_row(exclusivity)[2] == "no"
+    assert render.finding_row(cap, "zh")[2] == "缺失（常见条款）"
     report = ReviewReport("deal.pdf", (cap, exclusivity))
     assert "## Cap on Liability — missing (a standard clause) (risk: high)" in report.to_markdown()
     assert "## Exclusivity — not found (risk: none)" in report.to_markdown()
@@ -821,7 +821,7 @@ def test_chinese_visitors_get_chinese_reports(stores, docs, tmp_path):
     final = list(contracts.review_stream(services, "s", str(upload), None, explain=False, lang="zh"))[-1]
     assert final.status.startswith("✅ 审阅完成：contract.pdf：22 种条款类型中找到") and "不构成法律意见" in final.status
     assert "缺少常见条款" in final.status
-    assert {row[1] for row in final.rows} <= {"是", "否", "缺失（常见条款）"} and {row[4] for row in final.rows} <= {"高", "中", "低", "无"}
+    assert {row[2] for row in final.rows} <= {"是", "否", "缺失（常见条款）"} and {row[1] for row in final.rows} <= {"高", "中", "低", "无"}
     assert "适用法律 (Governing Law)" in {row[0] for row in final.rows}
     assert messages.columns("zh", "findings")[0] == "条款类型" and messages.columns("fr", "documents")[0] == "File"
 

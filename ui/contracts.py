@@ -139,7 +139,7 @@ def build_contracts(services: Services) -> ContractsTab:
         status = gr.Markdown(elem_id="review-status")
         table = gr.Dataframe(headers=columns("en", "findings"), value=[], label=t("contracts.findings"),
                              interactive=False, wrap=True, max_height=640, elem_id="findings",
-                             column_widths=["15%", "9%", "42%", "6%", "7%", "21%"])
+                             column_widths=["15%", "7%", "9%", "6%", "42%", "21%"])
         with gr.Row():
             markdown_file = gr.DownloadButton(t("contracts.download_md"), elem_id="download-md", interactive=False)
             json_file = gr.DownloadButton(t("contracts.download_json"), elem_id="download-json", interactive=False)

@@ -244,9 +244,9 @@ MESSAGES = {"en": EN, "zh": ZH}
 
 COLUMNS = {
     "en": {"documents": ["File", "Pages", "OCR'd pages", "Chunks", "Status"],
-           "findings": ["Category", "Found", "Quote", "Page", "Risk", "Explanation"]},
+           "findings": ["Category", "Risk", "Found", "Page", "Quote", "Explanation"]},
     "zh": {"documents": ["文件", "页数", "OCR 页数", "分块数", "状态"],
-           "findings": ["条款类型", "是否找到", "引用原文", "页码", "风险", "解释"]},
+           "findings": ["条款类型", "风险", "是否找到", "页码", "引用原文", "解释"]},
 }
 
 # Knowledge-layer errors in Chinese, by the codes of knowledge.errors.MESSAGES (English visitors see the error's own

@@ -255,8 +255,9 @@ def finding_row(finding: Finding, lang: str = "en") -> list:
     """
     words = REPORT_WORDS.get(lang, REPORT_WORDS["en"])  # the exported report's words for found and risk
     quotes = "\n\n".join([finding.quote, *(f"{_also(p, finding.page, lang)} {p.quote}" for p in finding.also)])
-    return [display_name(finding.category, lang), words[found_word(finding)], quotes, pages_of(finding),
-            words[finding.risk], finding.explanation]
+    # risk next to the category: on a phone the table scrolls sideways, and what comes first is in view
+    return [display_name(finding.category, lang), words[finding.risk], words[found_word(finding)], pages_of(finding),
+            quotes, finding.explanation]
 
 
 def _also(place: Passage, page: int | None, lang: str) -> str:

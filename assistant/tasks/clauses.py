@@ -279,7 +279,8 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
     # Not CUAD categories, but in nearly every commercial contract, and what a reader of one looks for first
     ClauseType("Confidentiality", "a duty to keep the other party's information secret",
                (r"\bconfidential information\b", r"\bnon-?disclosure\b", r"\bin (?:strict(?:est)? )?confidence\b",
-                r"\b(?:keep|hold|maintain|treat)\b.{0,80}\b(?:confidential|secret)\b", r"\bconfidentiality\b",
+                r"\b(?:keep|hold|maintain|treat)\b.{0,80}\b(?:confidential|secret)\b",
+                r"(?<!breach of )(?<!breaches of )\bconfidentiality\b",  # a liability cap's carve-out is not one
                 r"\b(?:shall|will|must|agrees? to) not (?:\w+ ){0,3}disclose\b", r"\bnot to disclose\b",
                 r"保密", r"商业秘密", r"不得.{0,20}(?:泄露|披露|透露)"),
                "low", "low", "What counts as confidential, for how long after the contract ends, and with what exceptions?",
