@@ -66,8 +66,12 @@ def _spelled_numbers(text: str) -> set[str]:
 # A run of capitalised words ("Acme Corp", "Northwind Traders Ltd."), with "of"/"&" inside ("Bank of China"); "and"
 # ends a name ("Northwind and Initech" are two), and so do a line break and a Chinese character ("GmbH签订": GmbH)
 _JOINERS = ("of", "&", "de", "la", "von", "van")  # small words inside a name ("Bank of China")
-_NAME = re.compile(rf"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9'’&-]*(?:[ \t]+(?:(?:{'|'.join(_JOINERS)})[ \t]+)?"
-                   rf"[A-Z][A-Za-z0-9'’&-]*)*")
+# Latin letters with accents belong to the word ("Hervé", "Jumièges"; without them the name was cut at the accent
+# and "Herv" flagged); × and ÷ sit in that range and are not letters
+_LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de"
+_NAME = re.compile(rf"(?<![{_LATIN}0-9])[{_UPPER}][{_LATIN}0-9'’&-]*(?:[ \t]+(?:(?:{'|'.join(_JOINERS)})[ \t]+)?"
+                   rf"[{_UPPER}][{_LATIN}0-9'’&-]*)*")
 # Where a sentence (or a list item, heading or label) starts: its first word is capitalised whatever it is
 _STARTS = re.compile(r"(?:^|[.!?:;。！？：；]\s*|\n\s*(?:[-*#>]+\s*|\d+[.)、]\s*)?|\*\*|[\"“(（])\s*$")
 # Words a grounded answer uses about the sources themselves

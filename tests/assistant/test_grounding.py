@@ -57,6 +57,14 @@ def test_a_name_in_the_other_script_than_the_passages_is_a_translation_not_flagg
     assert unsupported_words("Signed by Fabrikam Software GmbH\nGlobex pays", english) == ()  # a new line starts
 
 
+def test_a_name_with_accented_letters_is_read_whole():
+    """SQuAD 2.0 (0.5B, session 16): "Hervé" and "Robert of Jumièges" were cut at the accent and "Herv" flagged."""
+    held = "Hervé served as a Byzantine general. He appointed Robert of Jumièges archbishop of Canterbury."
+    assert unsupported_names("One general was Hervé in the 1050s [1].", held) == ()
+    assert unsupported_names("Robert of Jumièges archbishop of Canterbury [1]", held) == ()
+    assert unsupported_names("The general was Renée Dubois [1].", held) == ("Renée Dubois",)
+
+
 def test_the_question_counts_as_held():
     """The visitor's own words are not the model's invention: "Does Initech pay?" may be answered with Initech."""
     assert unsupported_names("The payer is Initech [1].", CONTRACT) == ("Initech",)
