@@ -33,10 +33,6 @@ def unwrap_cjk(text: str) -> str:
     return _WRAPPED_CJK.sub("", text)
 
 
-# A line break between Chinese characters (or after Chinese punctuation), with the spaces around it
-_CJK_BREAK = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff01-\uff60])[ \t]*\n[ \t]*(?=[\u3400-\u9fff])")
-
-
 # What starts a new unit on its own line: an article or chapter ("第六条", "一、", "（二）", "3."), or a label
 # ("甲方：", "住所：", "日期：")
 _UNIT_START = re.compile(r"\s*(?:第[一二三四五六七八九十百零〇两\d]+[条章节款]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]"
@@ -54,7 +50,7 @@ def wrap_breaks(text: str) -> frozenset[int]:
     """
     width = max(map(_width, text.split("\n")), default=0)
     drop: set[int] = set()
-    for match in _CJK_BREAK.finditer(text):
+    for match in _WRAPPED_CJK.finditer(text):
         line = text[text.rfind("\n", 0, match.start()) + 1:match.start()]
         heading = _UNIT_START.match(line) and _width(line) < 0.8 * width
         if not heading and not _UNIT_START.match(text, match.end()):
@@ -67,11 +63,13 @@ def _width(line: str) -> int:
     return len(line) + sum(1 for ch in line if unicodedata.east_asian_width(ch) in "WF")
 
 
-def rewrapped_cjk(text: str) -> str:
-    """The text without the line breaks a PDF put inside Chinese sentences (`wrap_breaks`); other line breaks stay,
-    so a heading ("第三条 合同期限") is not glued to its article as `unwrap_cjk` glues it (for display)."""
+def rewrapped_cjk(text: str, start: int = 0, end: int | None = None) -> str:
+    """text[start:end] without the line breaks a PDF put inside Chinese sentences (`wrap_breaks`, found in the whole
+    text); other line breaks stay, so a heading ("第三条 合同期限") is not glued to its article as `unwrap_cjk`
+    glues it (for display)."""
     breaks = wrap_breaks(text)
-    return "".join(ch for i, ch in enumerate(text) if i not in breaks)
+    end = len(text) if end is None else end
+    return "".join(ch for i, ch in enumerate(text[start:end], start) if i not in breaks)
 
 
 def terms(text: str) -> list[str]:

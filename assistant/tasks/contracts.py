@@ -18,7 +18,7 @@ from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_n
 from assistant.tasks.events import Explaining, Progress
 from assistant.tasks.similar import ClauseFinder, long_enough
 from knowledge.chunking import sentence_spans
-from knowledge.lexical import cjk_chars, has_cjk, wrap_breaks
+from knowledge.lexical import cjk_chars, has_cjk, rewrapped_cjk
 from knowledge.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -345,11 +345,9 @@ def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
 
 
 def flat(text: str, start: int, end: int) -> str:
-    """text[start:end] on one line: a Chinese line the PDF wrapped is joined without a space (`wrap_breaks`), other
-    line breaks and runs of spaces become one space."""
-    breaks = wrap_breaks(text) if has_cjk(text[start:end]) else frozenset()
-    kept = "".join(ch for i, ch in enumerate(text[start:end], start) if i not in breaks)
-    return " ".join(kept.split())
+    """text[start:end] on one line: a Chinese line the PDF wrapped is joined without a space (`rewrapped_cjk`),
+    other line breaks and runs of spaces become one space."""
+    return " ".join(rewrapped_cjk(text, start, end).split())
 
 
 def _missing(clause: ClauseType, lang: str) -> Finding:
