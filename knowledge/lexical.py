@@ -48,9 +48,12 @@ def wrap_breaks(text: str) -> frozenset[int]:
     one and is shorter than the text's longest by 20% ("第六条 适用法律"; widths count a full-width character as
     two). A paragraph's end needs no space: "…解决。本合同" reads right.
     """
+    matches = list(_WRAPPED_CJK.finditer(text))
+    if not matches:  # no Chinese line break (an English contract): no line widths to measure
+        return frozenset()
     width = max(map(_width, text.split("\n")), default=0)
     drop: set[int] = set()
-    for match in _WRAPPED_CJK.finditer(text):
+    for match in matches:
         line = text[text.rfind("\n", 0, match.start()) + 1:match.start()]
         heading = _UNIT_START.match(line) and _width(line) < 0.8 * width
         if not heading and not _UNIT_START.match(text, match.end()):

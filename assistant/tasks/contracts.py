@@ -251,9 +251,11 @@ def _stopped(cancel: threading.Event | None) -> bool:
 def scan_chunk(chunk: Chunk, lang: str = "en") -> list[tuple[float, Finding]]:
     """(score, finding) for every sentence of this chunk that some category's rules match, per category in order."""
     sentences = clause_spans(chunk.text)
+    # each sentence on one line once, not once per clause type (PDF line breaks fall mid-sentence, mid-word in Chinese)
+    flats = [flat(chunk.text, start, end) for start, end in sentences]
     return [(score, Finding(clause.name, True, _quote(chunk.text, sentences, index), chunk.file_name, chunk.page,
                             clause.risk_found, clause.question_in(lang)))
-            for clause in CLAUSE_TYPES for score, index in _matching_sentences(clause, chunk.text, sentences)]
+            for clause in CLAUSE_TYPES for score, index in _matching_sentences(clause, flats)]
 
 
 # A line that opens a Chinese article or names a party starts a new unit even without a 。 before it: the header
@@ -270,16 +272,16 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
 _HEADING = re.compile(r"(?:[A-Z0-9][A-Z0-9&,.()'’-]*\s+){3,}(?=[A-Z][a-z])")  # 3+ capitalised words, then prose
 
 
-def _matching_sentences(clause: ClauseType, text: str, sentences: list[tuple[int, int]]) -> list[tuple[float, int]]:
-    """(score, index) of each sentence the clause's patterns match: how many match, plus 1 unless heading-like.
+def _matching_sentences(clause: ClauseType, sentences: list[str]) -> list[tuple[float, int]]:
+    """(score, index) of each sentence (on one line: `flat`) the clause's patterns match: how many match, plus 1
+    unless heading-like.
 
     Heading-like: under 8 words, or matched only inside a capitalised heading glued to the sentence
     ("GOVERNING LAW AND JURISDICTION This agreement supersedes...").
     """
     patterns, excludes = clause.compiled(), clause.compiled_excludes()
     scored = []
-    for index, (start, end) in enumerate(sentences):
-        sentence = flat(text, start, end)  # PDF line breaks fall mid-sentence (mid-word in Chinese)
+    for index, sentence in enumerate(sentences):
         matches = [m for m in (p.search(sentence) for p in patterns) if m]
         if not matches or any(x.search(sentence) for x in excludes):
             continue
