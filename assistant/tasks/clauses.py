@@ -182,6 +182,9 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"\bexcept for claims under\b",
                 r"\bexcept\b.{0,300}\b(?:neither|no) party (?:shall|will) be (?:liable|entitled)\b",
                 r"\blimitations? of liability\b.{0,120}\bshall not (?:be available|apply)\b",
+                # said outright: "liability for indemnification shall be unlimited" / "shall not be limited"
+                r"\bliabilit(?:y|ies)\b[^.;]{0,150}\b(?:shall|will|is|are)\s+(?:be\s+)?(?:unlimited|uncapped)\b",
+                r"\bliabilit(?:y|ies)\b[^.;]{0,150}\b(?:shall|will) not be (?:limited|capped)\b",
                 r"(?:责任|赔偿|损失).{0,30}不受.{0,20}(?:限额|上限|限制)", r"不受.{0,10}(?:责任|赔偿)?(?:限额|上限)",
                 r"无限(?:连带)?责任|全部损失",
                 # a cap "除故意或者重大过失外": what it excepts has no cap

@@ -216,6 +216,22 @@ def test_rules_read_openings_and_clauses_worded_without_the_usual_keywords(text,
     assert expected <= found, expected - found
 
 
+@pytest.mark.parametrize("text, uncapped", [
+    ("Each party's liability for its indemnification obligations under Section 9 shall be unlimited.", True),
+    ("The Supplier's liabilities arising from data breaches will not be limited by this Agreement.", True),
+    ("Licensee's liability shall be limited to the fees paid under this Agreement in the twelve months.", False),
+    ("The Licensee may make an unlimited number of copies of the Software for internal use only.", False),
+])
+def test_liability_said_outright_to_be_unlimited_is_uncapped_liability(text, uncapped):
+    """A walkthrough's English contract: Uncapped Liability quoted the cap's carve-out, never the sentence saying
+    indemnification liability "shall be unlimited"."""
+    from assistant.tasks.contracts import scan_chunk
+    from knowledge.types import Chunk
+
+    found = {f.category for _, f in scan_chunk(Chunk(1, "x.txt", 1, 0, text, 0, len(text)))}
+    assert ("Uncapped Liability" in found) == uncapped
+
+
 ASSIGN_1 = "Neither party may assign this Agreement without the prior written consent of the other party."
 ASSIGN_2 = "Any attempted assignment of this Agreement in violation of this section shall be null and void."
 ASSIGN_3 = "The Distributor shall not assign or transfer any of its rights under this Agreement to any third party."
