@@ -97,7 +97,7 @@ def build_demo(services: Services) -> gr.Blocks:
                                                  multilingual=services.embedder_multilingual), elem_id="status-line")
         build_metrics(services)
         chat = chat_inputs()
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab in sight, not two behind a ⋯ menu
             knowledge = build_knowledge(services, locked=[chat.question, chat.send])
             build_chat(services, chat)
             contracts = build_contracts(services)

@@ -187,6 +187,7 @@ CLAUSE_TYPES: tuple[ClauseType, ...] = (
                 r"\bliabilit(?:y|ies)\b[^.;]{0,150}\b(?:shall|will) not be (?:limited|capped)\b",
                 r"(?:责任|赔偿|损失).{0,30}不受.{0,20}(?:限额|上限|限制)", r"不受.{0,10}(?:责任|赔偿)?(?:限额|上限)",
                 r"无限(?:连带)?责任|全部损失",
+                r"(?:责任|赔偿)(?:限制|限额|上限)[^。；]{0,10}不适用",  # "上述责任限制不适用于…": the cap's carve-out
                 # a cap "除故意或者重大过失外": what it excepts has no cap
                 r"除.{0,20}(?:故意|重大过失|欺诈).{0,20}[外以]"),
                "high", "none", "Which liabilities are unlimited, and can they be capped or insured?"),

@@ -331,13 +331,24 @@ _CLAUSE_START = re.compile(r"\s*(?:第[一二三四五六七八九十百零〇�
                            r"|\d+(?:\.\d+)*[.)]?\s+[A-Z])", re.IGNORECASE)
 
 
+# A sentence that opens by pointing back ("The foregoing limitation shall not apply to…", "上述责任限制…") says
+# nothing alone: the reader (and the model explaining it) needs the sentence it points at
+_REFERS_BACK = re.compile(
+    r"\s*(?:(?:notwithstanding|subject to|except for|except as (?:set forth|provided) in)\s+)?(?:the\s+)?"
+    r"(?:foregoing|above|preceding|aforementioned|aforesaid)\b"
+    r"|\s*(?:such|this|these|that)\s+(?:limitations?|limits?|caps?|exclusions?|restrictions?|waivers?)\b"
+    r"|\s*(?:上述|前述|前款|上款)", re.IGNORECASE)
+
+
 def _quote(text: str, sentences: list[tuple[int, int]], index: int) -> str:
-    """The matching sentence, plus the next one when it is too short to stand alone and the clause goes on, on one
-    line (`flat`).
+    """The matching sentence on one line (`flat`), plus the one before when it opens by pointing back ("The
+    foregoing limitation…"), and the next one when it is too short to stand alone and the clause goes on.
 
     Short is under MIN_QUOTE_CHARS (a third of that for Chinese, which says as much in fewer characters).
     """
     start, end = sentences[index]
+    if index > 0 and _REFERS_BACK.match(text, start):
+        start = sentences[index - 1][0]
     minimum = MIN_QUOTE_CHARS // 3 if has_cjk(text[start:end]) else MIN_QUOTE_CHARS
     if end - start < minimum and index + 1 < len(sentences):
         following = sentences[index + 1]
@@ -364,10 +375,12 @@ def explain(engine: Engine, finding: Finding, cancel: threading.Event | None = N
     """The model's short explanation of a clause (its visible answer only, not its reasoning)."""
     if has_cjk(finding.quote):  # asked in Chinese: asked in English, small models explain Chinese clauses in English
         prompt = prompts.CLAUSE_EXPLAIN_ZH.render(category=display_name(finding.category, "zh"),
+                                                  question=BY_NAME[finding.category].question_in("zh"),
                                                   file_name=finding.file_name, page=finding.page, quote=finding.quote)
     else:
         prompt = prompts.CLAUSE_EXPLAIN.render(category=finding.category,
                                                description=BY_NAME[finding.category].description,
+                                               question=BY_NAME[finding.category].question_in("en"),
                                                file_name=finding.file_name, page=finding.page, quote=finding.quote)
     params = GenerationParams(max_new_tokens=160, temperature=0.0)
     # the quote is document text: the word filter masks the explanation but does not refuse it
@@ -379,9 +392,11 @@ def explain(engine: Engine, finding: Finding, cancel: threading.Event | None = N
 
 
 def without_prompt_echoes(explanation: str) -> str:
-    """The explanation without sentences that repeat the prompt's own instructions (small models do)."""
-    sentences = [explanation[start:end] for start, end in sentence_spans(explanation)]
-    kept = [s for s in sentences if not any(echo in s.lower() for echo in prompts.CLAUSE_EXPLAIN_ECHOES)]
+    """The explanation without sentences that repeat the prompt's own instructions or an earlier sentence (small
+    models do both; a walkthrough saw one sentence three times)."""
+    sentences = [explanation[start:end].strip() for start, end in sentence_spans(explanation)]
+    kept = [s for s in dict.fromkeys(sentences)
+            if s and not any(echo in s.lower() for echo in prompts.CLAUSE_EXPLAIN_ECHOES)]
     return _AFTER_CJK_STOP.sub("", " ".join(kept)).strip()  # Chinese sentences follow each other without a space
 
 

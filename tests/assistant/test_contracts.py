@@ -137,7 +137,10 @@ def test_model_explains_risky_clauses_and_exports(kb, tmp_path):
     assert [(s.category, s.number, s.total) for s in starts] == \
         [(f.category, i, len(explained)) for i, f in enumerate(explained, 1)]
     assert all(events.index(start) + 1 == events.index(f) for start, f in zip(starts, explained))
-    assert "Category: Uncapped Liability" in engine.prompts[0][0]["content"]
+    first = engine.prompts[0][0]["content"]
+    assert "flagged as: Uncapped Liability" in first and "The question to answer: Which liabilities" in first
+    # the carve-out's quote carries the cap it points back at: alone, "The foregoing limitation" means nothing
+    assert "In no event shall either party's aggregate liability exceed" in first
     data = json.loads(report.to_json())
     assert len(data["findings"]) == len(CLAUSE_TYPES)
     markdown = report.to_markdown()
@@ -167,10 +170,35 @@ def test_chinese_clauses_are_explained_from_a_chinese_prompt(kb, tmp_path):
     engine = ScriptedEngine(*["这条条款要求提前通知。请用中文、最多两句话说明。"] * 20)
     events, report = run_review(kb, path, engine)
     first = engine.prompts[0][0]["content"]
-    assert first.startswith("你在为委托人审阅一份合同条款。类别：") and "请用中文" in first and "<<<" in first
+    assert first.startswith("你在用通俗的话向准备签署合同的一方解释一条合同条款。它被标记为：") and "请用中文" in first
+    assert "<<<" in first and "律师会关心：" in first  # the category's question for a lawyer gives the point
     assert "explain" not in first.lower() and "Answer in the language" not in first
     explained = [f for f in report.findings if f.explanation]
     assert explained and all(f.explanation == "这条条款要求提前通知。" for f in explained)  # the echo is dropped
+
+
+def test_an_explanation_says_each_sentence_once():
+    """A walkthrough: the model's explanation repeated one sentence three times."""
+    from assistant.tasks.contracts import without_prompt_echoes
+
+    said = "The supplier may end the deal. It must give 30 days' notice. The supplier may end the deal. " \
+           "The supplier may end the deal."
+    assert without_prompt_echoes(said) == "The supplier may end the deal. It must give 30 days' notice."
+    assert without_prompt_echoes("甲方可以解除合同。甲方可以解除合同。需提前通知。") == "甲方可以解除合同。需提前通知。"
+
+
+@pytest.mark.parametrize("text, quote_starts", [
+    ("1. Liability. In no event shall Supplier's liability exceed USD 10,000. The foregoing limitation shall not "
+     "apply to claims for fraud.", "In no event shall Supplier"),
+    ("第七条 责任限制 任何一方的赔偿责任总额不超过合同总额。上述责任限制不适用于故意或者重大过失造成的损失。",
+     "第七条 责任限制 任何一方的赔偿责任总额"),
+])
+def test_a_quote_that_points_back_carries_the_sentence_it_points_at(text, quote_starts):
+    from assistant.tasks.contracts import scan_chunk
+    from knowledge.types import Chunk
+
+    hits = {f.category: f for _, f in scan_chunk(Chunk(1, "x.txt", 1, 0, text, 0, len(text)))}
+    assert hits["Uncapped Liability"].quote.startswith(quote_starts)
 
 
 @pytest.mark.parametrize("clause", CLAUSE_TYPES, ids=lambda c: c.name)

@@ -260,6 +260,22 @@ def test_lang_in_the_address_overrides_the_browsers_language(browser, server):
             context.close()
 
 
+def test_a_phone_sees_every_tab_in_one_row(browser, server):
+    """A walkthrough on a 390 px phone: Gradio put two of the four tabs behind a "⋯" menu."""
+    for locale in ("en-US", "zh-CN"):
+        context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(server)
+            page.locator("button[role=tab]").first.wait_for(timeout=30_000)
+            tabs = [t for t in page.locator("button[role=tab]").all() if t.is_visible()]
+            assert len(tabs) == 4, [t.inner_text() for t in tabs]
+            assert len({round(t.bounding_box()["y"]) for t in tabs}) == 1  # one row, not wrapped
+        finally:
+            context.close()
+
+
 def test_gradio_client_example(server, files, alice):
     """examples/client_example.py (the README's API example) works against the real app, in its own session."""
     spec = importlib.util.spec_from_file_location("client_example", ROOT / "examples" / "client_example.py")
