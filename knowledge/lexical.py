@@ -39,6 +39,17 @@ _UNIT_START = re.compile(r"\s*(?:第[一二三四五六七八九十百零〇两\
                          r"|\d+(?:\.\d+)*[、.．](?!\d)|[\u4e00-\u9fff]{1,6}\s*(?:[（(][^）)]{0,12}[）)])?\s*[:：])")
 
 
+_LINE_START = re.compile(r"\n\s*")
+
+
+def unit_starts(text: str) -> list[int]:
+    """Where a line of Chinese text starts a new unit (`_UNIT_START`: "第七条…", "乙方：…", "一、"): the offsets after
+    its line break. None in text without Chinese: an English PDF wraps mid-sentence, "…under Section\n5. The…"."""
+    if not has_cjk(text):
+        return []
+    return [m.end() for m in _LINE_START.finditer(text) if _UNIT_START.match(text, m.end())]
+
+
 @functools.lru_cache(maxsize=64)  # contract review asks once per sentence and clause type of a chunk
 def wrap_breaks(text: str) -> frozenset[int]:
     """The positions of the line breaks (and the spaces around them) a PDF put inside Chinese sentences:

@@ -18,7 +18,7 @@ from assistant.tasks.clauses import BY_NAME, CLAUSE_TYPES, ClauseType, display_n
 from assistant.tasks.events import Explaining, Progress
 from assistant.tasks.similar import ClauseFinder, long_enough
 from knowledge.chunking import sentence_spans
-from knowledge.lexical import cjk_chars, has_cjk, rewrapped_cjk
+from knowledge.lexical import cjk_chars, has_cjk, rewrapped_cjk, unit_starts
 from knowledge.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -258,14 +258,10 @@ def scan_chunk(chunk: Chunk, lang: str = "en") -> list[tuple[float, Finding]]:
             for clause in CLAUSE_TYPES for score, index in _matching_sentences(clause, flats)]
 
 
-# A line that opens a Chinese article or names a party starts a new unit even without a 。 before it: the header
-# lines "甲方：…" and "第一条 服务内容 …" are not one sentence (PDF text wraps English mid-sentence: not split there)
-_LINE_UNIT = re.compile(r"\n\s*(?=第[一二三四五六七八九十百零〇两\d]+条|(?:甲方|乙方|丙方)\s*(?:[（(][^）)]{0,12}[）)])?\s*[:：])")
-
-
 def clause_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence spans, also split where a line opens a Chinese article (第一条) or names a party (甲方：)."""
-    bounds = [0, *(m.end() for m in _LINE_UNIT.finditer(text)), len(text)]
+    """Sentence spans, also split where a line of Chinese text starts a unit without a 。 before it (`unit_starts`):
+    the header lines "甲方：…" and "第一条 服务内容 …" are not one sentence."""
+    bounds = [0, *unit_starts(text), len(text)]
     return [(a + start, a + end) for a, b in zip(bounds, bounds[1:]) for start, end in sentence_spans(text[a:b])]
 
 

@@ -177,6 +177,18 @@ def test_chinese_clauses_are_explained_from_a_chinese_prompt(kb, tmp_path):
     assert explained and all(f.explanation == "这条条款要求提前通知。" for f in explained)  # the echo is dropped
 
 
+def test_contract_sentences_split_where_a_chinese_line_starts_a_unit_and_nowhere_else():
+    """One rule (knowledge.lexical.unit_starts) for where a line starts a unit: the review's sentences and the
+    quotes' line joining agree. An English line starting "5." is a wrapped reference, not a new clause."""
+    from assistant.tasks.contracts import clause_spans
+
+    text = "甲方：北京星河科技有限公司\n住所：北京市海淀区\n一、服务内容 乙方提供\n运维服务\n第二条 付款"
+    assert [text[a:b].strip() for a, b in clause_spans(text)] == \
+        ["甲方：北京星河科技有限公司", "住所：北京市海淀区", "一、服务内容 乙方提供\n运维服务", "第二条 付款"]
+    english = "The fee is set out under Section\n5. The Supplier shall invoice monthly."
+    assert english.index("5.") not in {start for start, _ in clause_spans(english)}
+
+
 def test_an_explanation_says_each_sentence_once():
     """A walkthrough: the model's explanation repeated one sentence three times."""
     from assistant.tasks.contracts import without_prompt_echoes
