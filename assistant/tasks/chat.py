@@ -146,11 +146,17 @@ def answer(engine: Engine, retriever: Retriever, question: str, history: Sequenc
 def retrieve(retriever: Retriever, question: str, query: str, options: ChatOptions) -> list[Source]:
     """The relevant passages for the (rewritten) query, merged with those for the question as asked (a rewrite can
     spoil one that stands on its own) and, after a long pasted text, for the question alone (the text's words drown
-    it)."""
+    it). A question that cannot stand alone ("And what about a material breach?", "那违约呢？") is not searched as asked:
+    its few words would outrank the passages the conversation is about."""
     sources = select_sources(retriever.search(query, options.k), query, options)
-    for also in [q for q in dict.fromkeys([question, last_sentence(question)]) if q != query]:
+    alone = [] if query != question and _FOLLOW_UP.search(question) else [question, last_sentence(question)]
+    for also in [q for q in dict.fromkeys(alone) if q != query]:
         sources = merge_sources(sources, select_sources(retriever.search(also, options.k), also, options), options.k)
     return sources
+
+
+_FOLLOW_UP = re.compile(r"^\s*(?:and|also|but|so|what about|how about|same for)\b|^\s*(?:那么?|还有|另外)"
+                        r"|^[^.!?。！？]{0,30}呢[？?]?\s*$", re.IGNORECASE)
 
 
 def summary_sources(retriever: Retriever, asked: Sequence[str],
@@ -422,10 +428,22 @@ def rewrite_question(engine: Engine, question: str, history: Sequence[Message],
                                             GenerationParams(max_new_tokens=96, temperature=0.0), cancel)
               if isinstance(e, TextDelta)]
     rewritten = " ".join("".join(pieces).split()).strip().strip('"')
-    if not rewritten or len(rewritten) > 4 * len(question) + 200:
-        log.info("question_rewrite_unused reason=%s", "empty" if not rewritten else "too long")
+    unusable = "empty" if not rewritten else "too long" if len(rewritten) > 4 * len(question) + 200 else \
+        "an answer" if not rewrites(rewritten, question) else None
+    if unusable:
+        log.info("question_rewrite_unused reason=%s", unusable)
         return f"{recent[-2]['content'] if len(recent) >= 2 else ''} {question}".strip()
     return rewritten
+
+
+def rewrites(rewritten: str, question: str) -> bool:
+    """Whether a model's rewrite is the question again: it cites nothing and keeps at least half the question's own
+    words. Small models answer instead: the 0.5B turned "And what about for a material breach?" after a question
+    on termination for convenience into "Nine (90) days' prior written notice is needed … [1]." (a walkthrough)."""
+    if _CITATION.search(rewritten):
+        return False
+    wanted = set(query_terms(question)) - REQUEST_TERMS
+    return len(wanted & set(query_terms(rewritten))) * 2 >= len(wanted)
 
 
 def language(text: str) -> str:

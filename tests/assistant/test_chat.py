@@ -161,6 +161,41 @@ def test_a_pronoun_follow_up_finds_its_passage_when_the_rewrite_spoils_it(kb, tm
     assert events_of(Sources, events)[0].items and not events_of(Answer, events)[0].not_found
 
 
+def test_a_rewrite_that_answers_instead_is_not_searched_for(kb, tmp_path):
+    """A walkthrough with the 0.5B: after "How much notice is needed to terminate the Harbor Analytics agreement for
+    convenience?", "And what about for a material breach?" was "rewritten" into an answer to the first question; the
+    search then found the handbook's security breaches, and the reply cited them. The rewrite is dropped for the
+    two questions together."""
+    (tmp_path / "msa.txt").write_text(
+        "3. Termination. Either party may terminate this Agreement for convenience upon ninety (90) days' prior "
+        "written notice. Either party may terminate immediately if the other party materially breaches this "
+        "Agreement and fails to cure the breach within thirty (30) days after notice.", encoding="utf-8")
+    (tmp_path / "handbook.txt").write_text(
+        "6. Security. A breach of security must be reported to the IT service desk at extension 4410 within 24 "
+        "hours. A material breach of this policy may lead to dismissal.", encoding="utf-8")
+    kb.ingest([tmp_path / "msa.txt", tmp_path / "handbook.txt"])
+    engine = ScriptedEngine("Nine (90) days' prior written notice is needed to terminate the agreement [1].",
+                            "Thirty days to cure [1].")
+    history = [{"role": "user", "content": "How much notice is needed to terminate the Harbor Analytics agreement "
+                                           "for convenience?"},
+               {"role": "assistant", "content": "Ninety (90) days' prior written notice [1]."}]
+    events = list(answer(engine, kb, "And what about for a material breach?", history))
+    sources = events_of(Sources, events)[0]
+    assert "Harbor Analytics" in sources.query and "material breach" in sources.query
+    assert sources.items[0].file_name == "msa.txt"
+
+
+@pytest.mark.parametrize(("rewritten", "usable"), [
+    ("What happens on a material breach of the Harbor Analytics agreement?", True),
+    ("For a material breach, ninety (90) days' notice is needed [1].", False),
+    ("Nine (90) days' prior written notice is needed to terminate the agreement for convenience.", False),
+])
+def test_a_rewrite_keeps_the_questions_words_and_cites_nothing(rewritten, usable):
+    from assistant.tasks.chat import rewrites
+
+    assert rewrites(rewritten, "And what about for a material breach?") is usable
+
+
 def test_refused_exchanges_stay_out_of_the_models_prompt_but_not_out_of_the_rewrite(filled_kb):
     """A walkthrough: after one refusal in the chat, the 0.5B refused 5 of 6 questions it answered in a fresh one."""
     engine = ScriptedEngine("How many days of paid leave do employees get?", "Twenty-five days [1].")
