@@ -21,7 +21,7 @@ from assistant.tasks.phrasing import without_instructions
 from assistant.tasks.summary import (REQUEST_TERMS, is_summary_request, name_terms, named_documents, spread_chunks,
                                      whole_documents)
 from knowledge.chunking import sentence_spans
-from knowledge.lexical import has_cjk, query_terms, terms
+from knowledge.lexical import cjk_chars, has_cjk, query_terms, terms
 from knowledge.types import SearchResult
 
 log = logging.getLogger(__name__)
@@ -447,5 +447,10 @@ def rewrites(rewritten: str, question: str) -> bool:
 
 
 def language(text: str) -> str:
-    return "zh" if has_cjk(text) else "en"
+    """"zh" for a question written in Chinese: more Chinese characters than Latin words. An English question that
+    names a Chinese title ("…in the travel policy (差旅报销制度)?") is English, and is answered in English."""
+    return "zh" if cjk_chars(text) > len(_LATIN_WORD.findall(text)) else "en"
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
 

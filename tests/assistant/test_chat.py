@@ -495,3 +495,15 @@ def test_a_dot_inside_an_address_a_file_name_or_before_a_name_ends_no_sentence(a
     sources = [Source(1, "handbook_2024.docx", 1, "Northwind Traders Ltd. Employee Handbook. Dr. Smith runs the IT "
                       "help desk; e-mail helpdesk@northwind.example. The handbook_2024.docx file describes it.", 0.9)]
     assert finish_answer(answer_text, sources, "en").text == answer_text[:-1] + " [1]."
+
+
+@pytest.mark.parametrize(("question", "lang"), [
+    ("What is the phone number of the HR department in the travel policy (差旅报销制度)?", "en"),
+    ("本合同的 governing law 是什么？", "zh"), ("合同期限多长？", "zh"), ("What is the notice period?", "en"),
+    ("PDF 里的 API 密钥在哪一页？", "zh"),
+])
+def test_a_question_is_answered_in_the_language_most_of_it_is_written_in(question, lang):
+    """A walkthrough: an English question naming a Chinese document's title got "在你的文档中找不到相关内容。"."""
+    from assistant.tasks.chat import language
+
+    assert language(question) == lang
