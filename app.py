@@ -25,7 +25,7 @@ from ui.code import build_code
 from ui.config import AppSettings
 from ui.contracts import ContractsTab, build_contracts, empty_review
 from ui.i18n import I18N, page_language, t
-from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table
+from ui.knowledge import LEAVE_WARNING, KnowledgeTab, build_knowledge, document_choices, documents_table
 from ui.messages import request_language
 from ui.metrics import Metrics, build_metrics
 from ui.render import status_markdown, table_frame
@@ -176,7 +176,7 @@ def create_app(services: Services, demo: gr.Blocks):
     # Uploads over the knowledge base's own size limit are refused before they reach the disk. Reports are
     # written under the exports folder, which may lie outside the working and temp directories Gradio allows.
     return gr.mount_gradio_app(app, demo, path="", max_file_size=f"{int(services.max_file_mb)}mb", i18n=I18N,
-                               css_paths=[ASSETS / "style.css"], footer_links=["api", "settings"],
+                               css_paths=[ASSETS / "style.css"], head=LEAVE_WARNING, footer_links=["api", "settings"],
                                allowed_paths=[str(services.exports_folder())])
 
 

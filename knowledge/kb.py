@@ -265,7 +265,7 @@ def _hash_file(path: Path) -> tuple[str, int]:
 
 def _duplicate(name: str, existing: DocumentInfo) -> IngestResult:
     return IngestResult(file_name=name, status="duplicate", pages=existing.pages, ocr_pages=existing.ocr_pages,
-                        chunks=existing.chunks, doc_id=existing.doc_id,
+                        chunks=existing.chunks, doc_id=existing.doc_id, same_as=existing.name,
                         warnings=[f"identical to {existing.name!r}, already indexed"])
 
 

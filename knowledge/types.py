@@ -99,6 +99,7 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
     error_code: str | None = None  # KnowledgeError.code: lets a UI say the error in another language
     error_values: dict = field(default_factory=dict)
+    same_as: str | None = None  # a duplicate: the name of the stored document with the same bytes
 
     @property
     def ok(self) -> bool:

@@ -89,6 +89,23 @@ def test_delete_and_clear(stores, docs, tmp_path):
     assert knowledge.clear_documents(services, "s")[0] == []
 
 
+def test_documents_that_share_a_name_are_told_apart_and_a_copy_names_its_original(stores, tmp_path):
+    """A walkthrough uploaded an edited handbook.txt: two identical rows and picker entries, and "Deleted
+    handbook.txt." did not say which; a renamed copy got "already indexed" without naming the file it matches."""
+    services = make_services(stores, tmp_path)
+    first, second, copy = tmp_path / "a" / "handbook.txt", tmp_path / "b" / "handbook.txt", tmp_path / "copy.txt"
+    for path, text in ((first, "Leave is 27 days."), (second, "Leave is 30 days."), (copy, "Leave is 27 days.")):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    table, report = knowledge.ingest_files(services, "s", [str(first), str(second), str(copy)])
+    assert [row[0] for row in table] == ["handbook.txt", "handbook.txt (2)"]
+    assert "copy.txt: the same content as handbook.txt, already indexed" in report
+    choices = knowledge.document_choices(services, "s")
+    assert [label for label, _ in choices] == ["handbook.txt", "handbook.txt (2)"]
+    table, message = knowledge.delete_document(services, "s", choices[1][1])
+    assert "Deleted handbook.txt (2)." in message and [row[0] for row in table] == ["handbook.txt"]
+
+
 @pytest.mark.parametrize("value, expected", [
     (7, 7), ("7", 7), (" 7 ", 7), ("2024.pdf", 3), ("2024", 9), ("notes.txt", None), (8, None), ("8", None),
     (None, None), ("", None), (True, None), ("٧", None), ("-7", None), (7.0, None)])
@@ -122,6 +139,15 @@ def test_the_upload_box_empties_once_its_files_are_in_so_a_deleted_file_is_never
     unlock = next(d for d in config_of(demo)["dependencies"]
                   if d["trigger_after"] == ingest["id"] and not d["trigger_only_on_success"])
     assert upload in unlock["outputs"] and all(u.interactive for u in demo.fns[unlock["id"]].fn())
+
+
+def test_the_chat_stop_button_is_red_only_while_an_answer_streams(stores, tmp_path):
+    """A walkthrough: a bright red Stop with nothing running looked like something to press."""
+    demo = app.build_demo(make_services(stores, tmp_path))
+    stop = component_id(demo, "stop")
+    assert next(c for c in config_of(demo)["components"] if c["id"] == stop)["props"]["variant"] == "secondary"
+    setters = [d for d in config_of(demo)["dependencies"] if d["outputs"] == [stop]]
+    assert sorted(demo.fns[d["id"]].fn().variant for d in setters) == ["secondary", "secondary", "stop"]
 
 
 def test_clear_all_asks_the_browser_to_confirm_and_cancel_deletes_nothing(stores, docs, tmp_path):
@@ -1065,3 +1091,15 @@ def test_a_question_whose_store_closes_under_it_ends_with_a_message_not_a_traceb
     turn = list(chat.chat_stream(services, "s", "What is the termination notice period?", []))[-1][-1]
     assert turn.finished and turn.answer == "❌ your documents were closed: this page's session ended. Reload the " \
                                             "page and upload them again."
+
+
+def test_a_sandbox_verdict_says_its_status_once():
+    """A walkthrough read "✅ passed (attempt 1, given tests): passed: the code and its tests ran without an error"."""
+    from ui.render import sandbox_markdown
+
+    ran = SandboxResult(True, "passed", "passed: the code and its tests ran without an error", "3 passed, 0 failed\n",
+                        "", 0.4, 0)
+    head = sandbox_markdown(ran, "attempt 1, given tests").splitlines()[0]
+    assert head == "✅ **passed** (attempt 1, given tests): the code and its tests ran without an error · 0.40 s"
+    failed = SandboxResult(False, "failed", "failed: AssertionError (tests, line 2: assert f(1) == 2)", "", "", 0.1, 1)
+    assert sandbox_markdown(failed).startswith("❌ **failed**: AssertionError (tests, line 2")

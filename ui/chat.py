@@ -148,7 +148,8 @@ def build_chat(services: Services, inputs: ChatTab) -> ChatTab:
                 question.render()
                 with gr.Row():
                     send.render()
-                    stop = gr.Button(t("chat.stop"), variant="stop", elem_id="stop")
+                    # red only while an answer streams: a bright Stop with nothing running looked clickable
+                    stop = gr.Button(t("chat.stop"), variant="secondary", elem_id="stop")
                     clear = gr.Button(t("chat.clear"), elem_id="clear")
                 for code, examples in EXAMPLES.items():
                     inputs.examples[code] = gr.Examples(examples, inputs=[question], label=t("chat.examples"),
@@ -188,5 +189,9 @@ def build_chat(services: Services, inputs: ChatTab) -> ChatTab:
     answering = taken.then(on_ask, [asked, turns], [chatbot, turns, sources, confidence, asked], api_name="ask",
                            trigger_mode="always_last", **limits)
     stop.click(on_stop, None, None, queue=False, api_name="stop_chat")
-    clear.click(on_clear, None, [chatbot, turns, sources, confidence], cancels=[answering], api_visibility="private")
+    cleared = clear.click(on_clear, None, [chatbot, turns, sources, confidence], cancels=[answering],
+                          api_visibility="private")
+    taken.then(lambda: gr.Button(variant="stop"), None, stop, queue=False, api_visibility="private")
+    for ended in (answering, cleared):
+        ended.then(lambda: gr.Button(variant="secondary"), None, stop, queue=False, api_visibility="private")
     return inputs

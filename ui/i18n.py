@@ -11,7 +11,7 @@ from ui.messages import asked_language
 
 EN = {
     "app.title": "# DeepSeek Knowledge Assistant\nAsk your documents, review contracts, generate code. "
-                 "Everything you upload is private to this browser session and deleted when it ends.",
+                 "Everything you upload is private to this browser session and deleted when you close or reload the page.",
     "tab.knowledge": "Knowledge",
     "tab.chat": "Chat",
     "tab.contracts": "Contract review",
@@ -56,7 +56,7 @@ EN = {
 }
 
 ZH = {
-    "app.title": "# DeepSeek 知识助手\n向你的文档提问、审阅合同、生成代码。你上传的一切仅在本浏览器会话中可见，会话结束即删除。",
+    "app.title": "# DeepSeek 知识助手\n向你的文档提问、审阅合同、生成代码。你上传的一切仅在本浏览器会话中可见，关闭或刷新页面即删除。",
     "tab.knowledge": "知识库",
     "tab.chat": "问答",
     "tab.contracts": "合同审阅",

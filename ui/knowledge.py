@@ -10,13 +10,25 @@ from pathlib import Path
 import gradio as gr
 
 from knowledge.errors import KnowledgeError
-from knowledge.types import IngestResult
+from knowledge.types import DocumentInfo, IngestResult
 from ui.i18n import t
 from ui.messages import columns, counted, error_text, knowledge_error_text, request_language, say
 from ui.render import escape, ingest_line, table_frame
 from ui.services import Services, picked_document
 
 FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files, name, fraction, message)
+
+
+# Reloading or closing the page ends the visitor's session, and its documents and chat go with it: the browser asks
+# first while there is something to lose (a walkthrough lost 7 uploaded files to a reload without a word)
+LEAVE_WARNING = """<script>
+window.addEventListener("beforeunload", (event) => {
+  if (document.querySelector("#documents .virtual-row, #chatbot .message")) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
+</script>"""
 
 
 # ---------------------------------------------------------------- handlers (plain functions, tested directly)
@@ -44,7 +56,9 @@ def documents_table(services: Services, session_id: str, recent: list[IngestResu
                     lang: str = "en") -> list[list]:
     """The visitor's documents plus this batch's failures (so no file disappears without a word)."""
     indexed = say(lang, "docs.indexed")
-    rows = [[d.name, d.pages, d.ocr_pages, d.chunks, indexed] for d in services.stores.view(session_id).documents()]
+    documents = services.stores.view(session_id).documents()
+    label = labels(documents)
+    rows = [[label[d.doc_id], d.pages, d.ocr_pages, d.chunks, indexed] for d in documents]
     rows += [[r.file_name, 0, 0, 0, say(lang, "docs.error", error=error_text(r, lang))]
              for r in recent or [] if r.status == "error"]
     return rows
@@ -52,20 +66,34 @@ def documents_table(services: Services, session_id: str, recent: list[IngestResu
 
 def document_choices(services: Services, session_id: str) -> list[tuple[str, int]]:
     """(label, doc_id) pairs for the document pickers."""
-    return [(d.name, d.doc_id) for d in services.stores.view(session_id).documents()]
+    documents = services.stores.view(session_id).documents()
+    label = labels(documents)
+    return [(label[d.doc_id], d.doc_id) for d in documents]
+
+
+def labels(documents: list[DocumentInfo]) -> dict[int, str]:
+    """Each document's name as the table and pickers show it: a name two documents share (an edited file uploaded
+    again) is numbered in the order they were added, "handbook.txt (2)", so the visitor can tell which to delete."""
+    seen: dict[str, int] = {}
+    named = {}
+    for d in sorted(documents, key=lambda d: (d.added_at, d.doc_id)):
+        seen[d.name] = seen.get(d.name, 0) + 1
+        named[d.doc_id] = d.name if seen[d.name] == 1 else f"{d.name} ({seen[d.name]})"
+    return named
 
 
 def delete_document(services: Services, session_id: str, doc_id: int | str | None,
                     lang: str = "en") -> tuple[list[list], str]:
     """Delete one of the visitor's documents, named by id or file name (see `picked_document`)."""
     kb = services.stores.view(session_id)
-    names = {d.doc_id: d.name for d in kb.documents()}
-    doc_id = picked_document(doc_id, names)
+    documents = kb.documents()
+    doc_id = picked_document(doc_id, {d.doc_id: d.name for d in documents})
     if doc_id is None:
         return documents_table(services, session_id, lang=lang), say(lang, "docs.pick")
     kb.delete(doc_id)
     services.forget_reports(session_id, doc_id)
-    return documents_table(services, session_id, lang=lang), say(lang, "docs.deleted", name=escape(names[doc_id]))
+    name = labels(documents)[doc_id]
+    return documents_table(services, session_id, lang=lang), say(lang, "docs.deleted", name=escape(name))
 
 
 def clear_documents(services: Services, session_id: str, lang: str = "en") -> tuple[list[list], str]:

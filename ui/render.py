@@ -237,6 +237,8 @@ def ingest_line(result: IngestResult, lang: str = "en") -> str:
     if result.status == "error":
         return f"❌ {escape(error_text(result, lang))}"
     if result.status == "duplicate":
+        if result.same_as and result.same_as != result.file_name:  # "where did my file go?"
+            return say(lang, "ingest.duplicate_of", name=name, same=escape(result.same_as))
         return say(lang, "ingest.duplicate", name=name)
     warnings = counted(lang, len(result.warnings), "warning")
     warn = say(lang, "ingest.warnings", warnings=warnings) if result.warnings else ""
@@ -301,8 +303,9 @@ def sandbox_markdown(result: SandboxResult, label: str = "", lang: str = "en") -
     """The sandbox's verdict, reason and output (output in a fenced block: inert)."""
     icon = "✅" if result.passed else "❌"
     status = say(lang, f"sandbox.{result.status}") if f"sandbox.{result.status}" in MESSAGES["en"] else result.status
-    head = f"{icon} **{status}**{f' ({escape(label)})' if label else ''}: {escape(sandbox_reason(result.reason, lang))} " \
-           f"· {result.duration_s:.2f} s"
+    reason = sandbox_reason(result.reason, lang)
+    reason = reason if lang == "zh" else reason.removeprefix(f"{result.status}: ")  # "✅ passed: passed: …" said it twice
+    head = f"{icon} **{status}**{f' ({escape(label)})' if label else ''}: {escape(reason)} · {result.duration_s:.2f} s"
     output = "\n".join(x for x in (result.stdout.strip(), result.stderr.strip()) if x)
     if not output:
         return head

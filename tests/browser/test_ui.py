@@ -119,6 +119,23 @@ def test_upload_then_ask_streams_a_cited_answer(alice, files):
     shoot(page, "chat")
 
 
+LEAVING = "() => { const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); " \
+          "return e.defaultPrevented; }"
+
+
+def test_leaving_a_page_that_holds_documents_asks_first(browser, server, alice):
+    """A walkthrough lost seven uploaded files to a reload, without a word: the session ends with the page."""
+    assert alice.evaluate(LEAVING)  # alice has a document and a chat
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server)
+        page.get_by_role("tab", name="Knowledge").wait_for(timeout=30_000)
+        assert not page.evaluate(LEAVING)  # nothing to lose: no question
+    finally:
+        context.close()
+
+
 def test_a_second_visitor_cannot_see_the_first_ones_document(browser, server, alice):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
