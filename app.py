@@ -24,10 +24,11 @@ from ui.chat import ChatTab, build_chat, chat_inputs, example_visibility
 from ui.code import build_code
 from ui.config import AppSettings
 from ui.contracts import ContractsTab, build_contracts, empty_review
-from ui.i18n import I18N, page_language, t
-from ui.knowledge import LEAVE_WARNING, KnowledgeTab, build_knowledge, document_choices, documents_table
+from ui.i18n import I18N, t
+from ui.knowledge import KnowledgeTab, build_knowledge, document_choices, documents_table
 from ui.messages import request_language
 from ui.metrics import Metrics, build_metrics
+from ui.page import first_scripts
 from ui.render import status_markdown, table_frame
 from ui.services import Services
 
@@ -163,7 +164,7 @@ def create_app(services: Services, demo: gr.Blocks):
     from fastapi.responses import PlainTextResponse
 
     app = FastAPI()
-    app.middleware("http")(page_language)
+    app.middleware("http")(first_scripts)
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
@@ -176,7 +177,7 @@ def create_app(services: Services, demo: gr.Blocks):
     # Uploads over the knowledge base's own size limit are refused before they reach the disk. Reports are
     # written under the exports folder, which may lie outside the working and temp directories Gradio allows.
     return gr.mount_gradio_app(app, demo, path="", max_file_size=f"{int(services.max_file_mb)}mb", i18n=I18N,
-                               css_paths=[ASSETS / "style.css"], head=LEAVE_WARNING, footer_links=["api", "settings"],
+                               css_paths=[ASSETS / "style.css"], footer_links=["api", "settings"],
                                allowed_paths=[str(services.exports_folder())])
 
 

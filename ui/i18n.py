@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gradio as gr
 from starlette.requests import Request
-from starlette.responses import Response
 
 from ui.messages import asked_language
 
@@ -114,13 +113,7 @@ _SAY_LOCALE = ('<script>Object.defineProperty(navigator,"languages",{{get:()=>["
                'Object.defineProperty(navigator,"language",{{get:()=>"{0}"}});</script>')
 
 
-async def page_language(request: Request, call_next) -> Response:
-    """HTTP middleware: the page at `/` in the language its `?lang=` asks for, whatever the browser's."""
-    response = await call_next(request)
+def locale_script(request: Request) -> str:
+    """The first script of a `?lang=` page ("" without one)."""
     lang = asked_language(request.query_params.get("lang"))
-    if request.url.path != "/" or lang is None or "text/html" not in response.headers.get("content-type", ""):
-        return response
-    body = b"".join([chunk async for chunk in response.body_iterator])
-    body = body.replace(b"<head>", b"<head>" + _SAY_LOCALE.format(_BROWSER_LOCALE[lang]).encode(), 1)
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    return Response(body, status_code=response.status_code, headers=headers)
+    return _SAY_LOCALE.format(_BROWSER_LOCALE[lang]) if lang else ""

@@ -19,17 +19,6 @@ from ui.services import Services, picked_document
 FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files, name, fraction, message)
 
 
-# Reloading or closing the page ends the visitor's session, and its documents and chat go with it: the browser asks
-# first while there is something to lose (a walkthrough lost 7 uploaded files to a reload without a word)
-LEAVE_WARNING = """<script>
-window.addEventListener("beforeunload", (event) => {
-  if (document.querySelector("#documents .virtual-row, #chatbot .message")) {
-    event.preventDefault();
-    event.returnValue = "";
-  }
-});
-</script>"""
-
 
 # ---------------------------------------------------------------- handlers (plain functions, tested directly)
 

@@ -126,6 +126,8 @@ LEAVING = "() => { const e = new Event('beforeunload', {cancelable: true}); wind
 def test_leaving_a_page_that_holds_documents_asks_first(browser, server, alice):
     """A walkthrough lost seven uploaded files to a reload, without a word: the session ends with the page."""
     assert alice.evaluate(LEAVING)  # alice has a document and a chat
+    # staying keeps her session (Gradio's own listener, which closes it, did not run): the review test below goes on
+    # with her documents on the server
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
