@@ -66,6 +66,8 @@ class AnswerReport:
     unsupported_number_right: int = 0  # of those, answers that are right all the same
     unsupported_word_answers: int = 0  # answers stating a name or rate no passage holds (their confidence halved)
     unsupported_word_right: int = 0  # of those, answers that are right all the same
+    off_question_answers: int = 0  # answers resting on passage sentences that share no word with the question
+    off_question_right: int = 0  # of those, answers that are right all the same
     number_refusals: int = 0  # refused without the model: the question's own number is in no passage
     rows: list[dict] = field(default_factory=list)
 
@@ -148,6 +150,7 @@ def ask(kb, engine, question: Question, options=None) -> dict:
             "cited_attributed": [s.number in final.attributed for s in cited],
             "unsupported_numbers": list(final.unsupported_numbers) if final else [],
             "unsupported_words": list(final.unsupported_words) if final else [],
+            "off_question": bool(final and final.off_question),
             "absent_numbers": list(final.absent_numbers) if final else [],
             "seconds": time.perf_counter() - started}
 
@@ -222,6 +225,8 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
         unsupported_number_right=sum(bool(r.get("unsupported_numbers")) and is_right(r) for r in rows),
         unsupported_word_answers=sum(bool(r.get("unsupported_words")) for r in rows),
         unsupported_word_right=sum(bool(r.get("unsupported_words")) and is_right(r) for r in rows),
+        off_question_answers=sum(bool(r.get("off_question")) for r in rows),
+        off_question_right=sum(bool(r.get("off_question")) and is_right(r) for r in rows),
         number_refusals=sum(bool(r.get("absent_numbers")) for r in rows), rows=rows)
 
 
@@ -262,6 +267,8 @@ def format_markdown(report: AnswerReport) -> str:
              f"{report.unsupported_number_answers} ({report.unsupported_number_right})"),
             ("answers stating a name or rate no passage holds (right all the same)",
              f"{report.unsupported_word_answers} ({report.unsupported_word_right})"),
+            ("answers resting on sentences that share no word with the question (right all the same)",
+             f"{report.off_question_answers} ({report.off_question_right})"),
             ("seconds per question (p50)", f"{report.seconds_per_question_p50:.2f}")]
     bands = [f"| {b['band']} | {b['answers']} | {'-' if b['right'] is None else format(b['right'], '.2f')} |"
              for b in report.calibration]

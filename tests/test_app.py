@@ -1072,6 +1072,19 @@ def test_names_and_rates_the_passages_lack_are_named_under_the_answer(stores, re
     assert "资料中没有这些说法：Globex Industries、monthly" in render.confidence_markdown(turn, "zh")
 
 
+def test_an_answer_about_something_else_in_its_passage_is_flagged_under_it(stores, tmp_path):
+    """A walkthrough: "Lena Brandt [1]" (the data protection officer) for who approves claims, at 88% (high)."""
+    (tmp_path / "handbook.txt").write_text(
+        "Claims above EUR 1,000 need approval by the Finance Director, Ingrid Vos. The company's data protection "
+        "officer is Lena Brandt (dpo@northwind.example).", encoding="utf-8")
+    services = make_services(stores, tmp_path, ScriptedEngine("Lena Brandt (dpo@northwind.example) [1]."))
+    knowledge.ingest_files(services, "s", [str(tmp_path / "handbook.txt")])
+    turn = list(chat.chat_stream(services, "s", "Who must approve expense claims above EUR 1,000?", []))[-1][-1]
+    assert turn.off_question and turn.confidence <= 0.5
+    assert "does not mention what you asked" in render.confidence_markdown(turn)
+    assert "答非所问" in render.confidence_markdown(turn, "zh")
+
+
 def test_a_refusal_for_a_number_no_passage_holds_names_the_number():
     turn = render.Turn("What happened in the 9th century?", answer="x", confidence=0.9, not_found=True,
                        absent_numbers=("9th",), finished=True)

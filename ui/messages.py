@@ -36,6 +36,8 @@ EN = {
     "chat.confidence": "**Confidence: {confidence}** ({level})",
     "chat.unsupported_numbers": "⚠️ Not in the passages: {numbers}. Check these numbers against the sources.",
     "chat.unsupported_words": "⚠️ The passages do not say: {words}. Check these against the sources.",
+    "chat.off_question": "⚠️ The answer comes from a part of the passage that does not mention what you asked: it may "
+                         "answer something else. Check it against the sources.",
     "level.high": "high",
     "level.medium": "medium",
     "level.low": "low",
@@ -154,6 +156,7 @@ ZH = {
     "chat.confidence": "**可信度：{confidence}**（{level}）",
     "chat.unsupported_numbers": "⚠️ 资料中没有这些数字：{numbers}。请对照来源核实。",
     "chat.unsupported_words": "⚠️ 资料中没有这些说法：{words}。请对照来源核实。",
+    "chat.off_question": "⚠️ 这个回答出自资料中没有提到你所问内容的部分，可能答非所问。请对照来源核实。",
     "level.high": "高",
     "level.medium": "中",
     "level.low": "低",

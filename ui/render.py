@@ -117,6 +117,7 @@ class Turn:
     looped: bool = False  # the engine cut the answer short in a loop
     unsupported_numbers: tuple[str, ...] = ()  # numbers the answer states that no source holds
     unsupported_words: tuple[str, ...] = ()  # names and rates ("per month") the answer states that no source holds
+    off_question: bool = False  # the passage sentences the answer rests on do not mention what was asked
     absent_numbers: tuple[str, ...] = ()  # a "not found" reply's: the question's numbers that no source holds
 
 
@@ -211,6 +212,8 @@ def confidence_markdown(turn: Turn | None, lang: str = "en") -> str:
         line += "  \n" + say(lang, "chat.unsupported_numbers", numbers=escape(", ".join(turn.unsupported_numbers)))
     if turn.unsupported_words:
         line += "  \n" + say(lang, "chat.unsupported_words", words=escape(listed(lang, turn.unsupported_words)))
+    if turn.off_question:
+        line += "  \n" + say(lang, "chat.off_question")
     return line
 
 

@@ -59,6 +59,8 @@ class Answer:
             passage says 4410): the confidence is halved and the reader asked to check them.
         unsupported_words: names and rates the answer states that its sources, their file names and the question
             do not ("Acme" where the contract names Northwind, "每月" for "per year"): treated like numbers.
+        off_question: the passage sentences the answer rests on share no word with the question ("Lena Brandt",
+            the data protection officer, for who approves claims): the confidence is halved and the reader warned.
         absent_numbers: for a "not found" reply, the numbers the question states that no passage holds ("9th"
             in "the 9th century" over passages about 911): why the model was not asked.
     """
@@ -73,6 +75,7 @@ class Answer:
     unsupported_numbers: tuple[str, ...] = field(default_factory=tuple)
     unsupported_words: tuple[str, ...] = field(default_factory=tuple)
     absent_numbers: tuple[str, ...] = field(default_factory=tuple)
+    off_question: bool = False
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,28 @@ def test_a_number_the_question_states_and_no_passage_holds_is_absent(question, a
 def test_what_the_passages_hold_or_the_question_only_counts_is_not_absent(question):
     sources = [*NORMANS, Source(2, "report_2022.pdf", 1, "Revenue grew.", 0.8)]
     assert absent_numbers(question, sources) == ()
+
+
+HANDBOOK = ("5. Expenses\nExpense claims must be submitted within 30 days of the expense through the Ledgerly portal. "
+            "Claims above EUR 1,000 need approval by the Finance Director, Ingrid Vos.\n\n7. Contacts\nThe head of "
+            "People Operations is Samuel Okafor. The company's data protection officer is Lena Brandt "
+            "(dpo@northwind.example).")
+APPROVER = "Who must approve expense claims above EUR 1,000?"
+
+
+@pytest.mark.parametrize(("answer", "flagged"), [
+    ("Lena Brandt (dpo@northwind.example) [1].", True),  # the walkthrough's answer, at 88% confidence
+    ("The Finance Director, Ingrid Vos [1].", False),
+    ("Claims above EUR 1,000 need approval by Ingrid Vos [1].", False),
+    ("Samuel Okafor and Lena Brandt [1].", True),
+    ("Expense claims need approval [1].", False),  # nothing of its own to look up
+    ("Marie Curie [1].", False),  # not in the passage: the name check's business, not this one's
+])
+def test_an_answer_resting_on_sentences_about_something_else_is_flagged(answer, flagged):
+    from assistant.tasks.grounding import off_question
+
+    sources = [Source(1, "handbook.txt", 1, HANDBOOK, 1.0)]
+    assert off_question(answer, sources, APPROVER, (1,)) is flagged
+    final = finish_answer(answer, sources, "en", APPROVER)
+    assert final.off_question is flagged
+    assert final.confidence <= (0.5 if flagged else 1.0)
