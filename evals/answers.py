@@ -68,6 +68,8 @@ class AnswerReport:
     unsupported_word_right: int = 0  # of those, answers that are right all the same
     off_question_answers: int = 0  # answers resting on passage sentences that share no word with the question
     off_question_right: int = 0  # of those, answers that are right all the same
+    repeats_question_answers: int = 0  # answers with no words of their own (the question's, or a bare "[1]")
+    repeats_question_right: int = 0  # of those, answers that are right all the same
     number_refusals: int = 0  # refused without the model: the question's own number is in no passage
     rows: list[dict] = field(default_factory=list)
 
@@ -151,6 +153,7 @@ def ask(kb, engine, question: Question, options=None) -> dict:
             "unsupported_numbers": list(final.unsupported_numbers) if final else [],
             "unsupported_words": list(final.unsupported_words) if final else [],
             "off_question": bool(final and final.off_question),
+            "repeats_question": bool(final and final.repeats_question),
             "absent_numbers": list(final.absent_numbers) if final else [],
             "seconds": time.perf_counter() - started}
 
@@ -227,6 +230,8 @@ def summarise(rows: list[dict], model: str) -> AnswerReport:
         unsupported_word_right=sum(bool(r.get("unsupported_words")) and is_right(r) for r in rows),
         off_question_answers=sum(bool(r.get("off_question")) for r in rows),
         off_question_right=sum(bool(r.get("off_question")) and is_right(r) for r in rows),
+        repeats_question_answers=sum(bool(r.get("repeats_question")) for r in rows),
+        repeats_question_right=sum(bool(r.get("repeats_question")) and is_right(r) for r in rows),
         number_refusals=sum(bool(r.get("absent_numbers")) for r in rows), rows=rows)
 
 
@@ -269,6 +274,8 @@ def format_markdown(report: AnswerReport) -> str:
              f"{report.unsupported_word_answers} ({report.unsupported_word_right})"),
             ("answers resting on sentences that share no word with the question (right all the same)",
              f"{report.off_question_answers} ({report.off_question_right})"),
+            ("answers with no words of their own (right all the same)",
+             f"{report.repeats_question_answers} ({report.repeats_question_right})"),
             ("seconds per question (p50)", f"{report.seconds_per_question_p50:.2f}")]
     bands = [f"| {b['band']} | {b['answers']} | {'-' if b['right'] is None else format(b['right'], '.2f')} |"
              for b in report.calibration]

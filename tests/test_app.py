@@ -1083,6 +1083,9 @@ def test_an_answer_about_something_else_in_its_passage_is_flagged_under_it(store
     assert turn.off_question and turn.confidence <= 0.5
     assert "does not mention what you asked" in render.confidence_markdown(turn)
     assert "答非所问" in render.confidence_markdown(turn, "zh")
+    echo = render.Turn("Who made Ralph earl?", answer="[1]", confidence=0.4, repeats_question=True, finished=True)
+    assert "only repeats your question" in render.confidence_markdown(echo)
+    assert "只是重复了你的问题" in render.confidence_markdown(echo, "zh")
 
 
 def test_a_refusal_for_a_number_no_passage_holds_names_the_number():

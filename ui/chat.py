@@ -110,7 +110,7 @@ def apply_event(turn: Turn, event, generation, lang: str = "en") -> None:
             turn.answer, turn.cited = event.text, event.cited
             turn.confidence, turn.not_found = event.confidence, event.not_found
             turn.unsupported_numbers, turn.unsupported_words = event.unsupported_numbers, event.unsupported_words
-            turn.off_question = event.off_question
+            turn.off_question, turn.repeats_question = event.off_question, event.repeats_question
             turn.absent_numbers = event.absent_numbers
         case Done(finish_reason=reason, usage=usage):
             generation.done(usage.completion_tokens)

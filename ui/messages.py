@@ -38,6 +38,8 @@ EN = {
     "chat.unsupported_words": "⚠️ The passages do not say: {words}. Check these against the sources.",
     "chat.off_question": "⚠️ The answer comes from a part of the passage that does not mention what you asked: it may "
                          "answer something else. Check it against the sources.",
+    "chat.repeats_question": "⚠️ The answer only repeats your question: it adds nothing from the passages. Read the "
+                             "sources.",
     "level.high": "high",
     "level.medium": "medium",
     "level.low": "low",
@@ -157,6 +159,7 @@ ZH = {
     "chat.unsupported_numbers": "⚠️ 资料中没有这些数字：{numbers}。请对照来源核实。",
     "chat.unsupported_words": "⚠️ 资料中没有这些说法：{words}。请对照来源核实。",
     "chat.off_question": "⚠️ 这个回答出自资料中没有提到你所问内容的部分，可能答非所问。请对照来源核实。",
+    "chat.repeats_question": "⚠️ 这个回答只是重复了你的问题，没有给出资料中的内容。请阅读来源。",
     "level.high": "高",
     "level.medium": "中",
     "level.low": "低",

@@ -118,6 +118,7 @@ class Turn:
     unsupported_numbers: tuple[str, ...] = ()  # numbers the answer states that no source holds
     unsupported_words: tuple[str, ...] = ()  # names and rates ("per month") the answer states that no source holds
     off_question: bool = False  # the passage sentences the answer rests on do not mention what was asked
+    repeats_question: bool = False  # the answer has no words of its own
     absent_numbers: tuple[str, ...] = ()  # a "not found" reply's: the question's numbers that no source holds
 
 
@@ -214,6 +215,8 @@ def confidence_markdown(turn: Turn | None, lang: str = "en") -> str:
         line += "  \n" + say(lang, "chat.unsupported_words", words=escape(listed(lang, turn.unsupported_words)))
     if turn.off_question:
         line += "  \n" + say(lang, "chat.off_question")
+    if turn.repeats_question:
+        line += "  \n" + say(lang, "chat.repeats_question")
     return line
 
 

@@ -16,7 +16,8 @@ from assistant.generation import Engine, without_loop
 from assistant.reasoning import Message
 from assistant.safety import document_stream
 from assistant.tasks.events import Answer, Source, Sources, SummaryScope
-from assistant.tasks.grounding import absent_numbers, off_question, unsupported_numbers, unsupported_words
+from assistant.tasks.grounding import (absent_numbers, off_question, repeats_question, unsupported_numbers,
+                                       unsupported_words)
 from assistant.tasks.phrasing import without_instructions
 from assistant.tasks.summary import (REQUEST_TERMS, is_summary_request, name_terms, named_documents, spread_chunks,
                                      whole_documents)
@@ -290,11 +291,11 @@ def finish_answer(text: str, sources: list[Source], lang: str, question: str = "
     text = _without_markers_beyond(text, len(sources))
     cited = tuple(dict.fromkeys(n for n in map(int, _CITATION.findall(text)) if 1 <= n <= len(sources)))
     numbers, words = unsupported_numbers(text, sources), unsupported_words(text, sources, question)
-    elsewhere = off_question(text, sources, question, cited)
-    trust = confidence(text, sources, cited, invalid) * (0.5 if numbers or words or elsewhere else 1.0)
+    elsewhere, echo = off_question(text, sources, question, cited), repeats_question(text, question)
+    trust = confidence(text, sources, cited, invalid) * (0.5 if numbers or words or elsewhere or echo else 1.0)
     return Answer(text.strip(), cited, round(trust, 2), invalid_citations=invalid,
                   attributed=tuple(n for n in added if n not in valid), unsupported_numbers=numbers,
-                  unsupported_words=words, off_question=elsewhere)
+                  unsupported_words=words, off_question=elsewhere, repeats_question=echo)
 
 
 def _without_source_headers(text: str, sources: list[Source]) -> str:

@@ -61,6 +61,7 @@ class Answer:
             do not ("Acme" where the contract names Northwind, "每月" for "per year"): treated like numbers.
         off_question: the passage sentences the answer rests on share no word with the question ("Lena Brandt",
             the data protection officer, for who approves claims): the confidence is halved and the reader warned.
+        repeats_question: the answer has no words of its own, only the question's (or a bare "[1]"): the same.
         absent_numbers: for a "not found" reply, the numbers the question states that no passage holds ("9th"
             in "the 9th century" over passages about 911): why the model was not asked.
     """
@@ -76,6 +77,7 @@ class Answer:
     unsupported_words: tuple[str, ...] = field(default_factory=tuple)
     absent_numbers: tuple[str, ...] = field(default_factory=tuple)
     off_question: bool = False
+    repeats_question: bool = False
 
 
 @dataclass(frozen=True)

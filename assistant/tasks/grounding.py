@@ -201,6 +201,17 @@ def off_question(text: str, sources: Sequence[Source], question: str, cited: Seq
     return bool(holding) and not any(asked & words for words in holding)
 
 
+def repeats_question(text: str, question: str) -> bool:
+    """Whether the answer has no words of its own: it only repeats the question ("France is a region in France [1]."
+    for "What is France a region of?") or is a bare marker ("[1]"). A yes or a no is an answer."""
+    bare = _CITATION.sub(" ", text)
+    return bool(question.strip()) and not set(query_terms(bare)) - set(query_terms(question)) \
+        and not _YES_NO.search(bare)
+
+
+_YES_NO = re.compile(r"\b(?:yes|no|not|true|false|none|neither)\b|[是否不没对无]", re.IGNORECASE)
+
+
 _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|rather than|instead of)\b|n't\b|不|没有|并非|而非|并未",
                        re.IGNORECASE)
 

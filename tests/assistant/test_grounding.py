@@ -155,3 +155,20 @@ def test_an_answer_resting_on_sentences_about_something_else_is_flagged(answer, 
     final = finish_answer(answer, sources, "en", APPROVER)
     assert final.off_question is flagged
     assert final.confidence <= (0.5 if flagged else 1.0)
+
+
+@pytest.mark.parametrize(("answer", "question", "flagged"), [
+    ("France is a region in France [1].", "What is France a region of?", True),  # SQuAD 2.0, the 0.5B
+    ("[1]", "Who made Ralph earl?", True),
+    ("Margaret's husband was Margaret [1].", "Who was Margaret's husband?", True),
+    ("Yes [1].", "Is France a region?", False),  # a yes or a no answers
+    ("不是 [1]。", "法国是一个地区吗？", False),
+    ("Normandy [1].", "What is France a region of?", False),
+])
+def test_an_answer_with_no_words_of_its_own_is_flagged(answer, question, flagged):
+    from assistant.tasks.grounding import repeats_question
+
+    assert repeats_question(answer, question) is flagged
+    final = finish_answer(answer, [Source(1, "normans.txt", 1, "Normandy is a region in France.", 1.0)], "en",
+                          question)
+    assert final.repeats_question is flagged and final.confidence <= (0.5 if flagged else 1.0)
