@@ -50,7 +50,7 @@ def unit_starts(text: str) -> list[int]:
     return [m.end() for m in _LINE_START.finditer(text) if _UNIT_START.match(text, m.end())]
 
 
-@functools.lru_cache(maxsize=64)  # contract review asks once per sentence and clause type of a chunk
+@functools.lru_cache(maxsize=64)  # contract review asks once per sentence of a chunk, with the chunk's text
 def wrap_breaks(text: str) -> frozenset[int]:
     """The positions of the line breaks (and the spaces around them) a PDF put inside Chinese sentences:
     "不得\n向第三方披露" is one sentence, and joined with a space it reads "不得 向".

@@ -19,7 +19,6 @@ from ui.services import Services, picked_document
 FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files, name, fraction, message)
 
 
-
 # ---------------------------------------------------------------- handlers (plain functions, tested directly)
 
 

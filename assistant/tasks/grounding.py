@@ -192,7 +192,7 @@ def off_question(text: str, sources: Sequence[Source], question: str, cited: Seq
     is about something else. An answer with no words of its own, or none found in a sentence, is not judged here.
     """
     asked = set(query_terms(question))
-    new = set(query_terms(_CITATION.sub(" ", text))) - asked
+    new = _own_words(text, question)
     if not asked or not new:
         return False
     chosen = [s for s in sources if s.number in cited] or list(sources)
@@ -204,9 +204,12 @@ def off_question(text: str, sources: Sequence[Source], question: str, cited: Seq
 def repeats_question(text: str, question: str) -> bool:
     """Whether the answer has no words of its own: it only repeats the question ("France is a region in France [1]."
     for "What is France a region of?") or is a bare marker ("[1]"). A yes or a no is an answer."""
-    bare = _CITATION.sub(" ", text)
-    return bool(question.strip()) and not set(query_terms(bare)) - set(query_terms(question)) \
-        and not _YES_NO.search(bare)
+    return bool(question.strip()) and not _own_words(text, question) and not _YES_NO.search(_CITATION.sub(" ", text))
+
+
+def _own_words(text: str, question: str) -> set[str]:
+    """The answer's terms that the question lacks (citation markers aside)."""
+    return set(query_terms(_CITATION.sub(" ", text))) - set(query_terms(question))
 
 
 _YES_NO = re.compile(r"\b(?:yes|no|not|true|false|none|neither)\b|[是否不没对无]", re.IGNORECASE)
