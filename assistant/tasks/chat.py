@@ -439,13 +439,17 @@ def rewrite_question(engine: Engine, question: str, history: Sequence[Message],
 
 
 def rewrites(rewritten: str, question: str) -> bool:
-    """Whether a model's rewrite is the question again: it cites nothing and keeps at least half the question's own
-    words. Small models answer instead: the 0.5B turned "And what about for a material breach?" after a question
-    on termination for convenience into "Nine (90) days' prior written notice is needed … [1]." (a walkthrough)."""
-    if _CITATION.search(rewritten):
+    """Whether a model's rewrite is the question again: it cites nothing, still asks when the question asked, and
+    keeps at least half the question's own words. Small models answer instead: the 0.5B turned "And what about for a
+    material breach?" after a question on termination for convenience into "Nine (90) days' prior written notice is
+    needed … [1]." (a walkthrough), and "What is the capital of France?" into "The capital of France is Paris."."""
+    if _CITATION.search(rewritten) or (_ASKS.search(question) and not _ASKS.search(rewritten)):
         return False
     wanted = set(query_terms(question)) - REQUEST_TERMS
     return len(wanted & set(query_terms(rewritten))) * 2 >= len(wanted)
+
+
+_ASKS = re.compile(r"[?？]|什么|多少|哪|谁|吗|怎么|如何|是否|几")
 
 
 def language(text: str) -> str:

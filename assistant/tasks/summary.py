@@ -28,6 +28,13 @@ REQUEST_TERMS = SUMMARY_TERMS | frozenset(
     "要点 主要 内容 全文 文档 文件 详细 一下 介绍 说明 列出 请 告诉 章节 部分 全部 整个 这份 该".split())
 
 
+# Words that ask for a document's main points, not for a part of it ("the five most important rules in the
+# handbook"): a handbook that says "rules" somewhere is still named by it.
+OVERVIEW_TERMS = frozenset(
+    "most important major essential rules points terms topics obligations provisions requirements ideas things "
+    "messages takeaways one two three four five six seven eight nine ten 重点".split())
+
+
 @dataclass(frozen=True)
 class WholeDocument:
     """A stored document a summary can read from start to end.
@@ -69,9 +76,14 @@ def _reader(base, doc_id: int) -> Callable[[], Sequence[Chunk]]:
     return functools.cache(lambda: base.chunks(doc_id))
 
 
-# Asking what a document says, in other words than "summarise": 员工手册讲了哪些内容？ What is the lease about?
+# Asking what a document says, in other words than "summarise": 员工手册讲了哪些内容？ What is the lease about? What
+# are the main rules in the handbook? (Its words "rules", "important" are in no passage: session 18's walkthrough got
+# "not in your documents" for "List the five most important rules in the handbook.")
 _SUMMARY_PHRASES = re.compile(
-    r"主要内容|大意|概要|(?:讲|说|写)(?:了|的是)?(?:什么|哪些)|what(?:'s| is| does)\b.{1,80}\b(?:about|cover|say)\b",
+    r"主要(?:内容|规定|条款|规则)|要点|重点|大意|概要|(?:讲|说|写)(?:了|的是)?(?:什么|哪些)"
+    r"|what(?:'s| is| does)\b.{1,80}\b(?:about|cover|say)\b|\btakeaways\b"
+    r"|\b(?:main|key|most important|important|major|essential)\s+(?:\w+\s+)?"
+    r"(?:rules|points|terms|topics|obligations|provisions|requirements|ideas|things|messages)\b",
     re.IGNORECASE)
 
 
@@ -90,7 +102,7 @@ def named_documents(question: str, documents: Sequence[WholeDocument]) -> list[W
     best-named ones win. None named: [] (a topic, "summarise the termination rules": retrieval's job).
     """
     # split as name_terms splits a name: "northwind_handbook.docx", typed as the table shows it, is three words
-    wanted = set(query_terms(_name_words(question))) - REQUEST_TERMS
+    wanted = set(query_terms(_name_words(question))) - REQUEST_TERMS - OVERVIEW_TERMS
     if not wanted:
         return [d for d in documents if not d.shared] or list(documents)
     shares = {id(d): _naming(wanted, d) for d in documents}

@@ -189,11 +189,25 @@ def test_a_rewrite_that_answers_instead_is_not_searched_for(kb, tmp_path):
     ("What happens on a material breach of the Harbor Analytics agreement?", True),
     ("For a material breach, ninety (90) days' notice is needed [1].", False),
     ("Nine (90) days' prior written notice is needed to terminate the agreement for convenience.", False),
+    ("A material breach of the agreement lets the other party terminate it.", False),  # an answer: it no longer asks
 ])
 def test_a_rewrite_keeps_the_questions_words_and_cites_nothing(rewritten, usable):
     from assistant.tasks.chat import rewrites
 
     assert rewrites(rewritten, "And what about for a material breach?") is usable
+
+
+@pytest.mark.parametrize(("rewritten", "question", "usable"), [
+    ("The capital of France is Paris.", "What is the capital of France?", False),  # the 0.5B, session 18
+    ("What is the capital of France?", "What is the capital of France?", True),
+    ("Summarise the handbook's leave rules", "Summarise its leave rules", True),  # no question mark to keep
+    ("违约的后果是什么", "那违约呢？", True),
+    ("违约方应当支付违约金。", "那违约呢？", False),
+])
+def test_a_question_is_rewritten_as_a_question(rewritten, question, usable):
+    from assistant.tasks.chat import rewrites
+
+    assert rewrites(rewritten, question) is usable
 
 
 def test_refused_exchanges_stay_out_of_the_models_prompt_but_not_out_of_the_rewrite(filled_kb):

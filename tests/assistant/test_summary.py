@@ -39,6 +39,12 @@ def document(name: str, pages: list[int], added_at: float = 0.0, shared: bool = 
     ("What is the termination notice period?", False),
     ("Describe the payroll policy.", False),
     ("本合同的管辖法律是什么？", False),
+    ("List the five most important rules in the handbook.", True),  # session 18: refused by the relevance gate
+    ("What are the main rules in the handbook?", True),
+    ("What are the key terms of this contract?", True),
+    ("这份合同的要点有哪些？", True),
+    ("What are the rules about leave?", False),
+    ("Which terms apply to late payment?", False),
 ])
 def test_summary_requests_are_told_from_questions(question, expected):
     assert is_summary_request(question) is expected
@@ -163,3 +169,13 @@ def test_a_word_of_the_documents_title_names_it_too():
                                                for i, text in enumerate(pages)])
     assert named_documents("Summarise the employee handbook", [titled]) == [titled]
     assert named_documents("Summarise the payroll rules of the handbook", [titled]) == []
+
+
+
+def test_a_request_for_a_documents_main_points_names_it_though_its_text_has_those_words():
+    """Session 18: "List the five most important rules in the handbook." was refused by the relevance gate."""
+    name, pages = "handbook.pdf", ["Employee Handbook", "Important: these rules apply to every employee."]
+    titled = WholeDocument(name, 0.0, lambda: [Chunk(1, name, i + 1, i, text, 0, len(text))
+                                               for i, text in enumerate(pages)])
+    assert named_documents("List the five most important rules in the handbook.", [titled]) == [titled]
+    assert named_documents("What are the main rules in the employee handbook?", [titled]) == [titled]
