@@ -119,12 +119,10 @@ def refresh_on_change(demo: gr.Blocks, services: Services, knowledge: KnowledgeT
     def pickers(request: gr.Request):
         return gr.Dropdown(choices=document_choices(services, request.session_hash), value=None)
 
-    def table(request: gr.Request):
+    def table_and_picker(failed, request: gr.Request):
         lang = request_language(request)
-        return table_frame(documents_table(services, request.session_hash, lang=lang), lang, "documents")
-
-    def table_and_picker(request: gr.Request):
-        return table(request), pickers(request)
+        rows = documents_table(services, request.session_hash, failed or [], lang)
+        return table_frame(rows, lang, "documents"), pickers(request)
 
     def headers(request: gr.Request):
         """Table header rows in the visitor's language from the start (labels elsewhere translate in the page)."""
@@ -141,7 +139,8 @@ def refresh_on_change(demo: gr.Blocks, services: Services, knowledge: KnowledgeT
     for dependency in knowledge.removed:  # its reports were deleted with it: no quotes or dead downloads remain
         dependency.then(no_review, None, contracts.view, api_visibility="private")
     # A contract uploaded in the review tab joined the documents: the delete picker must offer it too.
-    knowledge.tab.select(table_and_picker, None, [knowledge.table, knowledge.picker], api_visibility="private")
+    knowledge.tab.select(table_and_picker, knowledge.failed, [knowledge.table, knowledge.picker],
+                         api_visibility="private")
 
 
 def follow_language(demo: gr.Blocks, services: Services, status: gr.Markdown, chat: ChatTab) -> None:

@@ -78,6 +78,26 @@ def test_ingest_reports_every_file_and_lists_failures(stores, docs, tmp_path):
     assert (0, 2, "handbook.docx", 1.0) in seen and (1, 2, "<b>evil<b>.pdf", 1.0) in seen  # a bar per file
 
 
+def test_a_failed_upload_stays_in_the_table_until_it_comes_again_or_all_is_cleared(stores, docs, tmp_path):
+    """A walkthrough: a failed upload's row vanished from the documents table at the next delete."""
+    services = make_services(stores, tmp_path)
+    bad = factory.empty_file(tmp_path / "broken.pdf")
+    results, _ = knowledge.ingest_results(services, "s", [str(docs["docx"]), str(bad), str(docs["gbk_txt"])])
+    failed = knowledge.failed_rows([], results)
+    assert [row[0] for row in failed] == ["broken.pdf"]
+    table, _ = knowledge.delete_document(services, "s", "handbook.docx", failed=failed)
+    assert [row[0] for row in table] == ["contract_gbk.txt", "broken.pdf"]
+    assert table[-1][-1] == "error: the file is empty (0 bytes)"  # its name is in its own column
+    fixed = tmp_path / "fixed" / "broken.pdf"
+    fixed.parent.mkdir()
+    fixed.write_bytes(docs["text_pdf"].read_bytes())
+    results, _ = knowledge.ingest_results(services, "s", [str(fixed)])
+    assert knowledge.failed_rows(failed, results) == []  # uploaded again, and indexed: its error row goes
+    table, _ = knowledge.ingest_files(services, "s", [str(docs["docx"])], failed=failed)
+    assert table[-1][0] == "broken.pdf"  # another file's upload keeps it
+    assert knowledge.clear_documents(services, "s")[0] == []
+
+
 def test_delete_and_clear(stores, docs, tmp_path):
     services = make_services(stores, tmp_path)
     knowledge.ingest_files(services, "s", [str(docs["docx"]), str(docs["gbk_txt"])])
@@ -159,10 +179,10 @@ def test_clear_all_asks_the_browser_to_confirm_and_cancel_deletes_nothing(stores
     clear = dependency(demo, (button, "click"))
     assert "confirm(" in clear["js"] and "删除你的全部文档" in clear["js"] and len(clear["inputs"]) == 1
     request = SimpleNamespace(session_hash="s", headers={})
-    assert demo.fns[clear["id"]].fn(False, request) == (gr.skip(), gr.skip())  # Cancel
+    assert demo.fns[clear["id"]].fn(False, request) == (gr.skip(),) * 3  # Cancel
     assert knowledge.document_choices(services, "s")
-    table, message = demo.fns[clear["id"]].fn(True, request)
-    assert table.empty and "removed" in message and knowledge.document_choices(services, "s") == []
+    table, message, failed = demo.fns[clear["id"]].fn(True, request)
+    assert table.empty and "removed" in message and knowledge.document_choices(services, "s") == [] and failed == []
 
 
 # ---------------------------------------------------------------- chat
@@ -679,7 +699,9 @@ def test_knowledge_tab_refreshes_its_table_and_delete_picker(stores, docs, tmp_p
     selected = dependency(demo, (tab, "select"))
     assert selected["outputs"] == [component_id(demo, "documents"), component_id(demo, "knowledge-pick")]
     knowledge.ingest_files(services, "s", [str(docs["docx"])])  # as a contract upload would
-    _, picker = demo.fns[selected["id"]].fn(SimpleNamespace(session_hash="s", headers={}))
+    failed = [["broken.pdf", 0, 0, 0, "error: the file is empty"]]
+    table, picker = demo.fns[selected["id"]].fn(failed, SimpleNamespace(session_hash="s", headers={}))
+    assert table.values.tolist()[-1] == failed[0]  # a failed upload's row stays when the tab is opened again
     assert picker.choices == [("handbook.docx", knowledge.document_choices(services, "s")[0][1])]
     doc_id, pick = picker.choices[0][1], component_id(demo, "knowledge-pick")
     deleted = dependency(demo, None, api_name="delete_document")
@@ -688,7 +710,7 @@ def test_knowledge_tab_refreshes_its_table_and_delete_picker(stores, docs, tmp_p
     request = SimpleNamespace(session_hash="s", headers={})
     assert demo.fns[refresh["id"]].fn(doc_id, request).value == doc_id  # a cancelled delete keeps the pick
     assert demo.fns[refresh["id"]].fn(999, request).value is None
-    assert demo.fns[deleted["id"]].fn(doc_id, False, request) == (gr.skip(), gr.skip())  # Cancel deletes nothing
+    assert demo.fns[deleted["id"]].fn(doc_id, False, [], request) == (gr.skip(), gr.skip())  # Cancel deletes nothing
     assert knowledge.document_choices(services, "s")
 
 

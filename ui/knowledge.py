@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,33 +23,47 @@ FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files
 
 
 def ingest_files(services: Services, session_id: str, files: list[str] | None,
-                 progress: FileProgress | None = None, lang: str = "en") -> tuple[list[list], str]:
-    """Ingest uploads one file at a time into the visitor's own store; returns (table, report)."""
+                 progress: FileProgress | None = None, lang: str = "en",
+                 failed: Sequence[list] = ()) -> tuple[list[list], str]:
+    """Ingest uploads one file at a time into the visitor's own store; returns (table, report). `failed`: the rows
+    of earlier uploads that failed, kept in the table unless a file of the same name comes again."""
+    results, report = ingest_results(services, session_id, files, progress, lang)
+    return documents_table(services, session_id, failed_rows(failed, results, lang), lang), report
+
+
+def ingest_results(services: Services, session_id: str, files: list[str] | None,
+                   progress: FileProgress | None = None, lang: str = "en") -> tuple[list[IngestResult], str]:
+    """Ingest uploads one file at a time into the visitor's own store; returns (results, report)."""
     if not files:
-        return documents_table(services, session_id, lang=lang), say(lang, "ingest.choose")
+        return [], say(lang, "ingest.choose")
     try:
         kb = services.stores.get(session_id)
     except KnowledgeError as error:
-        return documents_table(services, session_id, lang=lang), f"- ❌ {escape(knowledge_error_text(error, lang))}"
+        return [], f"- ❌ {escape(knowledge_error_text(error, lang))}"
     results: list[IngestResult] = []
     with services.metrics.track("ingest"):
         for index, path in enumerate(Path(f) for f in files):
             report = (lambda f, m, i=index, n=path.name: progress(i, len(files), n, f, m)) if progress else None
             results += kb.ingest([path], progress=report, names=[path.name])
-    lines = "\n".join(f"- {ingest_line(r, lang)}" for r in results)
-    return documents_table(services, session_id, results, lang), lines
+    return results, "\n".join(f"- {ingest_line(r, lang)}" for r in results)
 
 
-def documents_table(services: Services, session_id: str, recent: list[IngestResult] | None = None,
+def failed_rows(earlier: Sequence[list], results: Sequence[IngestResult], lang: str = "en") -> list[list]:
+    """The table rows of failed uploads: the earlier ones (a walkthrough's vanished after the next delete) unless a
+    file of that name came again in this batch, then this batch's."""
+    again = {r.file_name for r in results}
+    return [list(row) for row in earlier if row[0] not in again] + [
+        [r.file_name, 0, 0, 0, say(lang, "docs.error", error=error_text(r, lang).removeprefix(f"{r.file_name}: "))]
+        for r in results if r.status == "error"]  # the name is in its own column
+
+
+def documents_table(services: Services, session_id: str, failed: Sequence[list] = (),
                     lang: str = "en") -> list[list]:
-    """The visitor's documents plus this batch's failures (so no file disappears without a word)."""
+    """The visitor's documents, then the uploads that failed (so no file disappears without a word)."""
     indexed = say(lang, "docs.indexed")
     documents = services.stores.view(session_id).documents()
     label = labels(documents)
-    rows = [[label[d.doc_id], d.pages, d.ocr_pages, d.chunks, indexed] for d in documents]
-    rows += [[r.file_name, 0, 0, 0, say(lang, "docs.error", error=error_text(r, lang))]
-             for r in recent or [] if r.status == "error"]
-    return rows
+    return [[label[d.doc_id], d.pages, d.ocr_pages, d.chunks, indexed] for d in documents] + [list(r) for r in failed]
 
 
 def document_choices(services: Services, session_id: str) -> list[tuple[str, int]]:
@@ -71,20 +85,22 @@ def labels(documents: list[DocumentInfo]) -> dict[int, str]:
 
 
 def delete_document(services: Services, session_id: str, doc_id: int | str | None,
-                    lang: str = "en") -> tuple[list[list], str]:
-    """Delete one of the visitor's documents, named by id or file name (see `picked_document`)."""
+                    lang: str = "en", failed: Sequence[list] = ()) -> tuple[list[list], str]:
+    """Delete one of the visitor's documents, named by id or file name (see `picked_document`); the failed uploads'
+    rows stay."""
     kb = services.stores.view(session_id)
     documents = kb.documents()
     doc_id = picked_document(doc_id, {d.doc_id: d.name for d in documents})
     if doc_id is None:
-        return documents_table(services, session_id, lang=lang), say(lang, "docs.pick")
+        return documents_table(services, session_id, failed, lang), say(lang, "docs.pick")
     kb.delete(doc_id)
     services.forget_reports(session_id, doc_id)
     name = labels(documents)[doc_id]
-    return documents_table(services, session_id, lang=lang), say(lang, "docs.deleted", name=escape(name))
+    return documents_table(services, session_id, failed, lang), say(lang, "docs.deleted", name=escape(name))
 
 
 def clear_documents(services: Services, session_id: str, lang: str = "en") -> tuple[list[list], str]:
+    """Delete all the visitor's documents; the failed uploads' rows go too."""
     services.stores.view(session_id).clear()
     services.forget_reports(session_id)
     return documents_table(services, session_id, lang=lang), say(lang, "docs.cleared")
@@ -98,8 +114,8 @@ def confirm_clear_js() -> str:
 
 def confirm_delete_js() -> str:
     """Browser code for "Delete": the same, naming the picked document as the picker shows it."""
-    return (f"(doc, ok) => [doc, doc === null || doc === undefined || doc === '' ? true : "
-            f"{_confirm_call('docs.confirm_delete', name=True)}]")
+    return (f"(doc, ok, ...rest) => [doc, doc === null || doc === undefined || doc === '' ? true : "
+            f"{_confirm_call('docs.confirm_delete', name=True)}, ...rest]")
 
 
 def _confirm_call(key: str, name: bool = False) -> str:
@@ -131,6 +147,7 @@ class KnowledgeTab:
     picker: gr.Dropdown
     changed: list[gr.events.Dependency]
     removed: list[gr.events.Dependency]  # delete and clear all: a review shown of what was removed must go
+    failed: gr.State  # the table rows of the visitor's failed uploads (shown below their documents)
 
 
 def gradio_progress(progress: gr.Progress) -> FileProgress:
@@ -159,25 +176,27 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
             delete = gr.Button(t("knowledge.delete"), variant="stop", scale=1, elem_id="delete-document")
             clear = gr.Button(t("knowledge.clear"), variant="stop", scale=1, elem_id="clear-all")
         confirmed = gr.Checkbox(True, visible=False)  # set by the browser's confirm() before Delete or Clear all runs
+        failed = gr.State([])  # the table rows of this visitor's failed uploads
 
-    def on_ingest(files, request: gr.Request, progress=gr.Progress()):
+    def on_ingest(files, earlier, request: gr.Request, progress=gr.Progress()):
         lang = request_language(request)
-        rows, report = ingest_files(services, request.session_hash, files, gradio_progress(progress), lang)
-        return table_frame(rows, lang, "documents"), report
+        results, report = ingest_results(services, request.session_hash, files, gradio_progress(progress), lang)
+        kept = failed_rows(earlier or [], results, lang)
+        return table_frame(documents_table(services, request.session_hash, kept, lang), lang, "documents"), report, kept
 
-    def on_delete(doc_id, confirm: bool, request: gr.Request):
+    def on_delete(doc_id, confirm: bool, earlier, request: gr.Request):
         if not confirm:  # the visitor cancelled the browser's confirmation
             return gr.skip(), gr.skip()
         lang = request_language(request)
-        rows, message = delete_document(services, request.session_hash, doc_id, lang)
+        rows, message = delete_document(services, request.session_hash, doc_id, lang, earlier or [])
         return table_frame(rows, lang, "documents"), message
 
     def on_clear(confirm: bool, request: gr.Request):
         if not confirm:  # the visitor cancelled the browser's confirmation
-            return gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip()
         lang = request_language(request)
         rows, message = clear_documents(services, request.session_hash, lang)
-        return table_frame(rows, lang, "documents"), message
+        return table_frame(rows, lang, "documents"), message, []
 
     def refresh_picker(current, request: gr.Request):  # a pick that still exists stays (e.g. a cancelled delete)
         choices = document_choices(services, request.session_hash)
@@ -190,14 +209,15 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
     # files are in (their report lines stay): the next "Add" sends only new files, never deleted ones again.
     locked = [*locked, upload]
     lock = ingest_button.click(interactive(False), None, locked, queue=False, api_visibility="private")
-    indexing = lock.then(on_ingest, [upload], [table, report], api_name="ingest", concurrency_id="ingest",
+    indexing = lock.then(on_ingest, [upload, failed], [table, report, failed], api_name="ingest", concurrency_id="ingest",
                          concurrency_limit=services.settings.ingest_concurrency)
     indexing.success(lambda: None, None, upload, queue=False, api_visibility="private")
     indexing.then(interactive(True), None, locked, queue=False, api_visibility="private")
-    deleted = delete.click(on_delete, [picker, confirmed], [table, report], js=confirm_delete_js(),
+    deleted = delete.click(on_delete, [picker, confirmed, failed], [table, report], js=confirm_delete_js(),
                            api_name="delete_document")
-    cleared = clear.click(on_clear, [confirmed], [table, report], js=confirm_clear_js(), api_name="clear_documents")
+    cleared = clear.click(on_clear, [confirmed], [table, report, failed], js=confirm_clear_js(),
+                          api_name="clear_documents")
     changed = [indexing, deleted, cleared]
     for dependency in changed:
         dependency.then(refresh_picker, picker, picker, api_visibility="private")
-    return KnowledgeTab(tab, table, indexing, picker, changed, removed=[deleted, cleared])
+    return KnowledgeTab(tab, table, indexing, picker, changed, removed=[deleted, cleared], failed=failed)

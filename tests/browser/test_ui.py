@@ -52,7 +52,8 @@ def browser():
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("upload")
-    return {"report": factory.text_pdf(folder / "report.pdf"), "contract": factory.contract_pdf(folder / "contract.pdf")}
+    return {"report": factory.text_pdf(folder / "report.pdf"), "contract": factory.contract_pdf(folder / "contract.pdf"),
+            "broken": factory.empty_file(folder / "broken.pdf")}
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +84,14 @@ def shoot(page, tab: str) -> None:
 
 def test_upload_then_ask_streams_a_cited_answer(alice, files):
     page = alice
-    page.locator("#upload input[type=file]").set_input_files(str(files["report"]))
+    page.locator("#upload input[type=file]").set_input_files([str(files["report"]), str(files["broken"])])
     wait_text(page, "#upload", "KB")  # uploaded: the file shows its size
     page.locator("#ingest").click()
     wait_text(page, "#documents", "indexed")
     assert "report.pdf" in page.locator("#documents").inner_text()
     wait_text(page, "#ingest-report", "✅ report.pdf: 4 pages")
+    wait_text(page, "#ingest-report", "❌ broken.pdf")
+    assert "broken.pdf" in page.locator("#documents").inner_text()  # a failed file has its row too
     # the box empties once its files are in, so the next "Add" cannot send report.pdf again
     page.wait_for_function("() => !document.querySelector('#upload').innerText.includes('report.pdf')")
     shoot(page, "knowledge")
@@ -200,6 +203,7 @@ def test_contract_review_streams_findings_and_offers_reports(alice, files):
     page.locator("#delete-document").click()  # the picker takes values it never listed (API): its own still work
     wait_text(page, "#ingest-report", "Deleted contract.pdf")
     assert "contract.pdf" not in page.locator("#documents").inner_text()
+    assert "broken.pdf" in page.locator("#documents").inner_text()  # the failed upload's row outlives a delete
     open_tab(page, "Contract review")  # the review on show went with the removal: no quotes, no dead downloads
     page.wait_for_function("() => !document.querySelector('#findings').innerText.includes('Governing Law')")
     assert page.locator("#download-json").is_disabled() and "Review done" not in page.locator("#review-status").inner_text()
