@@ -141,23 +141,25 @@ def build_chat(services: Services, inputs: ChatTab) -> ChatTab:
     with gr.Tab(t("tab.chat"), id="chat"):
         turns = gr.State([], time_to_live=services.settings.session_ttl_s)
         asked = gr.Textbox(visible=False)  # the question being answered, so the box is free for the next one
+        # The question box comes after the sources, not inside the answer's column: on a phone the columns stack,
+        # and a walkthrough found the sources below the box and the examples, far from the answer they belong to.
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label=t("chat.title"), height=520, elem_id="chatbot", buttons=["copy"],
                                      allow_tags=False, feedback_options=None)
                 confidence = gr.Markdown(elem_id="confidence")
-                question.render()
-                with gr.Row():
-                    send.render()
-                    # red only while an answer streams: a bright Stop with nothing running looked clickable
-                    stop = gr.Button(t("chat.stop"), variant="secondary", elem_id="stop")
-                    clear = gr.Button(t("chat.clear"), elem_id="clear")
-                for code, examples in EXAMPLES.items():
-                    inputs.examples[code] = gr.Examples(examples, inputs=[question], label=t("chat.examples"),
-                                                        elem_id=f"examples-{code}", visible=code == "en").dataset
             with gr.Column(scale=2):
                 gr.Markdown(t("chat.sources_title"))
                 sources = gr.Markdown(elem_id="sources")
+        question.render()
+        with gr.Row():
+            send.render()
+            # red only while an answer streams: a bright Stop with nothing running looked clickable
+            stop = gr.Button(t("chat.stop"), variant="secondary", elem_id="stop")
+            clear = gr.Button(t("chat.clear"), elem_id="clear")
+        for code, examples in EXAMPLES.items():
+            inputs.examples[code] = gr.Examples(examples, inputs=[question], label=t("chat.examples"),
+                                                elem_id=f"examples-{code}", visible=code == "en").dataset
 
     def take_question(text, request: gr.Request):
         """Move the question out of the box at once (the visitor may type the next one while this one streams)."""

@@ -119,6 +119,9 @@ def test_upload_then_ask_streams_a_cited_answer(alice, files):
     sources = page.locator("#sources").inner_text()
     assert "[1] report.pdf — page 3" in sources and "ninety days" in sources
     assert "Confidence" in page.locator("#confidence").inner_text()
+    # Stop is red only while an answer streams
+    page.wait_for_function("() => !document.querySelector('#stop').classList.contains('stop')", timeout=10_000)
+    page.wait_for_timeout(500)  # its colour fades: the screenshot waits for the fade
     shoot(page, "chat")
 
 
@@ -295,6 +298,10 @@ def test_a_phone_sees_every_tab_in_one_row(browser, server):
             tabs = [t for t in page.locator("button[role=tab]").all() if t.is_visible()]
             assert len(tabs) == 4, [t.inner_text() for t in tabs]
             assert len({round(t.bounding_box()["y"]) for t in tabs}) == 1  # one row, not wrapped
+            if locale == "en-US":  # the answer's sources come before the question box, not after the examples
+                open_tab(page, "Chat")
+                top = {e: page.locator(e).bounding_box()["y"] for e in ("#chatbot", "#sources", "#question")}
+                assert top["#chatbot"] < top["#sources"] < top["#question"], top
         finally:
             context.close()
 
