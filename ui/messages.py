@@ -24,6 +24,8 @@ EN = {
     "chat.source_head": "**\\[{number}\\] {file} — page {page}**",
     "chat.cited": " ✅ cited",
     "chat.relevance": "relevance",
+    "chat.similarity": "meaning {value}",
+    "chat.word_share": "your words {value}",
     "chat.absent": "**Not in your documents** (confidence it is absent: {confidence})",
     "chat.absent_numbers": "**Not in your documents**: none of the passages found mentions {numbers}, which the "
                            "question asks about. Check the number, or ask without it.",
@@ -149,6 +151,8 @@ ZH = {
     "chat.source_head": "**\\[{number}\\] {file} — 第 {page} 页**",
     "chat.cited": " ✅ 已引用",
     "chat.relevance": "相关度",
+    "chat.similarity": "语义 {value}",
+    "chat.word_share": "词语 {value}",
     "chat.absent": "**你的文档中没有这方面的内容**（判断为没有的把握：{confidence}）",
     "chat.absent_numbers": "**你的文档中没有这方面的内容**：问题中的 {numbers} 在找到的段落中都没有出现。请核对数字，或去掉它再问。",
     "chat.absent_nothing": "**你的文档中没有这方面的内容**：没有与问题足够接近的段落。可以试试用文档中的原词提问。",

@@ -196,9 +196,21 @@ def sources_markdown(sources: tuple[Source, ...], cited: tuple[int, ...] = (), q
     for s in sources:
         mark = say(lang, "chat.cited") if s.number in cited else ""
         head = say(lang, "chat.source_head", number=s.number, file=escape(s.file_name), page=s.page)
-        blocks.append(f"{head}{mark} <small>{say(lang, 'chat.relevance')} {s.relevance:.2f}</small>\n\n"
-                      f"> {escape(excerpt(s.text, query))}")
+        blocks.append(f"{head}{mark} {relevance_note(s, lang)}\n\n> {escape(excerpt(s.text, query))}")
     return "\n\n".join(blocks)
+
+
+def relevance_note(source: Source, lang: str = "en") -> str:
+    """Why the passage was given: its relevance and what it is made of (a walkthrough saw "relevance 1.00" on most
+    passages: the share of the question's words is often whole while the meaning matches less); nothing for a
+    passage of a document read whole for a summary."""
+    parts = [say(lang, key, value=value) for key, value in (
+        ("chat.similarity", None if source.similarity is None else f"{source.similarity:.2f}"),
+        ("chat.word_share", None if source.word_share is None else f"{source.word_share:.0%}")) if value is not None]
+    if not parts:
+        return ""
+    inside = f"（{'，'.join(parts)}）" if lang == "zh" else f" ({', '.join(parts)})"
+    return f"<small>{say(lang, 'chat.relevance')} {source.relevance:.2f}{inside}</small>"
 
 
 def confidence_markdown(turn: Turn | None, lang: str = "en") -> str:

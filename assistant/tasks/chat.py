@@ -198,7 +198,9 @@ def select_sources(results: list[SearchResult], query: str, options: ChatOptions
         if dense >= options.min_dense or coverage >= min_coverage:
             # relevance, 0..1: the better of dense cosine similarity and query-term coverage.
             relevance = min(1.0, max(dense, coverage))
-            sources.append(Source(len(sources) + 1, result.file_name, result.page, result.text, round(relevance, 3)))
+            sources.append(Source(len(sources) + 1, result.file_name, result.page, result.text, round(relevance, 3),
+                                  None if result.dense_score is None else round(dense, 3),
+                                  round(coverage, 3) if wanted else None))
     return sources
 
 

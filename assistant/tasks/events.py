@@ -7,13 +7,21 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Source:
-    """A numbered passage the answer may cite as [number]."""
+    """A numbered passage the answer may cite as [number].
+
+    Attributes:
+        relevance: 0..1, the better of the two below (1 for a passage of a document read whole for a summary).
+        similarity: the embedding's cosine similarity to the question (None: not searched by meaning).
+        word_share: the share of the question's own words the passage (or its file name) holds (None: not searched).
+    """
 
     number: int
     file_name: str
     page: int
     text: str
     relevance: float
+    similarity: float | None = None
+    word_share: float | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assistant import prompts
@@ -231,6 +233,22 @@ def test_a_summary_request_is_judged_by_its_subject_not_refused_for_its_request_
     engine = ScriptedEngine("It covers paid leave [1].")
     events = list(answer(engine, filled_kb, question))
     assert events_of(Sources, events)[0].items and not events_of(Answer, events)[0].not_found
+
+
+def test_a_source_keeps_what_its_relevance_is_made_of():
+    """Relevance is the better of meaning and word share: a walkthrough saw 1.00 on most passages, with no way to
+    tell a passage that holds the question's words from one that means what it asks."""
+    from assistant.tasks.chat import ChatOptions, select_sources
+    from knowledge.types import Chunk, SearchResult
+    from ui.render import sources_markdown
+
+    passage = SearchResult(Chunk(1, "handbook.docx", 1, 0, "Holiday policy: twenty-six days of paid leave.", 0, 46), 1.0,
+                           dense_score=0.512)
+    source, = select_sources([passage], "What is the holiday policy on paid leave?", ChatOptions())
+    assert (source.relevance, source.similarity, source.word_share) == (1.0, 0.512, 1.0)
+    assert "relevance 1.00 (meaning 0.51, your words 100%)" in sources_markdown((source,))
+    words_only, = select_sources([replace(passage, dense_score=None)], "What is the holiday policy on paid leave?", ChatOptions())
+    assert words_only.similarity is None and "相关度 1.00（词语 100%）" in sources_markdown((words_only,), lang="zh")
 
 
 def test_a_question_about_something_else_is_still_refused_with_request_words():
