@@ -67,9 +67,14 @@ class GenerationParams:
         top_p: nucleus sampling mass.
         stop_repetition: end the answer once its last this-many-or-more tokens are one block repeated three
             times or more (a loop); 0 = never (code, which repeats lines on purpose).
+        reasoning: False: a reasoning model (DeepSeek-R1) answers at once, its `<think>` block closed empty in
+            the prompt. For short requests (a question rewrite, a clause explanation) whose few tokens R1's
+            thinking would use up before it wrote a word. Models that do not reason, and remote servers, ignore
+            it.
     """
 
     max_new_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
     stop_repetition: int | None = None
+    reasoning: bool = True

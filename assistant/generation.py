@@ -17,7 +17,7 @@ from assistant.answerability import Verdict, find_probe
 from assistant.config import AssistantSettings
 from assistant.events import Done, Event, FinishReason, GenerationParams, Notice, Usage
 from assistant.info import ModelInfo
-from assistant.reasoning import Message, ThinkSplitter, prepare_messages
+from assistant.reasoning import Message, ThinkSplitter, prepare_messages, reasoning_skip
 from knowledge.threads import run_in_own_thread
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class Sampling:
     temperature: float
     top_p: float
     stop_repetition: int = 0
+    reasoning: bool = True
 
 
 def resolve_params(params: GenerationParams | None, settings: AssistantSettings) -> Sampling:
@@ -65,6 +66,7 @@ def resolve_params(params: GenerationParams | None, settings: AssistantSettings)
         top_p=params.top_p if params.top_p is not None else settings.top_p,
         stop_repetition=(params.stop_repetition if params.stop_repetition is not None
                          else settings.stop_repetition),
+        reasoning=params.reasoning,
     )
 
 
@@ -269,6 +271,8 @@ class LocalEngine:
         rendered = model.render_prompt([{"role": "user", "content": "x"}])
         # Newer R1-distill templates end the prompt inside `<think>`; older ones let the model open it.
         self.opens_reasoning = rendered.rstrip().endswith("<think>")
+        # what closes the reasoning before it starts, for requests that want no reasoning (GenerationParams)
+        self.skip_reasoning = reasoning_skip(rendered, model.is_reasoning_model)
         self.probe = (find_probe(model.info.name, model.hidden_size, model.layer_count)
                       if settings.answerability_probe else None)
 
@@ -330,16 +334,17 @@ class LocalEngine:
         model = self.model
         max_new = min(sampling.max_new_tokens, model.context_length // 2)
         no_system = model.is_reasoning_model or self.opens_reasoning
+        skip = "" if sampling.reasoning else self.skip_reasoning  # an empty <think> block: R1 answers at once
         # trimmed before the system rules are folded into a user turn (R1 models), so they are never dropped
         ids, warning = fit_to_context(list(messages), lambda m: model.encode(model.render_prompt(
-                                          prepare_messages(m, no_system_prompt=no_system))),
+                                          prepare_messages(m, no_system_prompt=no_system)) + skip),
                                       lambda text, n: model.decode(model.encode(text)[-n:]) if n else "",
                                       model.context_length - max_new)
         return replace(sampling, max_new_tokens=max_new), ids, warning
 
     def _events(self, request: _Request) -> Iterator[Event]:
         detokenizer = Detokenizer(self.model.decode)
-        splitter = ThinkSplitter(starts_in_reasoning=self.opens_reasoning)
+        splitter = ThinkSplitter(starts_in_reasoning=self.opens_reasoning and request.sampling.reasoning)
         received, end = 0, None
         while end is None:
             if request.cancel.is_set():

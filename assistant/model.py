@@ -20,6 +20,7 @@ from assistant.config import AssistantSettings, Quantization
 from assistant.graphs import GraphDecoder, StaticSlots
 from assistant.info import ModelInfo
 from assistant.offline import OFFLINE_MODELS, OfflineModelMissing, OfflineModelSpec, assemble_gguf
+from assistant.reasoning import reasoning_skip
 from knowledge.threads import run_in_own_thread, torch_thread_count, use_torch_threads
 
 logger = logging.getLogger(__name__)
@@ -424,7 +425,8 @@ class LoadedModel:
     @torch.inference_mode()
     def choice_probabilities(self, messages: Sequence[dict[str, str]], choices: Sequence[str]) -> dict[str, float]:
         """Probability of each one-word reply as the answer's first token (case and a leading space folded in)."""
-        ids = torch.tensor([self.encode(self.render_prompt(messages))], device=self.device)
+        prompt = self.render_prompt(messages)  # the reply's first token: after R1's reasoning, closed empty
+        ids = torch.tensor([self.encode(prompt + reasoning_skip(prompt, self.is_reasoning_model))], device=self.device)
         probs = self.model(input_ids=ids, logits_to_keep=1).logits[0, -1].float().softmax(-1)
         out = {}
         for choice in choices:

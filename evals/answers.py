@@ -283,6 +283,15 @@ def format_markdown(report: AnswerReport) -> str:
                       "| confidence | answers | share right |", "|---|---|---|", *bands])
 
 
+SHORT_ANSWER_TOKENS = 160  # SQuAD and CMRC answers are a few words: a longer cap only lets small models ramble
+
+
+def reasons(engine) -> bool:
+    """Whether the engine's model thinks before it answers (DeepSeek-R1): 160 tokens would end inside its thinking."""
+    return bool(getattr(engine, "opens_reasoning", False) or getattr(getattr(engine, "model", None),
+                                                                      "is_reasoning_model", False))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.answers", description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, required=True)
@@ -290,16 +299,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N questions only")
     parser.add_argument("--json", type=Path, help="write the report (with per-question rows) here")
     parser.add_argument("--probe", action="store_true", help="turn the model's answerability probe on")
+    parser.add_argument("--max-new-tokens", type=int, default=None,
+                        help=f"answer length cap (default {SHORT_ANSWER_TOKENS}; a reasoning model such as "
+                             "DeepSeek-R1 gets the app's own cap, its thinking counts)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     from assistant.config import AssistantSettings
     from assistant.runtime import load_runtime
 
-    runtime = load_runtime(AssistantSettings(temperature=0.0, max_new_tokens=160, warmup=False,
-                                             answerability_probe=args.probe))
+    from assistant.tasks.chat import ChatOptions
+
+    runtime = load_runtime(AssistantSettings(temperature=0.0, warmup=False, answerability_probe=args.probe))
+    cap = args.max_new_tokens or (None if reasons(runtime.chat) else SHORT_ANSWER_TOKENS)
     try:
-        report = evaluate(args.docs, args.questions, runtime.chat, args.limit)
+        report = evaluate(args.docs, args.questions, runtime.chat, args.limit, options=ChatOptions(max_new_tokens=cap))
     finally:
         runtime.close()
     emit(format_markdown(report), asdict(report), args.json)

@@ -279,6 +279,21 @@ def test_an_answer_cut_short_in_a_loop_shows_one_copy_and_says_why(stores, repor
     assert "重复" in render.answer_markdown(turn, "zh")
 
 
+def test_reasoning_that_reaches_the_length_limit_says_there_is_no_answer(stores, report_pdf, tmp_path):
+    """DeepSeek-R1 may think until the answer's token limit: the reply must say so, not show an empty answer with a
+    confidence."""
+    services = make_services(stores, tmp_path, ThinkingEngine("", finish="length"))
+    knowledge.ingest_files(services, "s", [str(report_pdf)])
+    turn = list(chat.chat_stream(services, "s", "What is the termination notice period?", []))[-1][-1]
+    assert turn.cut and turn.reasoning and not turn.answer.strip() and turn.confidence is None
+    assert "used its whole length limit reasoning" in render.answer_markdown(turn)
+    assert render.confidence_markdown(turn) == ""
+    cut = list(chat.chat_stream(make_services(stores, tmp_path, ScriptedEngine("The notice period is ninety",
+                                                                               finish="length")),
+                                "s", "What is the termination notice period?", []))[-1][-1]
+    assert "reached its length limit" in render.answer_markdown(cut) and cut.confidence is not None
+
+
 def test_not_found_next_to_relevant_passages_says_to_check_them_instead_of_absent():
     from dataclasses import replace
 

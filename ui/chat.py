@@ -114,7 +114,9 @@ def apply_event(turn: Turn, event, generation, lang: str = "en") -> None:
             turn.absent_numbers = event.absent_numbers
         case Done(finish_reason=reason, usage=usage):
             generation.done(usage.completion_tokens)
-            turn.stopped, turn.looped = reason == "cancelled", reason == "repetition"
+            turn.stopped, turn.looped, turn.cut = reason == "cancelled", reason == "repetition", reason == "length"
+            if turn.cut and not turn.answer.strip():  # R1 thought until the limit: no answer to be confident in
+                turn.confidence = None
 
 
 # ---------------------------------------------------------------- UI

@@ -15,6 +15,8 @@ EN = {
     "chat.thinking": "thinking…",
     "chat.stopped": "*(stopped)*",
     "chat.looped": "*(cut short: the model began repeating itself)*",
+    "chat.cut": "*(cut short: the answer reached its length limit)*",
+    "chat.thought_out": "*(no answer: the model used its whole length limit reasoning; try a narrower question)*",
     "chat.question_cut": "Your question was longer than {limit:,} characters: only its last {limit:,} were kept.",
     "chat.summary_scope": ("Summarised from {used} of the {total} passages of {documents}, spread from start to "
                            "end: details between them may be missing. Ask about a part to get it in full."),
@@ -143,6 +145,8 @@ ZH = {
     "chat.thinking": "思考中…",
     "chat.stopped": "*（已停止）*",
     "chat.looped": "*（模型开始重复自己，回答到此截断）*",
+    "chat.cut": "*（回答达到长度上限，到此截断）*",
+    "chat.thought_out": "*（没有回答：模型在推理中用完了全部长度上限；请把问题问得更具体）*",
     "chat.question_cut": "你的问题过长，只保留了最后 {limit:,} 个字符。",
     "chat.summary_scope": "摘要取自 {documents} 全部 {total} 个段落中从头到尾均匀选取的 {used} 个，其间的细节可能缺失；如需完整内容，请就某一部分提问。",
     "chat.sources": "**来源：** ",

@@ -115,6 +115,7 @@ class Turn:
     finished: bool = False
     stopped: bool = False
     looped: bool = False  # the engine cut the answer short in a loop
+    cut: bool = False  # the answer (or, with no answer, the reasoning) reached the length limit
     unsupported_numbers: tuple[str, ...] = ()  # numbers the answer states that no source holds
     unsupported_words: tuple[str, ...] = ()  # names and rates ("per month") the answer states that no source holds
     off_question: bool = False  # the passage sentences the answer rests on do not mention what was asked
@@ -153,6 +154,8 @@ def answer_markdown(turn: Turn, lang: str = "en") -> str:
     parts = [model_markdown(turn.answer.strip()) or ("…" if not turn.finished else "")]
     if turn.stopped or turn.looped:
         parts.append(say(lang, "chat.stopped" if turn.stopped else "chat.looped"))
+    elif turn.cut:
+        parts.append(say(lang, "chat.cut" if turn.answer.strip() else "chat.thought_out"))
     parts += [f"> ⚠️ {escape(n)}" for n in turn.notices]
     by_number = {s.number: s for s in turn.sources}
     cited = [by_number[n] for n in sorted(set(turn.cited)) if n in by_number]  # in number order: [1]; [2]; [4]; [5]

@@ -428,8 +428,8 @@ def rewrite_question(engine: Engine, question: str, history: Sequence[Message],
     recent = [m for m in history if m["role"] in ("user", "assistant")][-4:]
     lines = "\n".join(f"{m['role']}: {m['content'][:500]}" for m in recent)
     prompt = prompts.REWRITE_QUESTION.render(history=lines, question=question)
-    pieces = [e.text for e in document_stream(engine)([{"role": "user", "content": prompt}],
-                                            GenerationParams(max_new_tokens=96, temperature=0.0), cancel)
+    params = GenerationParams(max_new_tokens=96, temperature=0.0, reasoning=False)  # R1 would think it all away
+    pieces = [e.text for e in document_stream(engine)([{"role": "user", "content": prompt}], params, cancel)
               if isinstance(e, TextDelta)]
     rewritten = " ".join("".join(pieces).split()).strip().strip('"')
     unusable = "empty" if not rewritten else "too long" if len(rewritten) > 4 * len(question) + 200 else \

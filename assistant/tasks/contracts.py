@@ -378,7 +378,7 @@ def explain(engine: Engine, finding: Finding, cancel: threading.Event | None = N
                                                description=BY_NAME[finding.category].description,
                                                question=BY_NAME[finding.category].question_in("en"),
                                                file_name=finding.file_name, page=finding.page, quote=finding.quote)
-    params = GenerationParams(max_new_tokens=160, temperature=0.0)
+    params = GenerationParams(max_new_tokens=160, temperature=0.0, reasoning=False)  # R1 would think it all away
     # the quote is document text: the word filter masks the explanation but does not refuse it
     events = list(document_stream(engine)([{"role": "user", "content": prompt}], params, cancel))
     text = "".join(e.text for e in events if isinstance(e, TextDelta))

@@ -222,6 +222,7 @@ def test_refused_exchanges_stay_out_of_the_models_prompt_but_not_out_of_the_rewr
     list(answer(engine, filled_kb, "And paid leave?", history))
     rewrite, final = engine.prompts
     assert "remotely from abroad" in rewrite[0]["content"]  # the rewrite sees the conversation
+    assert [p.reasoning for p in engine.params] == [False, True]  # R1 rewrites without thinking, answers with it
     assert final[1:3] == history[0:2] and len(final) == 4  # the model: the answered exchange only
 
 

@@ -175,6 +175,7 @@ def test_chinese_clauses_are_explained_from_a_chinese_prompt(kb, tmp_path):
     assert "explain" not in first.lower() and "Answer in the language" not in first
     explained = [f for f in report.findings if f.explanation]
     assert explained and all(f.explanation == "这条条款要求提前通知。" for f in explained)  # the echo is dropped
+    assert not any(p.reasoning for p in engine.params)  # 160 tokens: R1 would spend them all thinking
 
 
 def test_contract_sentences_split_where_a_chinese_line_starts_a_unit_and_nowhere_else():

@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, DeepseekV3Config, Qwen2Config
 
-from assistant.events import Done, GenerationParams
+from assistant.events import Done, GenerationParams, ReasoningDelta, TextDelta
 from assistant.generation import LocalEngine, Sampling
 from assistant.model import converted_dir, load_model
 from assistant.offline import OFFLINE_MODELS, _package_file
@@ -87,3 +87,33 @@ def test_a_long_chat_trimmed_for_an_r1_model_keeps_the_answering_rules(tiny_dir,
     assert warning and "dropped" in warning and len(ids) <= 400 - 16
     assert "RULES: cite sources as [n]." in prompt and "What is the notice period?" in prompt
     assert "old turn 0" not in prompt
+
+
+@pytest.mark.parametrize("opens_think", [False, True], ids=["model-opens", "template-opens"])
+def test_a_short_request_gets_an_answer_not_r1s_reasoning(tiny_dir, small_settings, r1_tokenizer, opens_think):
+    """A question rewrite has 96 tokens and a clause explanation 160: R1 would spend them thinking and write no
+    answer. Such requests close the `<think>` block empty in the prompt, and the reply streams as the answer.
+    Both R1 templates: the GGUF's (the model opens `<think>`) and newer ones that end the prompt inside it."""
+    settings = small_settings.model_copy(update={"offline_model": "none"})
+    model = load_model(str(tiny_dir), settings)
+    if opens_think:
+        model.tokenizer.chat_template = model.tokenizer.chat_template.replace(
+            "{{'<｜Assistant｜>'}}{% endif %}", "{{'<｜Assistant｜><think>\\n'}}{% endif %}")
+    engine = LocalEngine(model, settings)
+    ask = [{"role": "user", "content": "Rewrite the last question."}]
+    try:
+        _, thinking, _ = engine._prompt(ask, Sampling(16, 0.0, 1.0))
+        _, direct, _ = engine._prompt(ask, Sampling(16, 0.0, 1.0, reasoning=False))
+        default = {type(e) for e in engine.stream(ask, GenerationParams(max_new_tokens=8, temperature=0.0))}
+        events = {type(e) for e in engine.stream(ask, GenerationParams(max_new_tokens=8, temperature=0.0,
+                                                                        reasoning=False))}
+    finally:
+        engine.close()
+    from evals.answers import reasons
+    assert reasons(engine)  # evals.answers gives it the app's answer length, not 160 tokens of thinking
+    thinking, direct = r1_tokenizer.decode(thinking), r1_tokenizer.decode(direct)
+    assert thinking.endswith("<｜Assistant｜><think>\n" if opens_think else "<｜Assistant｜>")
+    assert direct.startswith(thinking) and direct.endswith("<think>\n\n</think>\n\n")
+    assert TextDelta in events and ReasoningDelta not in events
+    if opens_think:  # the random model never closes its thinking: all of it is reasoning
+        assert ReasoningDelta in default and TextDelta not in default
