@@ -451,7 +451,8 @@ def rewrites(rewritten: str, question: str) -> bool:
     return len(wanted & set(query_terms(rewritten))) * 2 >= len(wanted)
 
 
-_ASKS = re.compile(r"[?？]|什么|多少|哪|谁|吗|怎么|如何|是否|几")
+_ASKS = re.compile(r"[?？]|什么|多少|哪|谁|吗|怎么|如何|是否|几|^\s*(?:what|who|whom|whose|when|where|which|why|how|is|are|"
+                   r"was|were|do|does|did|can|could|should|will|would|may|must|has|have)\b", re.IGNORECASE)
 
 
 def language(text: str) -> str:

@@ -202,6 +202,7 @@ def test_a_rewrite_keeps_the_questions_words_and_cites_nothing(rewritten, usable
 @pytest.mark.parametrize(("rewritten", "question", "usable"), [
     ("The capital of France is Paris.", "What is the capital of France?", False),  # the 0.5B, session 18
     ("What is the capital of France?", "What is the capital of France?", True),
+    ("what is the capital of France", "What is the capital of France?", True),  # asks, without its question mark
     ("Summarise the handbook's leave rules", "Summarise its leave rules", True),  # no question mark to keep
     ("违约的后果是什么", "那违约呢？", True),
     ("违约方应当支付违约金。", "那违约呢？", False),
