@@ -70,7 +70,7 @@ def test_ingest_reports_every_file_and_lists_failures(stores, docs, tmp_path):
     services = make_services(stores, tmp_path)
     bad = factory.empty_file(tmp_path / "<b>evil<b>.pdf")
     seen = []
-    table, report = knowledge.ingest_files(services, "s1", [str(docs["docx"]), str(bad)],
+    table, report, _ = knowledge.ingest_files(services, "s1", [str(docs["docx"]), str(bad)],
                                            lambda i, n, name, f, m: seen.append((i, n, name, f)))
     assert table[0] == ["handbook.docx", 2, 0, 2, "indexed"]
     assert table[-1][0] == "<b>evil<b>.pdf" and table[-1][-1].startswith("error:")
@@ -93,7 +93,7 @@ def test_a_failed_upload_stays_in_the_table_until_it_comes_again_or_all_is_clear
     fixed.write_bytes(docs["text_pdf"].read_bytes())
     results, _ = knowledge.ingest_results(services, "s", [str(fixed)])
     assert knowledge.failed_rows(failed, results) == []  # uploaded again, and indexed: its error row goes
-    table, _ = knowledge.ingest_files(services, "s", [str(docs["docx"])], failed=failed)
+    table, _, _ = knowledge.ingest_files(services, "s", [str(docs["docx"])], failed=failed)
     assert table[-1][0] == "broken.pdf"  # another file's upload keeps it
     assert knowledge.clear_documents(services, "s")[0] == []
 
@@ -117,7 +117,7 @@ def test_documents_that_share_a_name_are_told_apart_and_a_copy_names_its_origina
     for path, text in ((first, "Leave is 27 days."), (second, "Leave is 30 days."), (copy, "Leave is 27 days.")):
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    table, report = knowledge.ingest_files(services, "s", [str(first), str(second), str(copy)])
+    table, report, _ = knowledge.ingest_files(services, "s", [str(first), str(second), str(copy)])
     assert [row[0] for row in table] == ["handbook.txt", "handbook.txt (2)"]
     assert "copy.txt: the same content as handbook.txt, already indexed" in report
     choices = knowledge.document_choices(services, "s")
@@ -869,12 +869,12 @@ def fields(template: str) -> set[str]:
 
 def test_chinese_visitors_get_chinese_reports(stores, docs, tmp_path):
     services = make_services(stores, tmp_path)
-    table, report = knowledge.ingest_files(services, "s", [str(docs["docx"])], lang="zh")
+    table, report, _ = knowledge.ingest_files(services, "s", [str(docs["docx"])], lang="zh")
     assert table[0][-1] == "已索引" and report.startswith("- ✅ handbook.docx：2 页，其中 OCR 0 页，2 个分块")
     assert knowledge.ingest_files(services, "s", [str(docs["docx"])], lang="zh")[1].endswith("已在知识库中")
     empty, odd = factory.empty_file(tmp_path / "空.pdf"), tmp_path / "notes.xyz"
     odd.write_text("x", encoding="utf-8")
-    table, report = knowledge.ingest_files(services, "s", [str(empty), str(odd)], lang="zh")
+    table, report, _ = knowledge.ingest_files(services, "s", [str(empty), str(odd)], lang="zh")
     assert "❌ 空.pdf：文件是空的（0 字节）" in report and "❌ notes.xyz：不支持的文件类型 .xyz" in report
     assert table[-1][-1].startswith("错误：notes.xyz：不支持的文件类型 .xyz；支持的类型：")
     assert "❌ 空.pdf: the file is empty (0 bytes)" in knowledge.ingest_files(services, "s", [str(empty)])[1]
@@ -952,9 +952,9 @@ def test_uploads_over_the_session_limit_get_a_clear_message(settings, embedder, 
     registry = SessionKnowledgeBases(settings, embedder, root=tmp_path / "sessions", max_stores=1)
     services = make_services(registry, tmp_path)
     knowledge.ingest_files(services, "first", [str(docs["docx"])])
-    table, report = knowledge.ingest_files(services, "second", [str(docs["docx"])])
+    table, report, _ = knowledge.ingest_files(services, "second", [str(docs["docx"])])
     assert table == [] and "❌" in report and "holding the documents of 1 visitors" in report
-    _, report_zh = knowledge.ingest_files(services, "second", [str(docs["docx"])], lang="zh")
+    _, report_zh, _ = knowledge.ingest_files(services, "second", [str(docs["docx"])], lang="zh")
     assert "已达上限" in report_zh
     registry.close_all()
 

@@ -24,11 +24,12 @@ FileProgress = Callable[[int, int, str, float, str], None]  # (file index, files
 
 def ingest_files(services: Services, session_id: str, files: list[str] | None,
                  progress: FileProgress | None = None, lang: str = "en",
-                 failed: Sequence[list] = ()) -> tuple[list[list], str]:
-    """Ingest uploads one file at a time into the visitor's own store; returns (table, report). `failed`: the rows
-    of earlier uploads that failed, kept in the table unless a file of the same name comes again."""
+                 failed: Sequence[list] = ()) -> tuple[list[list], str, list[list]]:
+    """Ingest uploads one file at a time into the visitor's own store; returns (table, report, failed rows).
+    `failed`: the rows of earlier uploads that failed, kept in the table unless a file of that name comes again."""
     results, report = ingest_results(services, session_id, files, progress, lang)
-    return documents_table(services, session_id, failed_rows(failed, results, lang), lang), report
+    kept = failed_rows(failed, results, lang)
+    return documents_table(services, session_id, kept, lang), report, kept
 
 
 def ingest_results(services: Services, session_id: str, files: list[str] | None,
@@ -180,9 +181,9 @@ def build_knowledge(services: Services, locked: list[gr.components.Component] = 
 
     def on_ingest(files, earlier, request: gr.Request, progress=gr.Progress()):
         lang = request_language(request)
-        results, report = ingest_results(services, request.session_hash, files, gradio_progress(progress), lang)
-        kept = failed_rows(earlier or [], results, lang)
-        return table_frame(documents_table(services, request.session_hash, kept, lang), lang, "documents"), report, kept
+        rows, report, kept = ingest_files(services, request.session_hash, files, gradio_progress(progress), lang,
+                                          earlier or [])
+        return table_frame(rows, lang, "documents"), report, kept
 
     def on_delete(doc_id, confirm: bool, earlier, request: gr.Request):
         if not confirm:  # the visitor cancelled the browser's confirmation
