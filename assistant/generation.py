@@ -17,7 +17,7 @@ from assistant.answerability import Verdict, find_probe
 from assistant.config import AssistantSettings
 from assistant.events import Done, Event, FinishReason, GenerationParams, Notice, Usage
 from assistant.info import ModelInfo
-from assistant.reasoning import Message, ThinkSplitter, prepare_messages, reasoning_skip
+from assistant.reasoning import Message, ThinkSplitter, opens_reasoning, prepare_messages, reasoning_skip
 from knowledge.threads import run_in_own_thread
 
 if TYPE_CHECKING:
@@ -269,8 +269,8 @@ class LocalEngine:
         self.active_requests = 0
         self.largest_batch = 0
         rendered = model.render_prompt([{"role": "user", "content": "x"}])
-        # Newer R1-distill templates end the prompt inside `<think>`; older ones let the model open it.
-        self.opens_reasoning = rendered.rstrip().endswith("<think>")
+        self.opens_reasoning = opens_reasoning(rendered)
+        self.reasons = model.is_reasoning_model or self.opens_reasoning  # thinks before it answers (R1)
         # what closes the reasoning before it starts, for requests that want no reasoning (GenerationParams)
         self.skip_reasoning = reasoning_skip(rendered, model.is_reasoning_model)
         self.probe = (find_probe(model.info.name, model.hidden_size, model.layer_count)
@@ -333,7 +333,7 @@ class LocalEngine:
     def _prompt(self, messages: Sequence[Message], sampling: Sampling) -> tuple[Sampling, list[int], str | None]:
         model = self.model
         max_new = min(sampling.max_new_tokens, model.context_length // 2)
-        no_system = model.is_reasoning_model or self.opens_reasoning
+        no_system = self.reasons
         skip = "" if sampling.reasoning else self.skip_reasoning  # an empty <think> block: R1 answers at once
         # trimmed before the system rules are folded into a user turn (R1 models), so they are never dropped
         ids, warning = fit_to_context(list(messages), lambda m: model.encode(model.render_prompt(

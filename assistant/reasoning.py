@@ -22,11 +22,15 @@ def _held_back(text: str, tag: str) -> int:
     return 0
 
 
+def opens_reasoning(rendered: str) -> bool:
+    """Whether a rendered prompt ends inside `<think>` (newer R1-distill templates; older ones let the model open it)."""
+    return rendered.rstrip().endswith(OPEN_TAG)
+
+
 def reasoning_skip(rendered: str, is_reasoning_model: bool) -> str:
     """What to append to a rendered prompt so a reasoning model answers at once: the rest of an empty `<think>`
-    block ("" for a model that does not reason). R1-distill templates open `<think>` at the end of the prompt;
-    others leave the model to open it."""
-    if rendered.rstrip().endswith(OPEN_TAG):
+    block ("" for a model that does not reason)."""
+    if opens_reasoning(rendered):
         return f"\n{CLOSE_TAG}\n\n"
     return f"{OPEN_TAG}\n\n{CLOSE_TAG}\n\n" if is_reasoning_model else ""
 

@@ -288,8 +288,7 @@ SHORT_ANSWER_TOKENS = 160  # SQuAD and CMRC answers are a few words: a longer ca
 
 def reasons(engine) -> bool:
     """Whether the engine's model thinks before it answers (DeepSeek-R1): 160 tokens would end inside its thinking."""
-    return bool(getattr(engine, "opens_reasoning", False) or getattr(getattr(engine, "model", None),
-                                                                      "is_reasoning_model", False))
+    return bool(getattr(engine, "reasons", False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

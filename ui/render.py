@@ -207,9 +207,11 @@ def relevance_note(source: Source, lang: str = "en") -> str:
     """Why the passage was given: its relevance and what it is made of (a walkthrough saw "relevance 1.00" on most
     passages: the share of the question's words is often whole while the meaning matches less); nothing for a
     passage of a document read whole for a summary."""
-    parts = [say(lang, key, value=value) for key, value in (
-        ("chat.similarity", None if source.similarity is None else f"{source.similarity:.2f}"),
-        ("chat.word_share", None if source.word_share is None else f"{source.word_share:.0%}")) if value is not None]
+    parts = []
+    if source.similarity is not None:
+        parts.append(say(lang, "chat.similarity", value=f"{source.similarity:.2f}"))
+    if source.word_share is not None:
+        parts.append(say(lang, "chat.word_share", value=f"{source.word_share:.0%}"))
     if not parts:
         return ""
     inside = f"（{'，'.join(parts)}）" if lang == "zh" else f" ({', '.join(parts)})"
