@@ -390,11 +390,16 @@ def _install_hook(workdir, read_roots, mark, blocked_exit):
 _program = os.path.join(cfg["workdir"], cfg["program"])
 with open(_program, encoding="utf-8") as _handle:
     _code = compile(_handle.read(), _program, "exec")
+import importlib.util
+if importlib.util.find_spec("pytest") is None:  # pytest-style tests start with `import pytest`: a stand-in
+    _pytest = type(sys)("pytest")
+    exec(compile(cfg["pytest_shim"], "pytest", "exec"), _pytest.__dict__)
+    sys.modules["pytest"] = _pytest
 if cfg["audit"]:
     _install_hook(os.path.realpath(cfg["workdir"]), _roots, cfg["mark"], cfg["blocked_exit"])
 sys.argv = [_program]
 _namespace = {"__name__": "__main__", "__file__": _program, "__builtins__": __builtins__}
-del cfg, json, resource, _limit, _unshare_network, _install_hook, _handle, _confine, _as_init, _prctl
+del cfg, json, resource, _limit, _unshare_network, _install_hook, _handle, _confine, _as_init, _prctl, importlib
 exec(_code, _namespace)
 '''
 
@@ -536,8 +541,14 @@ def _child_config(workdir: Path, newroot: Path, limits: SandboxLimits, uid: int 
         "isolation": limits.isolation, "unisolated_mark": _UNISOLATED_MARK, "unisolated_exit": UNISOLATED_EXIT,
         "cpu_s": int(limits.timeout_s) + 1, "memory_bytes": limits.memory_mb << 20,
         "file_bytes": limits.max_file_mb << 20, "open_files": limits.max_open_files, "nproc": nproc,
-        "mark": _BLOCKED_MARK, "blocked_exit": BLOCKED_EXIT,
+        "mark": _BLOCKED_MARK, "blocked_exit": BLOCKED_EXIT, "pytest_shim": _pytest_shim(),
     }
+
+
+@functools.lru_cache(maxsize=1)
+def _pytest_shim() -> str:
+    """The source of the stand-in `pytest` a run gets when its interpreter has none (assistant/sandbox_pytest.py)."""
+    return Path(__file__).with_name("sandbox_pytest.py").read_text(encoding="utf-8")
 
 
 def _execute(command: list[str], workdir: Path, out: IO[bytes], err: IO[bytes], timeout_s: float,
@@ -691,6 +702,18 @@ def _signal_name(number: int) -> str:
 def _last_exception(stderr: str) -> str:
     lines = [line for line in stderr.strip().splitlines() if line and not line.startswith(" ")]
     return lines[-1] if lines else ""
+
+
+def missing_module(result: SandboxResult) -> str | None:
+    """The module a failed run could not import ("requests"), or None: runs have only the interpreter's own
+    modules (often just the standard library) and no network to install more."""
+    if result.status != "failed":
+        return None
+    match = _NO_MODULE.match(_last_exception(result.stderr))
+    return match.group(1) if match else None
+
+
+_NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
 
 
 def failure_summary(stderr: str) -> str:

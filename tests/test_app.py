@@ -1080,6 +1080,34 @@ def test_a_retry_that_fails_the_models_own_tests_says_the_test_may_be_wrong(stor
     assert "may be what is wrong" not in given.result and "a test can be wrong" not in given.result  # the visitor's
 
 
+def test_the_code_tab_says_what_the_length_limit_cut_and_when_tests_cannot_run(stores, tmp_path):
+    """A walkthrough's tests ended inside a string at the length limit: the page showed a SyntaxError, a retry of code
+    that was never at fault, and nothing about the limit."""
+    answer = "```python\ndef add(a, b):\n    return a + b\n```"
+    cut_tests = "```python\ndef test_add():\n    assert add(1, 2) == 3\n    assert add('a"
+    services = make_services(stores, tmp_path, code_engine=ScriptedEngine(answer, cut_tests, finish=["stop", "length"]))
+    final = list(code.code_stream(services, "add two numbers", "", generate_tests=True))[-1]
+    assert final.result.startswith("⚠️ The model reached its length limit while writing the tests")
+    assert "✅ **passed** (attempt 1, generated tests)" in final.result and final.tests.endswith("== 3")
+    services = make_services(stores, tmp_path, code_engine=ScriptedEngine(answer, "never"))
+    invalid = list(code.code_stream(services, "add", "assert add(1, 2) == 3\nassert add(1, 'x) == 2", lang="zh"))[-1]
+    assert invalid.result.startswith("❌ **失败** (第 1 次尝试，你提供的测试): SyntaxError")
+    assert "这些测试不是合法的 Python 代码" in invalid.result and "再试一次" not in invalid.result
+    cut_code = make_services(stores, tmp_path, code_engine=ScriptedEngine(answer[:30], finish="length"))
+    assert "while writing the code" in list(code.code_stream(cut_code, "add"))[-1].result
+
+
+def test_a_missing_module_is_explained_under_the_verdict():
+    from ui.render import sandbox_markdown
+
+    missing = SandboxResult(False, "failed", "failed: ModuleNotFoundError: No module named 'requests' (code, line 1: "
+                            "import requests)", "", "Traceback…\nModuleNotFoundError: No module named 'requests'", 0.1, 1)
+    assert "*`requests` is not installed where code runs, and runs have no network" in sandbox_markdown(missing)
+    assert "没有安装 `requests`" in sandbox_markdown(missing, lang="zh")
+    other = SandboxResult(False, "failed", "failed: AssertionError", "", "AssertionError", 0.1, 1)
+    assert "not installed" not in sandbox_markdown(other)
+
+
 def test_passages_show_no_space_where_a_pdf_wrapped_a_chinese_line():
     assert render.excerpt("申诉邮箱\n为 hr@x.com，分\n机 8404。第一章 总则", "") == "申诉邮箱为 hr@x.com，分机 8404。第一章 总则"
     assert render.excerpt("须通过两轮面试，\n第二轮由总监主持。\n婚假为十三天", "") == "须通过两轮面试，第二轮由总监主持。婚假为十三天"

@@ -61,14 +61,19 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
                     view.reasoning += text
                 case Notice(message=message):
                     notices.append(f"⚠️ {escape(message)}")
-                case CodeBlock(kind="tests", code=code):
+                case CodeBlock(kind="tests", code=code, cut=cut):
                     view.tests, view.result = code, say(lang, "code.running")
-                case CodeBlock(code=code):
+                    if cut:
+                        notices.append(say(lang, "code.tests_cut"))
+                case CodeBlock(code=code, cut=cut):
                     view.code, raw, have_block = code, "", True
+                    if cut:
+                        notices.append(say(lang, "code.cut"))
                     writing = run and not view.tests  # none given: the model writes the tests first
                     view.result = say(lang, "code.writing_tests" if writing else "code.running") if run else ""
-                case CodeRun(result=result, attempt=attempt, tests=origin):
-                    view.result = run_markdown(result, attempt, origin, lang, same=result.reason == first_reason)
+                case CodeRun(result=result, attempt=attempt, tests=origin, invalid_tests=invalid):
+                    view.result = run_markdown(result, attempt, origin, lang, same=result.reason == first_reason,
+                                               invalid_tests=invalid)
                     first_reason = result.reason
                 case Done(finish_reason=reason, usage=usage):
                     generation.done(usage.completion_tokens)
@@ -80,16 +85,20 @@ def code_stream(services: Services, request: str, tests: str = "", generate_test
             yield _with_notices(view, notices)
 
 
-def run_markdown(result: SandboxResult, attempt: int, origin: str, lang: str = "en", same: bool = False) -> str:
-    """One attempt's verdict; after a first failure, that a retry comes; after a retry that failed the model's own
-    tests, that the tests may be what is wrong (`same`: the same check failed both times).
+def run_markdown(result: SandboxResult, attempt: int, origin: str, lang: str = "en", same: bool = False,
+                 invalid_tests: bool = False) -> str:
+    """One attempt's verdict; after a first failure, that a retry comes (or, when the tests themselves are not valid
+    Python, that none does); after a retry that failed the model's own tests, that the tests may be what is wrong
+    (`same`: the same check failed both times).
 
     A small model's tests can contradict the request ("assert is_palindrome('Racecar') is False"); its retry then
     fails the same way, and only the visitor can tell which side is wrong.
     """
     label = say(lang, "code.attempt", attempt=attempt, origin=say(lang, f"code.{origin}"))
     note = ""
-    if not result.passed and attempt == 1:
+    if invalid_tests:
+        note = "\n\n" + say(lang, "code.tests_invalid")
+    elif not result.passed and attempt == 1:
         note = "\n\n" + say(lang, "code.retry")
     elif not result.passed and origin == "generated":
         note = "\n\n" + say(lang, "code.tests_suspect_same" if same else "code.tests_suspect")

@@ -102,6 +102,13 @@ EN = {
     "code.need_code": "Generate or paste some code first.",
     "code.need_tests": "Write some tests (asserts or `test_*` functions) first.",
     "code.your_tests": "your tests",
+    "code.tests_invalid": ("*These tests are not valid Python, so the code never ran and the model gets no retry "
+                           "(rewriting the code cannot fix a test): fix the line named above and press “Run tests”.*"),
+    "code.cut": "⚠️ The model reached its length limit while writing the code: its end may be missing.",
+    "code.tests_cut": ("⚠️ The model reached its length limit while writing the tests: the unfinished last lines "
+                       "were left out."),
+    "sandbox.no_module": ("*`{module}` is not installed where code runs, and runs have no network to install it: "
+                          "ask for code that uses only the Python standard library.*"),
     "sandbox.passed": "passed",
     "sandbox.failed": "failed",
     "sandbox.timeout": "timeout",
@@ -220,6 +227,10 @@ ZH = {
     "code.need_code": "请先生成或粘贴代码。",
     "code.need_tests": "请先编写测试（assert 语句或 `test_*` 函数）。",
     "code.your_tests": "你的测试",
+    "code.tests_invalid": "*这些测试不是合法的 Python 代码，所以代码根本没有运行，模型也不会重试（改代码修不好测试）：请修改上面指出的那一行，再点“运行测试”。*",
+    "code.cut": "⚠️ 模型写代码时达到了长度上限：代码末尾可能缺失。",
+    "code.tests_cut": "⚠️ 模型写测试时达到了长度上限：没写完的最后几行已略去。",
+    "sandbox.no_module": "*运行代码的环境里没有安装 `{module}`，也没有网络可以安装：请让模型只用 Python 标准库。*",
     "sandbox.passed": "通过",
     "sandbox.failed": "失败",
     "sandbox.timeout": "超时",

@@ -13,7 +13,7 @@ from typing import Literal
 from assistant import prompts
 from assistant.events import Done, Event, GenerationParams, Notice, TextDelta, Usage
 from assistant.generation import Engine
-from assistant.sandbox import SandboxLimits, SandboxResult, run_python
+from assistant.sandbox import SandboxLimits, SandboxResult, missing_module, run_python
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +33,14 @@ class CodeBlock:
         code: the Python source.
         kind: "solution", or "tests" for tests the model wrote.
         attempt: 1 for the first answer, 2 for the retry.
+        cut: the model reached its length limit while writing it (a solution may be unfinished; tests lose
+            their unfinished end).
     """
 
     code: str
     kind: Literal["solution", "tests"] = "solution"
     attempt: int = 1
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,14 @@ class CodeRun:
         result: the sandbox's verdict, reason and output.
         attempt: which CodeBlock ran (1 or 2).
         tests: "given" by the user or "generated" by the model.
+        invalid_tests: the tests themselves are not valid Python, so the code never ran and no retry follows
+            (rewriting the code cannot fix them).
     """
 
     result: SandboxResult
     attempt: int = 1
     tests: Literal["given", "generated"] = "given"
+    invalid_tests: bool = False
 
 
 Runner = Callable[[str, str], SandboxResult]
@@ -134,6 +140,27 @@ def strip_main_guard(code: str) -> str:
         if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test):
             del lines[node.lineno - 1:node.end_lineno]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def complete_prefix(code: str) -> str:
+    """The longest run of whole lines from the start of `code` that parses ("" when none does).
+
+    Tests a model wrote until its length limit end inside a statement ("assert f('Ninet"); the whole file then
+    fails to compile and not one of its checks runs. Their complete part is what can be run.
+    """
+    lines = code.splitlines()
+    for end in range(len(lines), 0, -1):
+        candidate = "\n".join(lines[:end])
+        if _parses(candidate):
+            return candidate
+    return ""
+
+
+def generated_tests(answer: str, code: str) -> str:
+    """The tests in a model's answer that can run against `code`: their complete part, without a main guard or
+    copies of what the solution defines."""
+    tests = strip_main_guard(complete_prefix(extract_code(answer)))
+    return without_redefinitions(tests, code).strip("\n")
 
 
 def without_redefinitions(tests: str, code: str) -> str:
@@ -229,7 +256,7 @@ def generate_code(engine: Engine, request: str, tests: str | None = None, run: b
     total = _Generation(stop_after_code=stop_after_code)
     first = yield from _stream(engine, prompts.CODE_TASK.render(request=request), params, cancel, total)
     code = extract_code(first.text)
-    yield CodeBlock(code)
+    yield CodeBlock(code, cut=first.finish == "length")
     if run and first.finish != "cancelled" and not _cancelled(cancel):
         yield from _run_and_retry(engine, request, code, tests, generate_tests, cancel, params, runner, total)
     yield Done("cancelled" if _cancelled(cancel) else total.finish, total.usage)
@@ -242,14 +269,15 @@ def _run_and_retry(engine: Engine, request: str, code: str, tests: str | None, g
     if tests is None and generate_tests:
         prompt = prompts.CODE_TESTS.render(request=request, signatures=signatures(code) or "(nothing named)")
         written = yield from _stream(engine, prompt, params, cancel, total, forward_text=False)
-        tests, origin = without_redefinitions(extract_code(written.text), code), "generated"
-        yield CodeBlock(tests, kind="tests")
+        tests, origin = generated_tests(written.text, code), "generated"
+        yield CodeBlock(tests, kind="tests", cut=written.finish == "length")
     if not tests or _cancelled(cancel):
         logger.info("code run skipped reason=%s", "cancelled" if tests else "no tests")
         return
     result = runner(code, tests)
-    yield CodeRun(result, 1, origin)
-    if result.passed or _cancelled(cancel):
+    invalid = not result.passed and not _parses(tests)
+    yield CodeRun(result, 1, origin, invalid_tests=invalid)
+    if result.passed or invalid or _cancelled(cancel):
         return
     retry = prompts.CODE_RETRY.render(request=request, code=code, status=result.reason,
                                       output=_failure_output(result))
@@ -257,7 +285,7 @@ def _run_and_retry(engine: Engine, request: str, code: str, tests: str | None, g
     if fixed.finish == "cancelled" or _cancelled(cancel):
         return
     second = extract_code(fixed.text) or code
-    yield CodeBlock(second, attempt=2)
+    yield CodeBlock(second, attempt=2, cut=fixed.finish == "length")
     yield CodeRun(runner(second, tests), 2, origin)
 
 
@@ -292,8 +320,11 @@ def code_closed(text: str) -> bool:
 
 
 def _failure_output(result: SandboxResult) -> str:
-    output = (result.stderr.strip() or result.stdout.strip() or result.reason)
-    return output[-_RETRY_OUTPUT_CHARS:]
+    output = (result.stderr.strip() or result.stdout.strip() or result.reason)[-_RETRY_OUTPUT_CHARS:]
+    if module := missing_module(result):  # told only the error, the 0.5B imported `requests` again
+        output += (f"\nNote: the module {module!r} is not installed where the code runs, and there is no network "
+                   "to install it: use only the Python standard library.")
+    return output
 
 
 def _cancelled(cancel: threading.Event | None) -> bool:

@@ -11,9 +11,10 @@ class ScriptedEngine:
 
     info = ModelInfo("scripted", "scripted test engine", "cpu", "none", "float32", 0)
 
-    def __init__(self, *replies: str, finish: str = "stop"):
+    def __init__(self, *replies: str, finish: str | list[str] = "stop"):
         self.replies = list(replies)
-        self.finish = finish  # every reply's finish reason ("repetition": as if the engine cut a loop)
+        # every reply's finish reason ("repetition": as if the engine cut a loop), or one per reply in turn
+        self.finish = finish
         self.prompts: list[list[dict]] = []
         self.params: list = []  # each call's GenerationParams
 
@@ -23,4 +24,5 @@ class ScriptedEngine:
         reply = self.replies.pop(0) if self.replies else ""
         for word in reply.split(" "):
             yield TextDelta(word + " ")
-        yield Done(self.finish, Usage(10, len(reply.split())))
+        finish = self.finish if isinstance(self.finish, str) else self.finish[len(self.prompts) - 1]
+        yield Done(finish, Usage(10, len(reply.split())))

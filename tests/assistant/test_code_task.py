@@ -9,8 +9,9 @@ import pytest
 from assistant import prompts
 from assistant.events import Done, GenerationParams, Notice, ReasoningDelta, TextDelta, Usage
 from assistant.info import ModelInfo
-from assistant.sandbox import SandboxResult
-from assistant.tasks.code import CodeBlock, CodeRun, code_closed, extract_code, generate_code, without_redefinitions
+from assistant.sandbox import SandboxResult, missing_module
+from assistant.tasks.code import (CodeBlock, CodeRun, code_closed, complete_prefix, extract_code, generate_code,
+                                  without_redefinitions)
 from tests.assistant.fakes import ScriptedEngine
 
 ADD = "```python\ndef add(a, b):\n    return a + b\n```"
@@ -171,6 +172,56 @@ def test_generated_tests_that_redefine_the_function_test_the_solution_not_their_
     assert not only(events, CodeRun)[0].result.passed  # the solution's own reverse_words is what is tested
     assert without_redefinitions("assert f(1) == 2", "def f(x):\n    return x + 1") == "assert f(1) == 2"
     assert without_redefinitions("def f(:", "def f(x): pass") == "def f(:"  # unparsable: left as written
+
+
+def test_tests_cut_at_the_length_limit_run_their_complete_part_against_the_solution():
+    """A walkthrough's 0.5B wrote word_counts again above 19 asserts and hit its length limit inside the 20th: the
+    file did not compile, no check ran, and the retry rewrote code that was never at fault."""
+    counts = "```python\ndef word_counts(text):\n    return {w: text.lower().split().count(w) for w in text.lower().split()}\n```"
+    cut = ("```python\nimport pytest\n\ndef word_counts(text):\n    return {}\n\ndef test_word_counts():\n"
+           "    assert word_counts('a A') == {'a': 2}\n    assert word_counts('') == {}\n    assert word_counts('Nin")
+    engine = ScriptedEngine(counts, cut, "never", finish=["stop", "length", "stop"])
+    events = events_of(generate_code(engine, "count words, ignoring case", run=True, generate_tests=True))
+    tests = only(events, CodeBlock)[1]
+    assert tests == CodeBlock("import pytest\n\n\ndef test_word_counts():\n    assert word_counts('a A') == {'a': 2}\n"
+                              "    assert word_counts('') == {}", kind="tests", cut=True)
+    run = only(events, CodeRun)[0]
+    assert run.result.passed and "1 passed, 0 failed" in run.result.stdout and len(engine.prompts) == 2
+    assert complete_prefix("x = 1\ny = (2,\n") == "x = 1" and complete_prefix("f(") == ""
+    assert complete_prefix("a = 1\n\nb = 2") == "a = 1\n\nb = 2"
+
+
+def test_a_solution_cut_at_the_length_limit_says_so():
+    events = events_of(generate_code(ScriptedEngine("```python\ndef add(a, b):\n    return a +", finish="length"), "add"))
+    (block,) = only(events, CodeBlock)
+    assert block.cut and block.code.rstrip() == "def add(a, b):\n    return a +"
+    assert not only(events_of(generate_code(ScriptedEngine(ADD), "add")), CodeBlock)[0].cut
+
+
+def test_tests_that_are_not_valid_python_get_no_retry():
+    """Rewriting the code cannot fix a test that does not compile: the retry would only cost a model call."""
+    engine = ScriptedEngine(ADD, "never")
+    events = events_of(generate_code(engine, "add", tests="assert add(1, 2) == 3\nassert add(2, 'x) == 1", run=True))
+    (run,) = only(events, CodeRun)
+    assert run.invalid_tests and run.result.status == "failed" and "SyntaxError" in run.result.reason
+    assert "tests, line 2" in run.result.reason and len(engine.prompts) == 1 and isinstance(events[-1], Done)
+    wrong = events_of(generate_code(ScriptedEngine(WRONG_ADD, ADD), "add", tests=ADD_TESTS, run=True))
+    assert not only(wrong, CodeRun)[0].invalid_tests  # a failing check is the code's to fix
+
+
+def test_a_missing_module_is_named_to_the_retry():
+    """Told only the ModuleNotFoundError, the 0.5B imported `requests` again in its retry."""
+    fetch = "```python\nimport requests\n\ndef title(url):\n    return requests.get(url).text\n```"
+    engine = ScriptedEngine(fetch, fetch)
+    events = events_of(generate_code(engine, "fetch a page's title", tests="assert title('x') == 'y'", run=True))
+    first = only(events, CodeRun)[0].result
+    assert missing_module(first) == "requests"
+    retry = engine.prompts[1][0]["content"]
+    assert "Note: the module 'requests' is not installed where the code runs" in retry
+    assert "use only the Python standard library" in retry
+    assert missing_module(SandboxResult(False, "failed", "failed: AssertionError", "", "AssertionError", 0.1, 1)) is None
+    nested = SandboxResult(False, "failed", "", "", "Traceback…\nModuleNotFoundError: No module named 'a.b_c'", 0.1, 1)
+    assert missing_module(nested) == "a.b_c"
 
 
 def test_run_without_tests_runs_nothing():

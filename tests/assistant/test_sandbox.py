@@ -106,6 +106,59 @@ def test_pytest_style_test_classes_are_run():
     assert result.status == "failed" and "1 passed, 1 failed" in result.stdout and "line 6" in result.reason
 
 
+
+DIV = "def div(a, b):\n    if b == 0:\n        raise ValueError('b is zero')\n    return a / b\n"
+PYTEST_TESTS = """\
+import pytest
+
+def test_raises():
+    with pytest.raises(ValueError, match="zero"):
+        div(1, 0)
+    pytest.raises(ZeroDivisionError, lambda: 1 / 0)
+
+def test_approx():
+    assert div(1, 3) == pytest.approx(0.3333333)
+    assert [div(1, 4), 0.1 + 0.2] == pytest.approx([0.25, 0.3])
+
+@pytest.mark.parametrize("a, b, expected", [(6, 3, 2), (1, 2, 0.5), pytest.param(9, 3, 3)])
+def test_cases(a, b, expected):
+    assert div(a, b) == expected
+
+@pytest.mark.parametrize("pair", [(1, 1), (4, 2)])
+@pytest.mark.parametrize("scale", [1, 10])
+def test_stacked(pair, scale):
+    assert div(pair[0] * scale, pair[1] * scale) >= 1
+
+class TestDiv:
+    @pytest.mark.parametrize("x", [1, 2])
+    def test_method(self, x):
+        assert div(x, x) == 1
+
+@pytest.mark.slow
+def test_marked():
+    assert div(2, 1) == 2
+"""
+
+
+def test_pytest_style_tests_run_without_pytest_installed():
+    """The model is asked for pytest-style tests and starts them with `import pytest`; runs had no pytest, so
+    nothing ran ("ModuleNotFoundError: No module named 'pytest'") and the retry rewrote code that was fine."""
+    passing = run(DIV, PYTEST_TESTS)
+    assert passing.passed and "6 passed, 0 failed" in passing.stdout
+    wrong_case = run(DIV, PYTEST_TESTS.replace("(1, 2, 0.5)", "(1, 2, 0.6)"))
+    assert wrong_case.status == "failed" and "5 passed, 1 failed" in wrong_case.stdout
+    assert "failed case: a=1, b=2, expected=0.6" in wrong_case.stderr
+    assert wrong_case.reason == "failed: AssertionError (tests, line 14: assert div(a, b) == expected)"
+    no_raise = run(DIV, "import pytest\n\ndef test_x():\n    with pytest.raises(ValueError):\n        div(1, 1)\n")
+    assert no_raise.status == "failed" and "DID NOT RAISE ValueError" in no_raise.reason
+    other = run(DIV, "import pytest\n\ndef test_x():\n    with pytest.raises(KeyError):\n        div(1, 0)\n")
+    assert "ValueError: b is zero" in other.reason  # a different exception is not swallowed
+    unmatched = run(DIV, "import pytest\n\ndef test_x():\n    with pytest.raises(ValueError, match='one'):\n"
+                         "        div(1, 0)\n")
+    assert unmatched.status == "failed" and "Regex pattern did not match" in unmatched.stderr
+    assert not run(DIV, "import pytest\n\ndef test_x():\n    assert div(1, 3) == pytest.approx(0.34)\n").passed
+
+
 # ---------------------------------------------------------------- resource limits
 
 
