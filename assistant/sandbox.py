@@ -716,6 +716,11 @@ def missing_module(result: SandboxResult) -> str | None:
 _NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
 
 
+def reads_input(result: SandboxResult) -> bool:
+    """Whether a failed run wanted keyboard input (`input()`): runs have none, so it raised EOFError."""
+    return result.status == "failed" and _last_exception(result.stderr).startswith("EOFError: EOF when reading a line")
+
+
 def failure_summary(stderr: str) -> str:
     """`AssertionError (line 12: assert add(1, 2) == 4)` from a traceback; the exit status if there is none."""
     exception = _last_exception(stderr)

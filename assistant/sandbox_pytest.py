@@ -27,6 +27,11 @@ def fail(reason: str = "") -> None:
     raise Failed(reason)
 
 
+def main(*_args, **_kwargs) -> int:
+    """`pytest.main()` at the end of a test file: the sandbox runs the `test_*` functions itself."""
+    return 0
+
+
 class RaisesContext:
     """`with raises(ValueError, match="bad"):`: the block must raise that exception (its text matching)."""
 

@@ -1105,7 +1105,10 @@ def test_a_missing_module_is_explained_under_the_verdict():
     assert "*`requests` is not installed where code runs, and runs have no network" in sandbox_markdown(missing)
     assert "没有安装 `requests`" in sandbox_markdown(missing, lang="zh")
     other = SandboxResult(False, "failed", "failed: AssertionError", "", "AssertionError", 0.1, 1)
-    assert "not installed" not in sandbox_markdown(other)
+    assert "not installed" not in sandbox_markdown(other) and "keyboard" not in sandbox_markdown(other)
+    waits = SandboxResult(False, "failed", "failed: EOFError: EOF when reading a line (code, line 2: x = input())", "",
+                          "Traceback…\nEOFError: EOF when reading a line", 0.1, 1)
+    assert "*The code waits for keyboard input" in sandbox_markdown(waits)
 
 
 def test_passages_show_no_space_where_a_pdf_wrapped_a_chinese_line():

@@ -109,6 +109,8 @@ EN = {
                        "were left out."),
     "sandbox.no_module": ("*`{module}` is not installed where code runs, and runs have no network to install it: "
                           "ask for code that uses only the Python standard library.*"),
+    "sandbox.no_input": ("*The code waits for keyboard input, which runs do not have: ask for a function that takes "
+                         "its values as arguments, and test that.*"),
     "sandbox.passed": "passed",
     "sandbox.failed": "failed",
     "sandbox.timeout": "timeout",
@@ -231,6 +233,7 @@ ZH = {
     "code.cut": "⚠️ 模型写代码时达到了长度上限：代码末尾可能缺失。",
     "code.tests_cut": "⚠️ 模型写测试时达到了长度上限：没写完的最后几行已略去。",
     "sandbox.no_module": "*运行代码的环境里没有安装 `{module}`，也没有网络可以安装：请让模型只用 Python 标准库。*",
+    "sandbox.no_input": "*代码在等待键盘输入，而运行环境没有键盘输入：请让模型写一个通过参数接收数值的函数，再测试它。*",
     "sandbox.passed": "通过",
     "sandbox.failed": "失败",
     "sandbox.timeout": "超时",

@@ -9,7 +9,7 @@ from pathlib import Path
 from assistant.info import ModelInfo
 from assistant.markdown import literal
 from assistant.runtime import Runtime
-from assistant.sandbox import SandboxResult, missing_module
+from assistant.sandbox import SandboxResult, missing_module, reads_input
 from assistant.tasks.clauses import display_name
 from assistant.tasks.contracts import REPORT_WORDS, Finding, Passage, found_word, pages_of
 from assistant.tasks.events import Source
@@ -331,6 +331,8 @@ def sandbox_markdown(result: SandboxResult, label: str = "", lang: str = "en") -
     head = f"{icon} **{status}**{f' ({escape(label)})' if label else ''}: {escape(reason)} · {result.duration_s:.2f} s"
     if module := missing_module(result):
         head += "\n\n" + say(lang, "sandbox.no_module", module=module)
+    elif reads_input(result):
+        head += "\n\n" + say(lang, "sandbox.no_input")
     output = "\n".join(x for x in (result.stdout.strip(), result.stderr.strip()) if x)
     if not output:
         return head

@@ -13,7 +13,7 @@ from typing import Literal
 from assistant import prompts
 from assistant.events import Done, Event, GenerationParams, Notice, TextDelta, Usage
 from assistant.generation import Engine
-from assistant.sandbox import SandboxLimits, SandboxResult, missing_module, run_python
+from assistant.sandbox import SandboxLimits, SandboxResult, missing_module, reads_input, run_python
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,8 @@ def extract_code(text: str) -> str:
 
     Fenced ```python (or untagged) blocks are preferred: the largest one, with any other block that
     defines a name it uses put in front of it. Without fences, the text from the first line that
-    looks like code is kept, less trailing prose. `if __name__ == "__main__":` sections are dropped.
+    looks like code is kept, less trailing prose. `if __name__ == "__main__":` sections and a trailing example
+    section (see `strip_example_usage`) are dropped.
 
     Args:
         text: the visible answer (reasoning already removed; a stray `<think>` block is stripped).
@@ -86,7 +87,7 @@ def extract_code(text: str) -> str:
         code = join_needed(blocks)
     else:
         code = unfenced_code(text)
-    return strip_main_guard(code).strip("\n")
+    return strip_example_usage(strip_main_guard(code)).strip("\n")
 
 
 def python_blocks(text: str) -> list[str]:
@@ -156,11 +157,68 @@ def complete_prefix(code: str) -> str:
     return ""
 
 
+def strip_example_usage(code: str) -> str:
+    """Drop the statements after the last function or class when they only try it out.
+
+    Asked for none, small models still end with "# Example usage" and calls such as `print(median([]))  # raises
+    ValueError`: run before the tests, such a line failed a correct solution. The tail goes when it holds only
+    expressions, assignments, loops, conditions and asserts whose names nothing above uses, and either follows a
+    comment that calls it an example, a usage or a test, or only prints and assigns (a closing `main()` stays).
+    """
+    try:
+        body = ast.parse(code).body
+    except (SyntaxError, ValueError):
+        return code
+    defs = [i for i, node in enumerate(body) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    if not defs or defs[-1] == len(body) - 1:
+        return code
+    head, tail = body[:defs[-1] + 1], body[defs[-1] + 1:]
+    if not all(isinstance(node, _TRY_OUT) for node in tail) or _names(tail, ast.Store) & _names(head, ast.Load):
+        return code
+    lines = code.splitlines()
+    between = lines[head[-1].end_lineno:tail[0].lineno - 1]
+    if not (any(_EXAMPLE_NOTE.search(line) for line in between) or all(map(_prints_or_assigns, tail))):
+        return code
+    logger.info("code: dropped a trailing example section of %d statements", len(tail))
+    return "\n".join(lines[:head[-1].end_lineno]).rstrip() + "\n"
+
+
+_TRY_OUT = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.If, ast.Try, ast.With, ast.Assert)
+_EXAMPLE_NOTE = re.compile(r"#.*(?:example|usage|demo|sample|test|示例|用法|例子|测试)", re.IGNORECASE)
+
+
+def _names(nodes: list[ast.stmt], context: type) -> set[str]:
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}
+
+
+def _prints_or_assigns(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Expr):
+        call = node.value
+        return isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
+    return isinstance(node, (ast.Assign, ast.AnnAssign))
+
+
 def generated_tests(answer: str, code: str) -> str:
     """The tests in a model's answer that can run against `code`: their complete part, without a main guard or
-    copies of what the solution defines."""
-    tests = strip_main_guard(complete_prefix(extract_code(answer)))
-    return without_redefinitions(tests, code).strip("\n")
+    copies of what the solution defines; "" when no check is left (the 0.5B often writes the solution again
+    instead: what remained, `import pytest`, ran without a check and read as passed)."""
+    tests = without_redefinitions(strip_main_guard(complete_prefix(extract_code(answer))), code).strip("\n")
+    return tests if has_checks(tests) else ""
+
+
+def has_checks(tests: str) -> bool:
+    """Whether test code checks anything: an `assert`, a unittest `self.assert…` or a `raises(…)`/`fail(…)`."""
+    try:
+        tree = ast.parse(tests)
+    except (SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                node.func.attr.startswith("assert") or node.func.attr in ("raises", "fail")):
+            return True
+    return False
 
 
 def without_redefinitions(tests: str, code: str) -> str:
@@ -324,6 +382,8 @@ def _failure_output(result: SandboxResult) -> str:
     if module := missing_module(result):  # told only the error, the 0.5B imported `requests` again
         output += (f"\nNote: the module {module!r} is not installed where the code runs, and there is no network "
                    "to install it: use only the Python standard library.")
+    elif reads_input(result):
+        output += "\nNote: the code runs without a keyboard: take the values as function arguments, not from input()."
     return output
 
 

@@ -70,6 +70,36 @@ def test_main_guard_and_think_blocks_are_removed():
     assert extract_code(text) == "def f():\n    return 1"
 
 
+def test_a_trailing_example_section_is_dropped_but_code_the_program_needs_stays():
+    """The 0.5B ended median() with "# Example usage:" and `print(median([]))  # Raises ValueError`: run before the
+    tests, that line failed a correct solution."""
+    median = "def median(xs):\n    if not xs:\n        raise ValueError('empty')\n    return sorted(xs)[len(xs) // 2]"
+    answer = f"```python\n{median}\n\n# Example usage:\nprint(median([3, 1, 2]))  # 2\nprint(median([]))  # raises\n```"
+    assert extract_code(answer) == median
+    checks = "def f(x):\n    return x\n\n# Test cases\nassert f(1) == 1\nfor i in range(3):\n    print(f(i))"
+    assert extract_code(checks) == "def f(x):\n    return x"
+    cache = "class C:\n    pass\n\n# 示例\nc = C()\nc.put(1)\nprint(c)"
+    assert extract_code(cache) == "class C:\n    pass"
+    kept = ["def main():\n    print(1)\n\nmain()",  # the program's entry point, no example comment
+            "def f():\n    return TABLE[0]\n\n# example table\nTABLE = [1]",  # a name the function uses
+            "x = int('1')\nprint(x)",  # a script: nothing defined
+            "def f():\n    return 1\n\n# usage\nimport os\nprint(f())"]  # an import is no try-out
+    assert [extract_code(code) for code in kept] == kept
+
+
+def test_generated_tests_without_a_check_are_no_tests():
+    """The 0.5B wrote LRUCache again as its 'tests'; with the copy dropped, `import pytest` remained, ran without a
+    single check, and the verdict read "passed"."""
+    lru = "```python\nclass LRUCache:\n    def get(self, key):\n        return -1\n```"
+    copy = "```python\nimport pytest\n\nclass LRUCache:\n    def get(self, key):\n        return key\n```"
+    events = events_of(generate_code(ScriptedEngine(lru, copy), "an LRU cache", run=True, generate_tests=True))
+    assert not only(events, CodeRun) and only(events, CodeBlock)[1].code == ""
+    from assistant.tasks.code import has_checks
+    assert has_checks("def test_a():\n    assert f()") and has_checks("with pytest.raises(E):\n    f()")
+    assert has_checks("class T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(), 1)")
+    assert not has_checks("import pytest\nprint(f(1))") and not has_checks("def broken(:")
+
+
 def test_code_closed_detects_a_finished_python_block():
     assert not code_closed("```python\ndef f():\n    pass\n")
     assert code_closed("```python\ndef f():\n    pass\n```")
@@ -220,6 +250,10 @@ def test_a_missing_module_is_named_to_the_retry():
     assert "Note: the module 'requests' is not installed where the code runs" in retry
     assert "use only the Python standard library" in retry
     assert missing_module(SandboxResult(False, "failed", "failed: AssertionError", "", "AssertionError", 0.1, 1)) is None
+    asks = "```python\ndef total():\n    return int(input('a? ')) + 1\n```"
+    engine = ScriptedEngine(asks, asks)
+    events_of(generate_code(engine, "add one to a number", tests="assert total() == 2", run=True))
+    assert "Note: the code runs without a keyboard" in engine.prompts[1][0]["content"]
     nested = SandboxResult(False, "failed", "", "", "Traceback…\nModuleNotFoundError: No module named 'a.b_c'", 0.1, 1)
     assert missing_module(nested) == "a.b_c"
 

@@ -157,6 +157,7 @@ def test_pytest_style_tests_run_without_pytest_installed():
                          "        div(1, 0)\n")
     assert unmatched.status == "failed" and "Regex pattern did not match" in unmatched.stderr
     assert not run(DIV, "import pytest\n\ndef test_x():\n    assert div(1, 3) == pytest.approx(0.34)\n").passed
+    assert run(DIV, "import pytest\n\ndef test_x():\n    assert div(4, 2) == 2\n\npytest.main()\n").passed
 
 
 # ---------------------------------------------------------------- resource limits
