@@ -71,6 +71,10 @@ class GenerationParams:
             the prompt. For short requests (a question rewrite, a clause explanation) whose few tokens R1's
             thinking would use up before it wrote a word. Models that do not reason, and remote servers, ignore
             it.
+        answer_prefix: the start of the answer, written into the prompt for the model to continue (and streamed
+            first as text): "```python\nimport pytest\n\n\ndef test_" makes a small model write tests where,
+            asked for tests, it wrote the solution again. A reasoning model then answers without thinking. Remote
+            servers ignore it (the answer is then the model's own from its first word).
     """
 
     max_new_tokens: int | None = None
@@ -78,3 +82,4 @@ class GenerationParams:
     top_p: float | None = None
     stop_repetition: int | None = None
     reasoning: bool = True
+    answer_prefix: str = ""

@@ -15,7 +15,7 @@ import numpy as np
 
 from assistant.answerability import Verdict, find_probe
 from assistant.config import AssistantSettings
-from assistant.events import Done, Event, FinishReason, GenerationParams, Notice, Usage
+from assistant.events import Done, Event, FinishReason, GenerationParams, Notice, TextDelta, Usage
 from assistant.info import ModelInfo
 from assistant.reasoning import Message, ThinkSplitter, opens_reasoning, prepare_messages, reasoning_skip
 from knowledge.threads import run_in_own_thread
@@ -55,6 +55,7 @@ class Sampling:
     top_p: float
     stop_repetition: int = 0
     reasoning: bool = True
+    answer_prefix: str = ""
 
 
 def resolve_params(params: GenerationParams | None, settings: AssistantSettings) -> Sampling:
@@ -67,6 +68,7 @@ def resolve_params(params: GenerationParams | None, settings: AssistantSettings)
         stop_repetition=(params.stop_repetition if params.stop_repetition is not None
                          else settings.stop_repetition),
         reasoning=params.reasoning,
+        answer_prefix=params.answer_prefix,
     )
 
 
@@ -334,7 +336,9 @@ class LocalEngine:
         model = self.model
         max_new = min(sampling.max_new_tokens, model.context_length // 2)
         no_system = self.reasons
-        skip = "" if sampling.reasoning else self.skip_reasoning  # an empty <think> block: R1 answers at once
+        # an empty <think> block: R1 answers at once (also before an answer's given start, which is no thinking)
+        skip = "" if sampling.reasoning and not sampling.answer_prefix else self.skip_reasoning
+        skip += sampling.answer_prefix
         # trimmed before the system rules are folded into a user turn (R1 models), so they are never dropped
         ids, warning = fit_to_context(list(messages), lambda m: model.encode(model.render_prompt(
                                           prepare_messages(m, no_system_prompt=no_system)) + skip),
@@ -344,7 +348,11 @@ class LocalEngine:
 
     def _events(self, request: _Request) -> Iterator[Event]:
         detokenizer = Detokenizer(self.model.decode)
-        splitter = ThinkSplitter(starts_in_reasoning=self.opens_reasoning and request.sampling.reasoning)
+        sampling = request.sampling
+        splitter = ThinkSplitter(starts_in_reasoning=self.opens_reasoning and sampling.reasoning
+                                 and not sampling.answer_prefix)
+        if sampling.answer_prefix:
+            yield TextDelta(sampling.answer_prefix)  # the answer as the model continued it
         received, end = 0, None
         while end is None:
             if request.cancel.is_set():

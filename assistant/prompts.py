@@ -155,3 +155,6 @@ Do not write the solution again: write only tests that call it. \
 Put them in one ```python block; import nothing from the solution, it is in the same file.
 
 Task: $request""")
+# The answer to CODE_TESTS begins with this (GenerationParams.answer_prefix): asked for tests, the 0.5B offline model
+# wrote the solution again 2 times in 3; begun with a test it wrote tests 3 times in 3 (a walkthrough's requests).
+CODE_TESTS_START = "```python\nimport pytest\n\n\ndef test_"

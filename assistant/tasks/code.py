@@ -326,7 +326,8 @@ def _run_and_retry(engine: Engine, request: str, code: str, tests: str | None, g
     origin: Literal["given", "generated"] = "given"
     if tests is None and generate_tests:
         prompt = prompts.CODE_TESTS.render(request=request, signatures=signatures(code) or "(nothing named)")
-        written = yield from _stream(engine, prompt, params, cancel, total, forward_text=False)
+        begun = replace(params or GenerationParams(), answer_prefix=prompts.CODE_TESTS_START)
+        written = yield from _stream(engine, prompt, begun, cancel, total, forward_text=False)
         tests, origin = generated_tests(written.text, code), "generated"
         yield CodeBlock(tests, kind="tests", cut=written.finish == "length")
     if not tests or _cancelled(cancel):

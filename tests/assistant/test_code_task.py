@@ -178,6 +178,7 @@ def test_generated_tests_are_written_by_the_model_and_not_streamed_as_answer():
     assert engine.prompts[1][0]["content"] == prompts.CODE_TESTS.render(request="add two numbers",
                                                                          signatures="def add(a, b):")
     assert "it defines:\ndef add(a, b):\nDo not write the solution again" in engine.prompts[1][0]["content"]
+    assert engine.params[1].answer_prefix == prompts.CODE_TESTS_START and engine.params[0].answer_prefix == ""
 
 
 def test_signatures_name_what_tests_may_call():
@@ -336,3 +337,26 @@ def test_real_model_writes_code_that_passes_in_the_sandbox(coder_engine):
     assert "def reverse_string" in only(events, CodeBlock)[0].code
     assert runs[-1].result.passed, runs[-1].result.reason
     assert isinstance(events[-1], Done) and events[-1].usage.completion_tokens > 0
+
+
+def test_real_model_writes_tests_not_the_solution_again(coder_engine):
+    """Asked for tests of median(), the 0.5B wrote median() again and nothing ran; its answer now begins with a
+    test (prompts.CODE_TESTS_START)."""
+    median = ("```python\ndef median(xs):\n    if not xs:\n        raise ValueError('empty list')\n"
+              "    xs = sorted(xs)\n    mid = len(xs) // 2\n    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2\n```")
+
+    class Solution:  # the real model writes the tests; the solution is fixed
+        info = coder_engine.info
+
+        def stream(self, messages, params=None, cancel=None):
+            if "Write pytest-style tests" in messages[0]["content"]:
+                yield from coder_engine.stream(messages, params, cancel)
+                return
+            yield from ScriptedEngine(median).stream(messages, params, cancel)
+
+    request = "Write a function median(xs) that returns the median of a list of numbers; raise ValueError on an empty list."
+    events = events_of(generate_code(Solution(), request, run=True, generate_tests=True,
+                                     params=GenerationParams(temperature=0.0)))
+    tests = only(events, CodeBlock)[1]
+    assert tests.kind == "tests" and "def test_" in tests.code and "def median" not in tests.code
+    assert only(events, CodeRun)  # they ran

@@ -117,3 +117,24 @@ def test_a_short_request_gets_an_answer_not_r1s_reasoning(tiny_dir, small_settin
     assert TextDelta in events and ReasoningDelta not in events
     if opens_think:  # the random model never closes its thinking: all of it is reasoning
         assert ReasoningDelta in default and TextDelta not in default
+
+
+@pytest.mark.parametrize("opens_think", [False, True], ids=["model-opens", "template-opens"])
+def test_an_answer_prefix_is_continued_and_streamed_first(tiny_dir, small_settings, r1_tokenizer, opens_think):
+    """Asked for tests, the 0.5B wrote the solution again; begun with "```python ... def test_" it writes tests.
+    The start goes into the prompt after R1's closed `<think>` block and comes back as the answer's first text."""
+    settings = small_settings.model_copy(update={"offline_model": "none"})
+    model = load_model(str(tiny_dir), settings)
+    if opens_think:
+        model.tokenizer.chat_template = model.tokenizer.chat_template.replace(
+            "{{'<｜Assistant｜>'}}{% endif %}", "{{'<｜Assistant｜><think>\\n'}}{% endif %}")
+    engine = LocalEngine(model, settings)
+    ask, start = [{"role": "user", "content": "Write tests."}], "```python\ndef test_"
+    try:
+        _, ids, _ = engine._prompt(ask, Sampling(16, 0.0, 1.0, answer_prefix=start))
+        events = list(engine.stream(ask, GenerationParams(max_new_tokens=6, temperature=0.0, answer_prefix=start)))
+    finally:
+        engine.close()
+    assert r1_tokenizer.decode(ids).endswith("<think>\n\n</think>\n\n" + start)
+    texts = [e.text for e in events if isinstance(e, TextDelta)]
+    assert texts[0] == start and len(texts) > 1 and not any(isinstance(e, ReasoningDelta) for e in events)
