@@ -67,16 +67,17 @@ Runner = Callable[[str, str], SandboxResult]
 # ---------------------------------------------------------------- extraction (pure)
 
 
-def extract_code(text: str) -> str:
+def extract_code(text: str, tests: bool = False) -> str:
     """The Python code in a model answer.
 
     Fenced ```python (or untagged) blocks are preferred: the largest one, with any other block that
     defines a name it uses put in front of it. Without fences, the text from the first line that
-    looks like code is kept, less trailing prose. `if __name__ == "__main__":` sections and a trailing example
-    section (see `strip_example_usage`) are dropped.
+    looks like code is kept, less trailing prose. `if __name__ == "__main__":` sections are dropped, and so is a
+    solution's trailing example section (see `strip_example_usage`).
 
     Args:
         text: the visible answer (reasoning already removed; a stray `<think>` block is stripped).
+        tests: the answer holds tests: asserts after its last function are checks, not an example.
 
     Returns:
         The code, or "" when there is none.
@@ -87,7 +88,8 @@ def extract_code(text: str) -> str:
         code = join_needed(blocks)
     else:
         code = unfenced_code(text)
-    return strip_example_usage(strip_main_guard(code)).strip("\n")
+    code = strip_main_guard(code)
+    return (code if tests else strip_example_usage(code)).strip("\n")
 
 
 def python_blocks(text: str) -> list[str]:
@@ -114,12 +116,8 @@ def unfenced_code(text: str) -> str:
     start = _CODE_START.search(text)
     if start is None:
         return text.strip() if _parses(text.strip()) else ""
-    lines = text[start.start():].rstrip().splitlines()
-    for end in range(len(lines), 0, -1):
-        candidate = "\n".join(lines[:end])
-        if _parses(candidate):
-            return candidate
-    return "\n".join(lines)
+    code = text[start.start():].rstrip()
+    return complete_prefix(code) or code
 
 
 def _parses(code: str) -> bool:
@@ -202,7 +200,8 @@ def generated_tests(answer: str, code: str) -> str:
     """The tests in a model's answer that can run against `code`: their complete part, without a main guard or
     copies of what the solution defines; "" when no check is left (the 0.5B often writes the solution again
     instead: what remained, `import pytest`, ran without a check and read as passed)."""
-    tests = without_redefinitions(strip_main_guard(complete_prefix(extract_code(answer))), code).strip("\n")
+    tests = without_redefinitions(strip_main_guard(complete_prefix(extract_code(answer, tests=True))), code)
+    tests = tests.strip("\n")
     return tests if has_checks(tests) else ""
 
 

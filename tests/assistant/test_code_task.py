@@ -78,6 +78,10 @@ def test_a_trailing_example_section_is_dropped_but_code_the_program_needs_stays(
     assert extract_code(answer) == median
     checks = "def f(x):\n    return x\n\n# Test cases\nassert f(1) == 1\nfor i in range(3):\n    print(f(i))"
     assert extract_code(checks) == "def f(x):\n    return x"
+    assert extract_code(checks, tests=True) == checks  # in tests the asserts are the point
+    tests = "```python\ndef test_add():\n    assert add(1, 2) == 3\n\n# Test cases\nassert add(2, 2) == 4\n```"
+    events = events_of(generate_code(ScriptedEngine(ADD, tests), "add", run=True, generate_tests=True))
+    assert only(events, CodeBlock)[1].code.endswith("# Test cases\nassert add(2, 2) == 4")
     cache = "class C:\n    pass\n\n# 示例\nc = C()\nc.put(1)\nprint(c)"
     assert extract_code(cache) == "class C:\n    pass"
     kept = ["def main():\n    print(1)\n\nmain()",  # the program's entry point, no example comment
