@@ -89,17 +89,23 @@ def test_a_long_chat_trimmed_for_an_r1_model_keeps_the_answering_rules(tiny_dir,
     assert "old turn 0" not in prompt
 
 
-@pytest.mark.parametrize("opens_think", [False, True], ids=["model-opens", "template-opens"])
-def test_a_short_request_gets_an_answer_not_r1s_reasoning(tiny_dir, small_settings, r1_tokenizer, opens_think):
-    """A question rewrite has 96 tokens and a clause explanation 160: R1 would spend them thinking and write no
-    answer. Such requests close the `<think>` block empty in the prompt, and the reply streams as the answer.
-    Both R1 templates: the GGUF's (the model opens `<think>`) and newer ones that end the prompt inside it."""
+def r1_engine(tiny_dir, small_settings, opens_think: bool) -> LocalEngine:
+    """The tiny R1-shaped model behind an engine, with the GGUF's template (the model opens `<think>`) or, with
+    `opens_think`, a newer one that ends the prompt inside it."""
     settings = small_settings.model_copy(update={"offline_model": "none"})
     model = load_model(str(tiny_dir), settings)
     if opens_think:
         model.tokenizer.chat_template = model.tokenizer.chat_template.replace(
             "{{'<｜Assistant｜>'}}{% endif %}", "{{'<｜Assistant｜><think>\\n'}}{% endif %}")
-    engine = LocalEngine(model, settings)
+    return LocalEngine(model, settings)
+
+
+@pytest.mark.parametrize("opens_think", [False, True], ids=["model-opens", "template-opens"])
+def test_a_short_request_gets_an_answer_not_r1s_reasoning(tiny_dir, small_settings, r1_tokenizer, opens_think):
+    """A question rewrite has 96 tokens and a clause explanation 160: R1 would spend them thinking and write no
+    answer. Such requests close the `<think>` block empty in the prompt, and the reply streams as the answer.
+    Both R1 templates: the GGUF's (the model opens `<think>`) and newer ones that end the prompt inside it."""
+    engine = r1_engine(tiny_dir, small_settings, opens_think)
     ask = [{"role": "user", "content": "Rewrite the last question."}]
     try:
         _, thinking, _ = engine._prompt(ask, Sampling(16, 0.0, 1.0))
@@ -123,12 +129,7 @@ def test_a_short_request_gets_an_answer_not_r1s_reasoning(tiny_dir, small_settin
 def test_an_answer_prefix_is_continued_and_streamed_first(tiny_dir, small_settings, r1_tokenizer, opens_think):
     """Asked for tests, the 0.5B wrote the solution again; begun with "```python ... def test_" it writes tests.
     The start goes into the prompt after R1's closed `<think>` block and comes back as the answer's first text."""
-    settings = small_settings.model_copy(update={"offline_model": "none"})
-    model = load_model(str(tiny_dir), settings)
-    if opens_think:
-        model.tokenizer.chat_template = model.tokenizer.chat_template.replace(
-            "{{'<｜Assistant｜>'}}{% endif %}", "{{'<｜Assistant｜><think>\\n'}}{% endif %}")
-    engine = LocalEngine(model, settings)
+    engine = r1_engine(tiny_dir, small_settings, opens_think)
     ask, start = [{"role": "user", "content": "Write tests."}], "```python\ndef test_"
     try:
         _, ids, _ = engine._prompt(ask, Sampling(16, 0.0, 1.0, answer_prefix=start))
